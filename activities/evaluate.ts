@@ -1,0 +1,106 @@
+// evaluate: scores the candidate on the held-out split against baselines computed in the same run and
+// against the current production model on the very same rows, then registers the candidate as a version.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pl from 'nodejs-polars';
+import {
+  alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,
+} from '../models/metrics.js';
+import { loadPredictor, type Predictor } from '../models/predictor.js';
+import { getVersion, registerVersion, resolveAlias } from '../registry/models.js';
+import { specHash } from '../registry/pipelines.js';
+import { sha256Dir } from '../runtime/artifacts.js';
+import type { DatasetRef, EvaluateOutput, FeatureOutput, MetricSet, RunRef, TrainOutput } from '../workflows/shared.js';
+import { artifactKey, beginStageAttempt } from './attempt.js';
+import { readF32 } from './data-stages.js';
+import { classifyFailures } from './failures.js';
+import type { ActivityDeps } from './index.js';
+
+export function createEvaluateActivity(deps: ActivityDeps) {
+  const { db, artifacts } = deps;
+  return {
+    async evaluate(input: { run: RunRef; features: FeatureOutput; trained: TrainOutput; clean: DatasetRef; pipelineVersion: number }): Promise<EvaluateOutput> {
+      const { run, features, trained, clean } = input;
+      return classifyFailures(async () => {
+        await beginStageAttempt(deps, 'evaluate', run.workflowId);
+        const featureDir = await artifacts.localPath(features.uri);
+        const [xTest, yTest, yTrain] = await Promise.all(['x_test', 'y_test', 'y_train'].map((f) => readF32(join(featureDir, `${f}.f32`))));
+        const split = JSON.parse(await readFile(join(featureDir, 'split.json'), 'utf8')) as { testIndex: number[] };
+        const modelDir = await artifacts.localPath(trained.modelUri);
+        const candidate = await loadPredictor(modelDir);
+        const n = features.testRows;
+        const classes = features.classes;
+        const score = (out: Float32Array): MetricSet => (classes
+          ? { ...classificationMetrics(out, yTest, classes.length) }
+          : { ...regressionMetrics(out, yTest) });
+
+        let metrics: MetricSet;
+        const baselines: Record<string, MetricSet> = {};
+        try {
+          metrics = score(candidate.predictMatrix(xTest, n));
+          if (classes) {
+            const prior = classPriorProbs(yTrain, classes.length);
+            baselines.prior = score(constantProbs(n, prior));
+            const majority = majorityClass(yTrain, classes.length);
+            baselines[`always-${classes[majority]}`] = score(constantProbs(n, alwaysClassProbs(classes.length, majority)));
+          } else {
+            baselines.mean = score(meanBaseline(yTrain, n));
+          }
+        } finally {
+          candidate.dispose();
+        }
+
+        // Champion/challenger: the production model's own pipeline on this run's held-out rows.
+        let champion: EvaluateOutput['champion'] = null;
+        const alias = run.spec.promotion.alias;
+        const championVersion = await resolveAlias(db, run.pipeline, alias);
+        if (championVersion !== null) {
+          const row = await getVersion(db, run.pipeline, championVersion);
+          if (row) {
+            const history = pl.readParquet(await artifacts.localPath(clean.uri)).toRecords() as Record<string, unknown>[];
+            const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
+            try {
+              const out = alignClasses(champ, champ.predictHistory(history, split.testIndex), classes, n);
+              champion = { version: championVersion, metrics: score(out) };
+            } finally {
+              champ.dispose();
+            }
+          }
+        }
+
+        const modelVersion = await registerVersion(db, {
+          model: run.pipeline,
+          task: features.task,
+          runWorkflowId: run.workflowId,
+          artifactUri: trained.modelUri,
+          artifactSha256: await sha256Dir(modelDir),
+          metrics, baselines, champion,
+          transform: candidate.fitted,
+          inputSchema: candidate.fitted.inputSchema,
+          lineage: {
+            run: run.workflowId, pipeline: run.pipeline, pipelineVersion: input.pipelineVersion, specHash: specHash(run.spec),
+            asOf: run.asOf, cleanDataset: { uri: clean.uri, contentHash: clean.contentHash, rows: clean.rows },
+            trainRows: features.trainRows, testRows: features.testRows, testPeriod: features.testPeriod,
+            backend: trained.backend, codeVersion: deps.codeVersion,
+          },
+        });
+        const key = artifactKey(run.workflowId, 'evaluation');
+        const dir = await artifacts.workDir(key, { fresh: true });
+        await writeFile(join(dir, 'report.json'), JSON.stringify({ modelVersion, metrics, baselines, champion, testPeriod: features.testPeriod }, null, 2));
+        return { modelVersion, metrics, baselines, champion, reportUri: `${await artifacts.publish(key)}/report.json` };
+      });
+    },
+  };
+}
+
+/** A champion trained on other data may order (or lack) classes differently: line its columns up by name. */
+function alignClasses(champ: Predictor, out: Float32Array, classes: string[] | null, rows: number): Float32Array {
+  const theirs = champ.fitted.classes;
+  if (!classes || !theirs || theirs.join('\u0000') === classes.join('\u0000')) return out;
+  const aligned = new Float32Array(rows * classes.length);
+  const from = classes.map((c) => theirs.indexOf(c));
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < classes.length; j++) aligned[i * classes.length + j] = from[j] < 0 ? 0 : out[i * theirs.length + from[j]];
+  }
+  return aligned;
+}

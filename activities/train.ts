@@ -1,0 +1,66 @@
+// train: runs the tfjs training loop in a worker thread so this event loop keeps heartbeating. Heartbeats
+// carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
+// the last finished epoch instead of starting over.
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { PipelineInputError } from '../data/pipeline-error.js';
+import { trainInWorkerThread } from '../models/thread-runner.js';
+import type { FeatureOutput, RunRef, TrainOutput } from '../workflows/shared.js';
+import { artifactKey, beginStageAttempt } from './attempt.js';
+import { readF32 } from './data-stages.js';
+import { classifyFailures } from './failures.js';
+import type { ActivityDeps } from './index.js';
+
+export function createTrainActivity(deps: ActivityDeps) {
+  const { artifacts } = deps;
+  return {
+    async train({ run, features }: { run: RunRef; features: FeatureOutput }): Promise<TrainOutput> {
+      return classifyFailures(async () => {
+        const attempt = await beginStageAttempt(deps, 'train', run.workflowId);
+        const ctx = Context.current();
+        const featureDir = await artifacts.localPath(features.uri);
+        const [x, y] = await Promise.all([readF32(join(featureDir, 'x_train.f32')), readF32(join(featureDir, 'y_train.f32'))]);
+        const checkpointDir = await artifacts.workDir(artifactKey(run.workflowId, 'train-checkpoint'));
+        const modelKey = artifactKey(run.workflowId, 'model');
+        const modelDir = await artifacts.workDir(modelKey, { fresh: true });
+
+        // A fault raised between epochs (the test seam) must stop the thread, like a crash would.
+        const abort = new AbortController();
+        ctx.cancellationSignal.addEventListener('abort', () => abort.abort());
+        let injected: unknown;
+        let last = { loss: Number.NaN, valLoss: null as number | null };
+        const result = await trainInWorkerThread(
+          {
+            features: x, rows: features.trainRows, cols: features.cols, labels: y, task: features.task,
+            numClasses: features.classes?.length ?? 1, spec: run.spec.model, modelDir, checkpointDir,
+          },
+          async (p) => {
+            last = { loss: p.loss, valLoss: p.valLoss };
+            ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, attempt });
+            try {
+              await deps.faults?.(`train:epoch:${p.epoch}`, attempt);
+            } catch (err) {
+              injected = err;
+              abort.abort();
+            }
+          },
+          abort.signal,
+        ).catch((err) => {
+          throw injected ?? err;
+        });
+        if (!Number.isFinite(last.loss)) {
+          throw new PipelineInputError('TrainingFailed', `training diverged (loss ${last.loss}); lower model.learningRate or check the features for extreme values`);
+        }
+        // The fitted transform travels with the model: the serving path needs both, from one place.
+        await copyFile(join(featureDir, 'fitted.json'), join(modelDir, 'fitted.json'));
+        return {
+          modelUri: await artifacts.publish(modelKey),
+          epochsRun: result.epochsRun, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly,
+          resumedFromEpoch: result.resumedFromEpoch, samplesPerSecond: result.samplesPerSecond,
+          trainSeconds: result.trainSeconds, backend: result.backend, finalLoss: last.loss, finalValLoss: last.valLoss,
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/client.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
+import type { ModelServing } from './models/serving.js';
+
+/** What the API needs, wired once by the process bootstrap (and by tests, with real services). */
+export interface ApiDeps {
+  db: Db;
+  temporal: Client;
+  config: Config;
+  logger: Logger;
+  serving: ModelServing;
+  /** Backend that serves predictions, reported by /health. */
+  backend: string;
+}

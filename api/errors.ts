@@ -1,0 +1,57 @@
+// The API's one error type and its one JSON shape: {"error": {"code", "message", "details"}}.
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import type { Logger } from '../runtime/logger.js';
+
+export type ErrorCode =
+  | 'bad_request' | 'validation_failed' | 'not_found' | 'conflict' | 'payload_too_large'
+  | 'unsupported_media_type' | 'no_model' | 'unavailable' | 'internal';
+
+export class HttpError extends Error {
+  constructor(readonly status: ContentfulStatusCode, readonly code: ErrorCode, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function fromZod(err: z.ZodError, where: string, status: ContentfulStatusCode = 400): HttpError {
+  const issues = err.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
+  return new HttpError(status, status === 422 ? 'validation_failed' : 'bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: { code, message, details: details ?? null } };
+}
+
+export function handleError(logger: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof HttpError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+    // Hono's own HTTPException (e.g. body limit) carries a status; keep the shape.
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return c.json(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', err.message), status as ContentfulStatusCode);
+    }
+    logger.error({ err, path: c.req.path }, 'unhandled API error');
+    return c.json(errorBody('internal', 'internal error; see the API logs'), 500);
+  };
+}
+
+/** Reads a JSON body, turning a malformed one into a 400 instead of a 500. */
+export async function jsonBody(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+  const text = await c.req.text();
+  if (opts.optional && text.trim() === '') return {};
+  const type = c.req.header('content-type') ?? '';
+  if (!type.includes('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'the request body is not valid JSON');
+  }
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string, status: ContentfulStatusCode = 400): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw fromZod(r.error, where, status);
+  return r.data;
+}

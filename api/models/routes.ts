@@ -1,0 +1,74 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { validateInstances } from '../../data/instance-validation.js';
+import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
+import type { ApiDeps } from '../deps.js';
+import { HttpError, jsonBody, parseWith } from '../errors.js';
+import { actorOf } from '../request-context.js';
+
+const PredictQuery = z.object({
+  alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
+  version: z.coerce.number().int().positive().optional(),
+});
+
+const MoveAliasBody = z.object({
+  version: z.number().int().positive(),
+  reason: z.string().min(3).max(1000),
+}).strict();
+
+export function modelRoutes(deps: ApiDeps) {
+  const app = new Hono();
+
+  app.get('/', async (c) => c.json({ models: await listModels(deps.db) }));
+
+  app.get('/:name/versions', async (c) => {
+    const versions = await listVersions(deps.db, c.req.param('name'));
+    if (versions.length === 0) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no versions`);
+    // The list stays light: the fitted transform is served by the single-version endpoint.
+    return c.json({ versions: versions.map(({ transform: _t, ...v }) => v) });
+  });
+
+  app.get('/:name/versions/:version', async (c) => {
+    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
+    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
+    return c.json({ version: v });
+  });
+
+  app.get('/:name/aliases/history', async (c) => c.json({ events: await aliasHistory(deps.db, c.req.param('name')) }));
+
+  // Manual promotion or rollback: point an alias at any registered version, with a reason for the audit.
+  app.post('/:name/aliases/:alias', async (c) => {
+    const body = parseWith(MoveAliasBody, await jsonBody(c), 'body', 422);
+    const alias = c.req.param('alias');
+    if (!/^[a-z][a-z0-9-]*$/.test(alias)) throw new HttpError(422, 'validation_failed', `alias "${alias}" must be lowercase letters, digits and dashes`);
+    try {
+      const r = await moveAlias(deps.db, {
+        model: c.req.param('name'), alias, toVersion: body.version, actor: actorOf(c, deps), reason: body.reason,
+        idempotencyKey: c.req.header('idempotency-key') ?? `manual:${crypto.randomUUID()}`,
+      });
+      return c.json({ alias, model: c.req.param('name'), ...r });
+    } catch (err) {
+      if (err instanceof RegistryError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+      throw err;
+    }
+  });
+
+  app.post('/:name/predict', async (c) => {
+    const q = parseWith(PredictQuery, c.req.query(), 'query');
+    const name = c.req.param('name');
+    const body = await jsonBody(c);
+    const served = q.version !== undefined
+      ? await deps.serving.byVersion(name, q.version)
+      : await deps.serving.byAlias(name, q.alias ?? 'production');
+    const instances = body && typeof body === 'object' && !Array.isArray(body) ? (body as { instances?: unknown }).instances : undefined;
+    if (instances === undefined) throw new HttpError(422, 'validation_failed', 'the body must be {"instances": [ {column: value, ...}, ... ]}', { issues: [{ path: 'instances', message: 'required' }] });
+    const checked = validateInstances(served.predictor.fitted.inputSchema, instances);
+    if (!checked.ok) {
+      throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
+    }
+    const predictions = served.predictor.predict(checked.rows);
+    return c.json({ model: name, version: served.version, alias: q.version !== undefined ? null : q.alias ?? 'production', predictions });
+  });
+
+  return app;
+}

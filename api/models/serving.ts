@@ -1,0 +1,95 @@
+// Keeps the models that aliases point at loaded and ready. Each replica re-reads its aliases every
+// MODEL_REFRESH_MS; a moved alias is switched only after the new version has loaded and verified, so
+// in-flight and new requests never see a half-loaded model.
+import type { Db } from '../../db/client.js';
+import { loadPredictor, type Predictor } from '../../models/predictor.js';
+import { getVersion, resolveAlias } from '../../registry/models.js';
+import { sha256Dir, type ArtifactStore } from '../../runtime/artifacts.js';
+import type { Logger } from '../../runtime/logger.js';
+import { HttpError } from '../errors.js';
+
+export interface ServedModel {
+  model: string;
+  version: number;
+  predictor: Predictor;
+}
+
+export class ModelServing {
+  private readonly aliases = new Map<string, { model: string; alias: string; version: number }>();
+  private readonly loaded = new Map<string, Promise<ServedModel>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: { db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number }) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.refresh(), this.deps.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const p of this.loaded.values()) void p.then((m) => m.predictor.dispose(), () => undefined);
+    this.loaded.clear();
+  }
+
+  /** Aliases this replica serves, and their versions (for /health). */
+  servedAliases(): { model: string; alias: string; version: number }[] {
+    return [...this.aliases.values()];
+  }
+
+  async byAlias(model: string, alias: string): Promise<ServedModel> {
+    const key = `${model}\u0000${alias}`;
+    let entry = this.aliases.get(key);
+    if (!entry) {
+      const version = await resolveAlias(this.deps.db, model, alias);
+      if (version === null) throw new HttpError(404, 'no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
+      entry = { model, alias, version };
+      await this.byVersion(model, version);
+      this.aliases.set(key, entry);
+    }
+    return this.byVersion(model, entry.version);
+  }
+
+  byVersion(model: string, version: number): Promise<ServedModel> {
+    const key = `${model}@${version}`;
+    let p = this.loaded.get(key);
+    if (!p) {
+      p = this.load(model, version);
+      this.loaded.set(key, p);
+      // A failed load is not cached: the next request tries again.
+      p.catch(() => this.loaded.delete(key));
+    }
+    return p;
+  }
+
+  private async load(model: string, version: number): Promise<ServedModel> {
+    const row = await getVersion(this.deps.db, model, version);
+    if (!row) throw new HttpError(404, 'not_found', `model "${model}" has no version ${version}`);
+    const dir = await this.deps.artifacts.localPath(row.artifactUri);
+    const sha = await sha256Dir(dir);
+    if (sha !== row.artifactSha256) {
+      throw new HttpError(503, 'unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
+    }
+    const predictor = await loadPredictor(dir);
+    this.deps.logger.info({ model, version }, 'model loaded for serving');
+    return { model, version, predictor };
+  }
+
+  /** Picks up alias moves: load the new version first, then switch; unload versions no alias uses. */
+  async refresh(): Promise<void> {
+    for (const [key, entry] of this.aliases) {
+      try {
+        const version = await resolveAlias(this.deps.db, entry.model, entry.alias);
+        if (version === null || version === entry.version) continue;
+        await this.byVersion(entry.model, version);
+        const previous = entry.version;
+        this.aliases.set(key, { ...entry, version });
+        this.deps.logger.info({ model: entry.model, alias: entry.alias, from: previous, to: version }, 'alias moved; now serving the new version');
+      } catch (err) {
+        this.deps.logger.warn({ err, model: entry.model, alias: entry.alias }, 'alias refresh failed; still serving the loaded version');
+      }
+    }
+  }
+}

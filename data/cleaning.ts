@@ -1,0 +1,169 @@
+// The clean stage's data work: target construction, missing values, duplicates, outliers, and the quality
+// rules of the spec. A broken rule throws PipelineInputError naming the column, the count and the rule.
+import pl from 'nodejs-polars';
+import type { PipelineSpec } from '../pipelines/spec.js';
+import type { CleanReport } from '../workflows/shared.js';
+import { outcomeLabel } from './head-to-head.js';
+import { PipelineInputError } from './pipeline-error.js';
+import { timeMillis } from './time-column.js';
+
+export type Task = 'classification' | 'regression';
+
+const NUMERIC = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float32', 'Float64']);
+export const isNumericDtype = (dtype: unknown) => NUMERIC.has(dtypeName(dtype));
+export const dtypeName = (dtype: unknown) => String(dtype).replace(/^DataType\(/, '').replace(/\)$/, '').replace(/\(.*$/, '');
+
+/** Raw columns that feed the feature stage (before `include` narrows them). */
+export function candidateFeatureColumns(spec: PipelineSpec, columns: string[]): string[] {
+  const excluded = new Set([spec.target, ...spec.features.exclude]);
+  if (spec.timeColumn) excluded.add(spec.timeColumn);
+  if (spec.targetFrom) [spec.targetFrom.homeScore, spec.targetFrom.awayScore].forEach((c) => excluded.add(c));
+  const d = spec.features.derive;
+  if (d) [d.homeTeam, d.awayTeam, d.homeScore, d.awayScore, d.date].forEach((c) => excluded.add(c));
+  const base = spec.features.include ?? columns;
+  return base.filter((c) => !excluded.has(c));
+}
+
+export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec): { clean: pl.DataFrame; report: CleanReport; task: Task } {
+  const columns = raw.columns;
+  const missing = (c: string) => !columns.includes(c);
+  const need = (c: string, role: string) => {
+    if (missing(c)) {
+      throw new PipelineInputError('InvalidSource', `${role} column "${c}" is not in the source; its columns are: ${columns.join(', ')}`, { column: c });
+    }
+  };
+  const notes: string[] = [];
+  const inputRows = raw.height;
+  let df = raw;
+
+  if (spec.targetFrom) {
+    need(spec.targetFrom.homeScore, 'score');
+    need(spec.targetFrom.awayScore, 'score');
+  } else {
+    need(spec.target, 'target');
+  }
+  for (const c of spec.features.include ?? []) need(c, 'feature');
+  if (spec.timeColumn) need(spec.timeColumn, 'time');
+
+  // 1. Target: build it (match outcome) or read it; rows without one are dropped and counted.
+  let droppedMissingTarget = 0;
+  if (spec.targetFrom) {
+    const { homeScore, awayScore } = spec.targetFrom;
+    const before = df.height;
+    df = df.filter(pl.col(homeScore).isNotNull().and(pl.col(awayScore).isNotNull()));
+    droppedMissingTarget = before - df.height;
+    const h = df.getColumn(homeScore).toArray() as number[];
+    const a = df.getColumn(awayScore).toArray() as number[];
+    df = df.withColumn(pl.Series(spec.target, h.map((x, i) => outcomeLabel(x, a[i]))));
+    if (droppedMissingTarget) notes.push(`dropped ${droppedMissingTarget} rows with a missing ${homeScore} or ${awayScore} (no result to learn from)`);
+  } else {
+    const before = df.height;
+    df = df.filter(pl.col(spec.target).isNotNull());
+    droppedMissingTarget = before - df.height;
+    if (droppedMissingTarget) notes.push(`dropped ${droppedMissingTarget} rows with a missing ${spec.target}`);
+  }
+  const missingTargetFraction = inputRows === 0 ? 0 : droppedMissingTarget / inputRows;
+  if (missingTargetFraction > spec.quality.maxMissingTargetFraction) {
+    throw new PipelineInputError(
+      'DataQuality',
+      `${droppedMissingTarget} of ${inputRows} rows (${pct(missingTargetFraction)}) have no ${spec.target}; the rule quality.maxMissingTargetFraction allows ${pct(spec.quality.maxMissingTargetFraction)}`,
+      { column: spec.target, rows: droppedMissingTarget, rule: 'maxMissingTargetFraction' },
+    );
+  }
+
+  // 2. Task: as declared, or inferred from the target (numbers with many distinct values are a regression).
+  const targetSeries = df.getColumn(spec.target);
+  const numericTarget = isNumericDtype(targetSeries.dtype);
+  const task: Task = spec.targetFrom ? 'classification' : spec.task ?? (numericTarget && targetSeries.nUnique() > 20 ? 'regression' : 'classification');
+  let droppedInvalid = 0;
+  if (task === 'regression') {
+    if (!numericTarget) {
+      const values = targetSeries.toArray() as unknown[];
+      const bad = values.filter((v) => typeof v !== 'number' && !(typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))));
+      if (bad.length > 0) {
+        throw new PipelineInputError(
+          'InvalidSpec',
+          `target "${spec.target}" is not numeric (${dtypeName(targetSeries.dtype)}; ${bad.length} of ${values.length} rows, e.g. ${JSON.stringify(bad[0])}), so it cannot be a regression target; use task "classification" or pick a numeric target`,
+          { column: spec.target, rows: bad.length, rule: 'regression target must be numeric' },
+        );
+      }
+      df = df.withColumn(pl.col(spec.target).cast(pl.Float64));
+    }
+    const before = df.height;
+    df = df.filter(pl.col(spec.target).isNotNan());
+    droppedInvalid += before - df.height;
+  } else if (numericTarget) {
+    // Class labels are strings everywhere (API responses, vocabularies), also when stored as numbers.
+    df = df.withColumn(pl.col(spec.target).cast(pl.Utf8));
+  }
+
+  // 3. Exact duplicate rows carry no information and inflate metrics when they straddle the split.
+  const beforeDedup = df.height;
+  df = df.unique({ maintainOrder: true });
+  const droppedDuplicates = beforeDedup - df.height;
+  if (beforeDedup > 0 && droppedDuplicates / beforeDedup > spec.quality.maxDuplicateFraction) {
+    throw new PipelineInputError(
+      'DataQuality',
+      `${droppedDuplicates} of ${beforeDedup} rows (${pct(droppedDuplicates / beforeDedup)}) are exact duplicates; the rule quality.maxDuplicateFraction allows ${pct(spec.quality.maxDuplicateFraction)}`,
+      { rows: droppedDuplicates, rule: 'maxDuplicateFraction' },
+    );
+  }
+  if (droppedDuplicates) notes.push(`dropped ${droppedDuplicates} duplicate rows`);
+
+  // 4. Missing feature values are imputed later (from the training split only), unless too many.
+  const features = candidateFeatureColumns(spec, df.columns);
+  const missingByColumn: Record<string, number> = {};
+  const nulls = df.nullCount().toRecords()[0] as Record<string, number>;
+  for (const c of features) {
+    const n = Number(nulls[c] ?? 0);
+    if (n > 0) missingByColumn[c] = n;
+    if (df.height > 0 && n / df.height > spec.quality.maxMissingFeatureFraction) {
+      throw new PipelineInputError(
+        'DataQuality',
+        `feature "${c}" is missing in ${n} of ${df.height} rows (${pct(n / df.height)}); the rule quality.maxMissingFeatureFraction allows ${pct(spec.quality.maxMissingFeatureFraction)} — exclude the column or fix the source`,
+        { column: c, rows: n, rule: 'maxMissingFeatureFraction' },
+      );
+    }
+  }
+
+  // 5. Optional outlier clipping (Tukey fences) on numeric features.
+  let clippedOutliers = 0;
+  if (spec.quality.outlierIqr > 0) {
+    for (const c of features) {
+      const s = df.getColumn(c);
+      if (!isNumericDtype(s.dtype)) continue;
+      const q1 = Number(s.quantile(0.25));
+      const q3 = Number(s.quantile(0.75));
+      const lo = q1 - spec.quality.outlierIqr * (q3 - q1);
+      const hi = q3 + spec.quality.outlierIqr * (q3 - q1);
+      const n = df.filter(pl.col(c).lt(lo).or(pl.col(c).gt(hi))).height;
+      if (n > 0) {
+        clippedOutliers += n;
+        df = df.withColumn(pl.col(c).clip(lo, hi));
+      }
+    }
+    if (clippedOutliers) notes.push(`clipped ${clippedOutliers} outlying values`);
+  }
+
+  if (df.height < spec.quality.minRows) {
+    throw new PipelineInputError(
+      'DataQuality',
+      `only ${df.height} usable rows remain after cleaning (from ${inputRows}); the rule quality.minRows needs ${spec.quality.minRows}`,
+      { rows: df.height, rule: 'minRows' },
+    );
+  }
+
+  // 6. Time order: the split and point-in-time features walk rows in time.
+  if (spec.timeColumn) {
+    const t = timeMillis(df, spec.timeColumn);
+    df = df.withColumn(pl.Series('__t', Array.from(t))).sort('__t').drop('__t');
+  }
+
+  return {
+    clean: df,
+    task,
+    report: { inputRows, outputRows: df.height, droppedMissingTarget, droppedDuplicates, droppedInvalid, clippedOutliers, missingByColumn, notes },
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

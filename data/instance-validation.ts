@@ -1,0 +1,166 @@
+/**
+ * Hand-written, allocation-light validation of prediction requests against a
+ * model's input schema (see `inputSchema()` in ./transform.ts).
+ *
+ * This runs on the predict hot path, so there is no zod here: each instance is
+ * checked field by field with `typeof` tests. It also hosts the ISO-date
+ * primitives shared by the transform and the head-to-head features so the
+ * training pipeline and the API parse dates with exactly the same code.
+ */
+import type { InputSchema } from './transform.js';
+
+// ---------------------------------------------------------------------------
+// ISO date primitives (shared with transform.ts and head-to-head.ts)
+// ---------------------------------------------------------------------------
+
+/**
+ * 'YYYY-MM-DD' optionally followed by a time ('T' or space separator),
+ * fractional seconds and a 'Z' / ±HH:MM offset.
+ */
+export const ISO_DATE_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d|60)(?:\.\d{1,9})?)?(?:[Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
+
+const MS_PER_DAY = 86_400_000;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Calendar day of an ISO date string as days since 1970-01-01, or NaN when the
+ * string is not a valid ISO date/timestamp.
+ *
+ * The day is the calendar date AS WRITTEN (the first 10 characters); any time
+ * of day and UTC offset are validated but ignored. This makes date features
+ * independent of the server's time zone (no training/serving skew).
+ */
+export function isoDateToDay(s: string): number {
+  if (s.length < 10 || !ISO_DATE_RE.test(s)) return NaN;
+  const c = (i: number) => s.charCodeAt(i) - 48;
+  const year = c(0) * 1000 + c(1) * 100 + c(2) * 10 + c(3);
+  const month = c(5) * 10 + c(6);
+  const day = c(8) * 10 + c(9);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
+  return Date.UTC(year, month - 1, day) / MS_PER_DAY;
+}
+
+/** Day number (days since epoch) for a raw value: ISO string or Date. NaN otherwise. */
+export function valueToDay(v: unknown): number {
+  if (typeof v === 'string') return isoDateToDay(v);
+  if (v instanceof Date) {
+    const t = v.getTime();
+    return Number.isFinite(t) ? Math.floor(t / MS_PER_DAY) : NaN;
+  }
+  return NaN;
+}
+
+/** 'YYYY-MM-DD' for a day number. */
+export function dayToIso(day: number): string {
+  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+// ---------------------------------------------------------------------------
+// Instance validation
+// ---------------------------------------------------------------------------
+
+export interface ValidationIssue {
+  /** e.g. `instances[3].home_team` */
+  path: string;
+  /** Full human-readable message, already prefixed with the path, e.g.
+   *  `instances[3].home_team: expected a string, got number`. */
+  message: string;
+}
+
+export type ValidationResult =
+  | { ok: true; rows: Record<string, unknown>[] }
+  | { ok: false; issues: ValidationIssue[] };
+
+/** Stop collecting after this many issues (keeps a 422 body small). */
+export const MAX_VALIDATION_ISSUES = 50;
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'NaN';
+    if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  }
+  return typeof v;
+}
+
+const KIND_CODE = { numeric: 0, categorical: 1, date: 2, boolean: 3 } as const;
+
+/**
+ * Validate a predict request's `instances` against the model input schema.
+ *
+ * - `instances` must be a non-empty array of plain objects.
+ * - required fields must be present and non-null; optional fields may be
+ *   absent/null (the transform imputes them exactly as in training).
+ * - numeric: finite number (strings, NaN, ±Infinity rejected)
+ * - date: string parsing as an ISO date / timestamp
+ * - categorical: string. Unknown categories are ALLOWED — they map to the
+ *   `__other__` one-hot slot (documented fallback), so they are not rejected.
+ * - boolean: boolean
+ * - extra fields are ignored (and passed through untouched).
+ *
+ * On success the original row objects are returned (no copies).
+ */
+export function validateInstances(schema: InputSchema, instances: unknown): ValidationResult {
+  const issues: ValidationIssue[] = [];
+  const push = (path: string, msg: string): boolean => {
+    issues.push({ path, message: `${path}: ${msg}` });
+    return issues.length >= MAX_VALIDATION_ISSUES;
+  };
+
+  if (!Array.isArray(instances)) {
+    push('instances', `expected a non-empty array of objects, got ${describe(instances)}`);
+    return { ok: false, issues };
+  }
+  if (instances.length === 0) {
+    push('instances', 'expected a non-empty array of objects, got an empty array');
+    return { ok: false, issues };
+  }
+
+  const nFields = schema.length;
+  const names = schema.map((f) => f.name);
+  const kinds = schema.map((f) => KIND_CODE[f.kind]);
+  const required = schema.map((f) => f.required);
+
+  outer: for (let i = 0; i < instances.length; i++) {
+    const row = instances[i] as unknown;
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      if (push(`instances[${i}]`, `expected an object, got ${describe(row)}`)) break;
+      continue;
+    }
+    const obj = row as Record<string, unknown>;
+    for (let j = 0; j < nFields; j++) {
+      const name = names[j];
+      const v = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+      if (v === undefined || v === null) {
+        if (required[j] && push(`instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
+        continue;
+      }
+      let err: string | null = null;
+      switch (kinds[j]) {
+        case 0:
+          if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
+          break;
+        case 1:
+          if (typeof v !== 'string') err = `expected a string, got ${describe(v)}`;
+          break;
+        case 2:
+          if (typeof v !== 'string') err = `expected an ISO date string (YYYY-MM-DD), got ${describe(v)}`;
+          else if (Number.isNaN(isoDateToDay(v))) err = `expected an ISO date string (YYYY-MM-DD), got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+          break;
+        case 3:
+          if (typeof v !== 'boolean') err = `expected a boolean, got ${describe(v)}`;
+          break;
+      }
+      if (err !== null && push(`instances[${i}].${name}`, err)) break outer;
+    }
+  }
+
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, rows: instances as Record<string, unknown>[] };
+}

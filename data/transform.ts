@@ -1,0 +1,617 @@
+/**
+ * Feature transform: fitted on the TRAINING split only, applied to every split
+ * and — from its JSON form saved beside the model — by the prediction API to
+ * raw incoming rows. The same `applyTransform` code runs in both places, so
+ * there is no training/serving skew.
+ *
+ * Encodings (per column, in deterministic column order):
+ *  - numeric     → (x - mean) / std with train mean/std (std 0 → 1).
+ *                  Missing → train mean (i.e. 0 after standardizing), plus a
+ *                  `<col>__missing` 0/1 indicator ONLY if train had missing values.
+ *                  Numeric strings ("3.5") and booleans (1/0) are coerced;
+ *                  anything else non-numeric counts as missing.
+ *  - categorical → one-hot `<col>=<value>` over the `maxCategories` most frequent
+ *                  train values (ties broken by value, ascending), then
+ *                  `<col>=__missing__` if train had missing values, then
+ *                  `<col>=__other__` for unseen/rare values (and for missing
+ *                  values when train had none).
+ *  - date        → `<col>__year` (standardized), `<col>__month_sin/cos`,
+ *                  `<col>__dow_mon..sun` one-hot, `<col>__doy_sin/cos`
+ *                  (+ `<col>__missing` if train had missing). Missing date → all 0.
+ *                  The calendar date as written is used (time/offset ignored).
+ *  - boolean     → 0/1 (also accepts "true"/"false" strings and 1/0 numbers).
+ *                  Missing → train rate of `true`, plus `<col>__missing` if train had missing.
+ *
+ * "Missing" = null, undefined, NaN, or a blank string.
+ */
+import { z } from 'zod';
+import { HEAD_TO_HEAD_FEATURES, HeadToHeadConfigSchema, type HeadToHeadConfig, type TeamRatingsState } from './head-to-head.js';
+import { valueToDay, dayToIso } from './instance-validation.js';
+
+export type ColumnKind = 'numeric' | 'categorical' | 'date' | 'boolean';
+
+export interface FeatureConfig {
+  /** Restrict features to these columns (order of `candidateColumns` is kept). */
+  include?: string[];
+  /** Never use these columns as features. */
+  exclude?: string[];
+  /** One-hot cap for categorical columns (default 20). */
+  maxCategories: number;
+  /** Per-column kind overrides (otherwise inferred from the training rows). */
+  kinds?: Record<string, ColumnKind>;
+}
+
+export const DEFAULT_MAX_CATEGORIES = 20;
+export const OTHER_CATEGORY = '__other__';
+export const MISSING_CATEGORY = '__missing__';
+
+export interface NumericColumn {
+  name: string;
+  kind: 'numeric';
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  /** Train split had missing values → a `<name>__missing` indicator output exists. */
+  hadMissing: boolean;
+}
+export interface CategoricalColumn {
+  name: string;
+  kind: 'categorical';
+  /** Kept train values, most frequent first (excluding `__missing__`). */
+  categories: string[];
+  /** Train split had missing values → a `<name>=__missing__` slot exists. */
+  hadMissing: boolean;
+}
+export interface DateColumn {
+  name: string;
+  kind: 'date';
+  yearMean: number;
+  yearStd: number;
+  /** Earliest / latest train date, 'YYYY-MM-DD'. */
+  min: string;
+  max: string;
+  hadMissing: boolean;
+}
+export interface BooleanColumn {
+  name: string;
+  kind: 'boolean';
+  /** Fraction of non-missing train values that were true (imputation value). */
+  trueRate: number;
+  hadMissing: boolean;
+}
+export type FittedColumn = NumericColumn | CategoricalColumn | DateColumn | BooleanColumn;
+
+/**
+ * Point-in-time head-to-head features carried by the transform (optional).
+ * `applyTransform` does NOT derive them: training rows already contain them
+ * (from `computeMatchFeatures`), and at serving time `deriveServingRows()`
+ * (./head-to-head.ts) adds them from `state` before `applyTransform`.
+ */
+export interface HeadToHeadBlock {
+  config: HeadToHeadConfig;
+  state: TeamRatingsState;
+  /** The derived feature column names (not part of the request payload). */
+  featureNames: string[];
+}
+
+export interface FittedTransform {
+  version: 1;
+  target: string;
+  columns: FittedColumn[];
+  /** Name of each matrix column, in order. */
+  outputNames: string[];
+  /** Number of training rows the transform was fitted on. */
+  nTrainRows: number;
+  headToHead?: HeadToHeadBlock;
+}
+
+export interface InputField {
+  name: string;
+  kind: ColumnKind;
+  /** True when training data never had it missing. Optional fields are imputed. */
+  required: boolean;
+  /** Known categories (categorical). Unknown values are accepted → `__other__`. */
+  categories?: string[];
+  /** Train range (numeric: numbers). */
+  min?: number;
+  max?: number;
+  /** Train range (date: 'YYYY-MM-DD'). */
+  minDate?: string;
+  maxDate?: string;
+}
+/** The model signature used by the predict API. */
+export type InputSchema = InputField[];
+
+// ---------------------------------------------------------------------------
+// value helpers
+// ---------------------------------------------------------------------------
+
+const NUMERIC_STRING_RE = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
+
+function isMissing(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (typeof v === 'number') return v !== v; // NaN
+  if (typeof v === 'string') return v.length === 0 || (v.charCodeAt(0) <= 32 && v.trim().length === 0);
+  return false;
+}
+
+/** Number for a numeric column, NaN if missing / not numeric. */
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : NaN;
+  if (typeof v === 'string') return NUMERIC_STRING_RE.test(v) ? Number(v) : NaN;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return NaN;
+}
+
+/** 1 / 0 for a boolean column, -1 if missing / not boolean. */
+function toBool(v: unknown): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v === 1 ? 1 : v === 0 ? 0 : -1;
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    return s === 'true' ? 1 : s === 'false' ? 0 : -1;
+  }
+  return -1;
+}
+
+/** Category key for a non-missing value. */
+function toCategory(v: unknown): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+function isBoolLike(v: unknown): boolean {
+  if (typeof v === 'boolean') return true;
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    return s === 'true' || s === 'false';
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// inference
+// ---------------------------------------------------------------------------
+
+/**
+ * Infer each column's kind from the rows:
+ *  boolean if every non-missing value is a boolean (or "true"/"false");
+ *  numeric if every non-missing value is a finite number or numeric string;
+ *  date if every non-missing value is an ISO date / timestamp string;
+ *  otherwise (including all-missing columns) categorical.
+ */
+export function inferColumnKinds(rows: readonly Record<string, unknown>[], columns: string[]): Record<string, ColumnKind> {
+  const out: Record<string, ColumnKind> = {};
+  for (const col of columns) {
+    let bool = true;
+    let num = true;
+    let date = true;
+    let seen = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i][col];
+      if (isMissing(v)) continue;
+      seen++;
+      if (bool && !isBoolLike(v)) bool = false;
+      if (num && (typeof v === 'boolean' || Number.isNaN(toNumber(v)))) num = false;
+      if (date && Number.isNaN(valueToDay(v))) date = false;
+      if (!bool && !num && !date) break;
+    }
+    out[col] = seen === 0 ? 'categorical' : bool ? 'boolean' : num ? 'numeric' : date ? 'date' : 'categorical';
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// fit
+// ---------------------------------------------------------------------------
+
+const DOW_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** Output names produced by one fitted column (the single source of truth for layout). */
+export function columnOutputNames(c: FittedColumn): string[] {
+  switch (c.kind) {
+    case 'numeric':
+    case 'boolean':
+      return c.hadMissing ? [c.name, `${c.name}__missing`] : [c.name];
+    case 'categorical': {
+      const names = c.categories.map((v) => `${c.name}=${v}`);
+      if (c.hadMissing) names.push(`${c.name}=${MISSING_CATEGORY}`);
+      names.push(`${c.name}=${OTHER_CATEGORY}`);
+      return names;
+    }
+    case 'date': {
+      const names = [
+        `${c.name}__year`,
+        `${c.name}__month_sin`,
+        `${c.name}__month_cos`,
+        ...DOW_NAMES.map((d) => `${c.name}__dow_${d}`),
+        `${c.name}__doy_sin`,
+        `${c.name}__doy_cos`,
+      ];
+      if (c.hadMissing) names.push(`${c.name}__missing`);
+      return names;
+    }
+  }
+}
+
+function meanStd(values: number[]): { mean: number; std: number } {
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = values.length ? sum / values.length : 0;
+  let ss = 0;
+  for (const v of values) ss += (v - mean) * (v - mean);
+  const std = values.length ? Math.sqrt(ss / values.length) : 0;
+  return { mean, std: std > 1e-12 && Number.isFinite(std) ? std : 1 };
+}
+
+export interface FitOptions {
+  target: string;
+  features: FeatureConfig;
+  /** Available columns, in the order features should appear. */
+  candidateColumns: string[];
+  /** Optional head-to-head state to carry for serving (see HeadToHeadBlock). */
+  headToHead?: { config: HeadToHeadConfig; state: TeamRatingsState };
+}
+
+/**
+ * Fit the transform on the training rows. Feature columns = candidateColumns
+ * (order kept) ∩ include (if given) − exclude − target. Columns with no
+ * non-missing value in the training split are skipped (nothing to learn).
+ */
+export function fitTransform(trainRows: readonly Record<string, unknown>[], opts: FitOptions): FittedTransform {
+  const { target, features, candidateColumns } = opts;
+  const maxCategories = Math.max(1, Math.floor(features.maxCategories ?? DEFAULT_MAX_CATEGORIES));
+  const include = features.include ? new Set(features.include) : null;
+  const exclude = new Set(features.exclude ?? []);
+  if (include) {
+    const cand = new Set(candidateColumns);
+    const unknown = [...include].filter((c) => !cand.has(c));
+    if (unknown.length) throw new Error(`feature include list names unknown column(s): ${unknown.join(', ')}`);
+  }
+  const cols: string[] = [];
+  const seenCols = new Set<string>();
+  for (const c of candidateColumns) {
+    if (c === target || exclude.has(c) || seenCols.has(c)) continue;
+    if (include && !include.has(c)) continue;
+    seenCols.add(c);
+    cols.push(c);
+  }
+
+  const inferred = inferColumnKinds(trainRows, cols.filter((c) => !features.kinds?.[c]));
+  const columns: FittedColumn[] = [];
+  const n = trainRows.length;
+
+  for (const name of cols) {
+    const kind: ColumnKind = features.kinds?.[name] ?? inferred[name];
+    let missing = 0;
+    switch (kind) {
+      case 'numeric': {
+        const vals: number[] = [];
+        let min = Infinity;
+        let max = -Infinity;
+        for (let i = 0; i < n; i++) {
+          const x = toNumber(trainRows[i][name]);
+          if (Number.isNaN(x)) { missing++; continue; }
+          vals.push(x);
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+        if (vals.length === 0) continue;
+        const { mean, std } = meanStd(vals);
+        columns.push({ name, kind, mean, std, min, max, hadMissing: missing > 0 });
+        break;
+      }
+      case 'boolean': {
+        let trues = 0;
+        let count = 0;
+        for (let i = 0; i < n; i++) {
+          const b = toBool(trainRows[i][name]);
+          if (b < 0) { missing++; continue; }
+          count++;
+          trues += b;
+        }
+        if (count === 0) continue;
+        columns.push({ name, kind, trueRate: trues / count, hadMissing: missing > 0 });
+        break;
+      }
+      case 'date': {
+        const years: number[] = [];
+        let minDay = Infinity;
+        let maxDay = -Infinity;
+        for (let i = 0; i < n; i++) {
+          const d = valueToDay(trainRows[i][name]);
+          if (Number.isNaN(d)) { missing++; continue; }
+          if (d < minDay) minDay = d;
+          if (d > maxDay) maxDay = d;
+          years.push(new Date(d * 86_400_000).getUTCFullYear());
+        }
+        if (years.length === 0) continue;
+        const { mean, std } = meanStd(years);
+        columns.push({ name, kind, yearMean: mean, yearStd: std, min: dayToIso(minDay), max: dayToIso(maxDay), hadMissing: missing > 0 });
+        break;
+      }
+      case 'categorical': {
+        const counts = new Map<string, number>();
+        for (let i = 0; i < n; i++) {
+          const v = trainRows[i][name];
+          if (isMissing(v)) { missing++; continue; }
+          const key = toCategory(v);
+          if (key === OTHER_CATEGORY || key === MISSING_CATEGORY) continue; // reserved → other
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        if (counts.size === 0 && missing === 0) continue;
+        if (missing === n) continue; // all-missing column: nothing to learn
+        const categories = [...counts.entries()]
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+          .slice(0, maxCategories)
+          .map(([k]) => k);
+        columns.push({ name, kind, categories, hadMissing: missing > 0 });
+        break;
+      }
+      default:
+        throw new Error(`unknown column kind '${String(kind)}' for column '${name}'`);
+    }
+  }
+
+  const outputNames = columns.flatMap(columnOutputNames);
+  const t: FittedTransform = { version: 1, target, columns, outputNames, nTrainRows: n };
+  if (opts.headToHead) {
+    t.headToHead = { config: opts.headToHead.config, state: opts.headToHead.state, featureNames: [...HEAD_TO_HEAD_FEATURES] };
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// apply
+// ---------------------------------------------------------------------------
+
+/** Precomputed per-column encoder; built once per transform object (cached). */
+interface CompiledColumn {
+  name: string;
+  kind: 0 | 1 | 2 | 3; // numeric, categorical, date, boolean
+  offset: number;
+  // numeric / boolean
+  mean: number;
+  invStd: number;
+  fill: number;
+  missingSlot: number; // offset of missing indicator / __missing__ slot, -1 if none
+  // categorical
+  index: Map<string, number> | null;
+  otherSlot: number;
+  // date
+  yearMean: number;
+  yearInvStd: number;
+}
+
+interface Compiled {
+  cols: CompiledColumn[];
+  width: number;
+}
+
+const compiledCache = new WeakMap<FittedTransform, Compiled>();
+
+function compile(t: FittedTransform): Compiled {
+  const hit = compiledCache.get(t);
+  if (hit) return hit;
+  if (t.version !== 1) throw new Error(`unsupported transform version ${String(t.version)}`);
+  const cols: CompiledColumn[] = [];
+  let offset = 0;
+  for (const c of t.columns) {
+    const width = columnOutputNames(c).length;
+    const cc: CompiledColumn = {
+      name: c.name, kind: 0, offset, mean: 0, invStd: 1, fill: 0, missingSlot: -1,
+      index: null, otherSlot: -1, yearMean: 0, yearInvStd: 1,
+    };
+    switch (c.kind) {
+      case 'numeric':
+        cc.kind = 0;
+        cc.mean = c.mean;
+        cc.invStd = 1 / (c.std > 0 ? c.std : 1);
+        if (c.hadMissing) cc.missingSlot = offset + 1;
+        break;
+      case 'categorical': {
+        cc.kind = 1;
+        const index = new Map<string, number>();
+        c.categories.forEach((v, i) => index.set(v, offset + i));
+        cc.index = index;
+        if (c.hadMissing) cc.missingSlot = offset + c.categories.length;
+        cc.otherSlot = offset + width - 1;
+        break;
+      }
+      case 'date':
+        cc.kind = 2;
+        cc.yearMean = c.yearMean;
+        cc.yearInvStd = 1 / (c.yearStd > 0 ? c.yearStd : 1);
+        if (c.hadMissing) cc.missingSlot = offset + 12;
+        break;
+      case 'boolean':
+        cc.kind = 3;
+        cc.fill = c.trueRate;
+        if (c.hadMissing) cc.missingSlot = offset + 1;
+        break;
+      default:
+        throw new Error(`unknown column kind in transform: ${JSON.stringify(c)}`);
+    }
+    cols.push(cc);
+    offset += width;
+  }
+  if (offset !== t.outputNames.length) {
+    throw new Error(`corrupt transform: columns produce ${offset} outputs but outputNames has ${t.outputNames.length}`);
+  }
+  const compiled = { cols, width: offset };
+  compiledCache.set(t, compiled);
+  return compiled;
+}
+
+const TWO_PI = 2 * Math.PI;
+// Month sin/cos lookup (index = month 0..11).
+const MONTH_SIN = Float64Array.from({ length: 12 }, (_, m) => Math.sin((TWO_PI * m) / 12));
+const MONTH_COS = Float64Array.from({ length: 12 }, (_, m) => Math.cos((TWO_PI * m) / 12));
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+const CUM_DAYS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/** Civil date from days since epoch (Howard Hinnant's algorithm); writes year/month(1-12)/day into out. */
+function civilFromDays(z0: number, out: Int32Array): void {
+  const z = z0 + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  out[0] = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  out[1] = m;
+  out[2] = d;
+}
+
+/**
+ * Encode rows into a dense row-major Float32Array (rows × cols). Works on raw
+ * rows (training or serving); unknown extra fields are ignored.
+ */
+export function applyTransform(
+  t: FittedTransform,
+  rows: readonly Record<string, unknown>[],
+): { matrix: Float32Array; rows: number; cols: number } {
+  const { cols, width } = compile(t);
+  const nRows = rows.length;
+  const m = new Float32Array(nRows * width);
+  const ymd = new Int32Array(3);
+  const nCols = cols.length;
+  for (let r = 0; r < nRows; r++) {
+    const row = rows[r];
+    const base = r * width;
+    for (let j = 0; j < nCols; j++) {
+      const c = cols[j];
+      const v = row[c.name];
+      const o = base + c.offset;
+      switch (c.kind) {
+        case 0: {
+          const x = toNumber(v);
+          if (x !== x) {
+            // missing → mean (0 after standardizing)
+            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+          } else {
+            m[o] = (x - c.mean) * c.invStd;
+          }
+          break;
+        }
+        case 1: {
+          if (isMissing(v)) {
+            m[base + (c.missingSlot >= 0 ? c.missingSlot : c.otherSlot)] = 1;
+          } else {
+            const slot = c.index!.get(toCategory(v));
+            m[base + (slot === undefined ? c.otherSlot : slot)] = 1;
+          }
+          break;
+        }
+        case 2: {
+          const day = valueToDay(v);
+          if (day !== day) {
+            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+            break;
+          }
+          civilFromDays(day, ymd);
+          const y = ymd[0];
+          const mo = ymd[1] - 1;
+          m[o] = (y - c.yearMean) * c.yearInvStd;
+          m[o + 1] = MONTH_SIN[mo];
+          m[o + 2] = MONTH_COS[mo];
+          // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
+          const dow = (((day + 3) % 7) + 7) % 7;
+          m[o + 3 + dow] = 1;
+          const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
+          const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
+          m[o + 10] = Math.sin(ang);
+          m[o + 11] = Math.cos(ang);
+          break;
+        }
+        case 3: {
+          const b = toBool(v);
+          if (b < 0) {
+            m[o] = c.fill;
+            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+          } else {
+            m[o] = b;
+          }
+          break;
+        }
+      }
+    }
+  }
+  return { matrix: m, rows: nRows, cols: width };
+}
+
+// ---------------------------------------------------------------------------
+// signature
+// ---------------------------------------------------------------------------
+
+/**
+ * The model's input signature for the predict API. When the transform carries
+ * head-to-head features, the derived feature columns are replaced by the raw
+ * fixture fields they are computed from (home/away team required, date and
+ * group optional).
+ */
+export function inputSchema(t: FittedTransform): InputSchema {
+  const derived = new Set(t.headToHead?.featureNames ?? []);
+  const fields: InputSchema = [];
+  for (const c of t.columns) {
+    if (derived.has(c.name)) continue;
+    const f: InputField = { name: c.name, kind: c.kind, required: !c.hadMissing };
+    if (c.kind === 'numeric') { f.min = c.min; f.max = c.max; }
+    if (c.kind === 'categorical') f.categories = [...c.categories];
+    if (c.kind === 'date') { f.minDate = c.min; f.maxDate = c.max; }
+    fields.push(f);
+  }
+  if (t.headToHead) {
+    const { config, state } = t.headToHead;
+    const teams = Object.keys(state.teams).sort();
+    const add = (f: InputField) => {
+      const existing = fields.find((g) => g.name === f.name);
+      if (existing) {
+        // already an ordinary feature column: keep it, but a team is always required
+        if (f.required) existing.required = true;
+        return;
+      }
+      fields.push(f);
+    };
+    add({ name: config.homeTeam, kind: 'categorical', required: true, categories: teams });
+    add({ name: config.awayTeam, kind: 'categorical', required: true, categories: teams });
+    add({ name: config.date, kind: 'date', required: false });
+    if (config.group) add({ name: config.group, kind: 'categorical', required: false, categories: Object.keys(state.groups).sort() });
+  }
+  return fields;
+}
+
+// ---------------------------------------------------------------------------
+// (de)serialization
+// ---------------------------------------------------------------------------
+
+const FittedColumnSchema = z.discriminatedUnion('kind', [
+  z.object({ name: z.string(), kind: z.literal('numeric'), mean: z.number(), std: z.number(), min: z.number(), max: z.number(), hadMissing: z.boolean() }),
+  z.object({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()), hadMissing: z.boolean() }),
+  z.object({ name: z.string(), kind: z.literal('date'), yearMean: z.number(), yearStd: z.number(), min: z.string(), max: z.string(), hadMissing: z.boolean() }),
+  z.object({ name: z.string(), kind: z.literal('boolean'), trueRate: z.number(), hadMissing: z.boolean() }),
+]);
+
+/** Zod schema for a saved transform (structure check when loading from disk). */
+export const FittedTransformSchema = z.object({
+  version: z.literal(1),
+  target: z.string(),
+  columns: z.array(FittedColumnSchema),
+  outputNames: z.array(z.string()),
+  nTrainRows: z.number(),
+  headToHead: z
+    .object({ config: HeadToHeadConfigSchema, state: z.record(z.string(), z.unknown()), featureNames: z.array(z.string()) })
+    .optional(),
+});
+
+/** Parse + check a transform loaded from JSON (throws on a corrupt/incompatible file). */
+export function parseFittedTransform(json: unknown): FittedTransform {
+  const t = FittedTransformSchema.parse(typeof json === 'string' ? JSON.parse(json) : json) as FittedTransform;
+  compile(t); // validates layout consistency
+  return t;
+}

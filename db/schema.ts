@@ -1,0 +1,115 @@
+// The registry's tables. Migrations in db/migrations are generated from this file by `npm run db:generate`
+// and committed; they are applied at start by db/migrate.ts.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** Pipeline specs, versioned: editing a pipeline adds a row, runs keep the version they ran. */
+export const pipelines = pgTable('pipelines', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  name: text('name').notNull(),
+  version: integer('version').notNull(),
+  spec: jsonb('spec').notNull(),
+  specHash: text('spec_hash').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('pipelines_name_version').on(t.name, t.version)]);
+
+/** One row per Temporal workflow execution of a pipeline. */
+export const runs = pgTable('runs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  workflowId: text('workflow_id').notNull(),
+  temporalRunId: text('temporal_run_id'),
+  pipeline: text('pipeline').notNull(),
+  pipelineVersion: integer('pipeline_version').notNull(),
+  asOf: timestamp('as_of', { withTimezone: true }).notNull(),
+  trigger: text('trigger').notNull(),
+  status: text('status').notNull(), // running | succeeded | failed
+  stage: text('stage'),
+  failure: jsonb('failure'), // { type, message, stage }
+  summary: jsonb('summary'), // metrics, baselines, promotion decision
+  modelVersion: integer('model_version'),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+}, (t) => [
+  uniqueIndex('runs_workflow_id').on(t.workflowId),
+  index('runs_pipeline_started').on(t.pipeline, t.startedAt),
+]);
+
+/** Datasets a run wrote, one per stage (raw, clean). Keyed by run + stage so a retried activity never duplicates. */
+export const datasets = pgTable('datasets', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  runWorkflowId: text('run_workflow_id').notNull(),
+  stage: text('stage').notNull(),
+  uri: text('uri').notNull(),
+  rows: integer('rows').notNull(),
+  schema: jsonb('schema').notNull(),
+  contentHash: text('content_hash').notNull(),
+  report: jsonb('report'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('datasets_run_stage').on(t.runWorkflowId, t.stage)]);
+
+export const models = pgTable('models', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  name: text('name').notNull(),
+  task: text('task').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('models_name').on(t.name)]);
+
+/** Immutable once written. */
+export const modelVersions = pgTable('model_versions', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  modelId: integer('model_id').notNull().references(() => models.id),
+  version: integer('version').notNull(),
+  runWorkflowId: text('run_workflow_id').notNull(),
+  artifactUri: text('artifact_uri').notNull(),
+  artifactSha256: text('artifact_sha256').notNull(),
+  metrics: jsonb('metrics').notNull(),
+  baselines: jsonb('baselines').notNull(),
+  transform: jsonb('transform').notNull(),
+  inputSchema: jsonb('input_schema').notNull(),
+  lineage: jsonb('lineage').notNull(), // run, dataset hashes, pipeline name/version/spec hash, code version, asOf
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('model_versions_model_version').on(t.modelId, t.version),
+  uniqueIndex('model_versions_run').on(t.runWorkflowId),
+]);
+
+export const aliases = pgTable('aliases', {
+  modelId: integer('model_id').notNull().references(() => models.id),
+  alias: text('alias').notNull(),
+  version: integer('version').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('aliases_model_alias').on(t.modelId, t.alias)]);
+
+/** Audit of every alias move. `idempotencyKey` makes a retried move a no-op instead of a second row. */
+export const aliasEvents = pgTable('alias_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  modelId: integer('model_id').notNull().references(() => models.id),
+  alias: text('alias').notNull(),
+  fromVersion: integer('from_version'),
+  toVersion: integer('to_version').notNull(),
+  actor: text('actor').notNull(),
+  reason: text('reason').notNull(),
+  idempotencyKey: text('idempotency_key').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('alias_events_idempotency').on(t.idempotencyKey)]);
+
+/** Evaluation metrics as rows so runs and versions can be compared with SQL. */
+export const metrics = pgTable('metrics', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  runWorkflowId: text('run_workflow_id').notNull(),
+  subject: text('subject').notNull(), // candidate | baseline:prior | baseline:home | champion
+  name: text('name').notNull(),
+  value: doublePrecision('value').notNull(),
+}, (t) => [uniqueIndex('metrics_run_subject_name').on(t.runWorkflowId, t.subject, t.name)]);
+
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  subject: text('subject').notNull(),
+  details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,75 @@
+// Where datasets, models and reports live. Activities exchange the URIs this returns, never the bytes.
+// The local store keeps files under ARTIFACT_DIR; a remote store (S3-compatible) would implement the same
+// three calls, staging files in a local work folder and uploading on `publish`.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface ArtifactStore {
+  /** A local folder to write the artifact `key` into (created, emptied when `fresh`). */
+  workDir(key: string, opts?: { fresh?: boolean }): Promise<string>;
+  /** Makes the folder written under `key` durable and returns its URI. */
+  publish(key: string): Promise<string>;
+  /** A local path holding the artifact at `uri` (fetched first for remote stores). */
+  localPath(uri: string): Promise<string>;
+}
+
+export function createLocalArtifactStore(root: string): ArtifactStore {
+  const base = resolve(root);
+  const pathOf = (key: string) => {
+    const p = resolve(base, safeKey(key));
+    if (!p.startsWith(base + sep)) throw new Error(`artifact key escapes the store: ${key}`);
+    return p;
+  };
+  return {
+    async workDir(key, opts = {}) {
+      const dir = pathOf(key);
+      if (opts.fresh) await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+    async publish(key) {
+      return pathToFileURL(pathOf(key)).href;
+    },
+    async localPath(uri) {
+      if (!uri.startsWith('file://')) throw new Error(`the local artifact store cannot read ${uri}; configure an object store`);
+      const p = fileURLToPath(uri);
+      await stat(p);
+      return p;
+    },
+  };
+}
+
+/** Workflow IDs carry ':' and may carry '/', which are not portable in paths. */
+export function safeKey(key: string): string {
+  return key.split('/').map((part) => part.replace(/[^A-Za-z0-9._=-]/g, '_')).join('/');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Hash of every file in a folder (names and bytes), so a model directory has one checksum. */
+export async function sha256Dir(dir: string): Promise<string> {
+  const files = (await listFiles(dir)).sort();
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(relative(dir, f));
+    h.update(await sha256File(f));
+  }
+  return h.digest('hex');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}

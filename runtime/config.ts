@@ -1,0 +1,71 @@
+// The one place that reads process.env. Parsed once with zod; everything else receives a Config.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Root of everything the embedded defaults keep on disk (Temporal SQLite file, Postgres cluster, artifacts). */
+  DATA_DIR: z.string().default('.data'),
+  /** Where artifacts go; `file://` folder by default. */
+  ARTIFACT_DIR: optionalString,
+  /** External Temporal frontend (host:port). Unset: the project starts a local dev server. */
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('ml-pipelines'),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  /** Base URL of the Temporal Web UI, used to build links to runs. */
+  TEMPORAL_UI_URL: optionalString,
+  /** Path of the `temporal` binary; found on PATH or in .tools/bin when unset. */
+  TEMPORAL_CLI_PATH: optionalString,
+  /** External Postgres. Unset: the project starts an embedded PostgreSQL under DATA_DIR. */
+  DATABASE_URL: optionalString,
+  EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+  /** How often an API replica re-reads aliases so alias moves are served without a restart. */
+  MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
+  /** Max request body for the API. */
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+  /** Who the API records as the actor of changes when the caller sends no X-Actor header. */
+  DEFAULT_ACTOR: z.string().default('api'),
+  /** Commit the image was built from (set by the Dockerfile); else read from git. */
+  GIT_COMMIT: optionalString,
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration in environment:\n${lines}\nSee .env.example for every setting.`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataDir,
+    artifactDir: resolve(e.ARTIFACT_DIR ?? resolve(dataDir, 'artifacts')),
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`),
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
+    serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
+    defaultActor: e.DEFAULT_ACTOR,
+    gitCommit: e.GIT_COMMIT,
+  };
+}

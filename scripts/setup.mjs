@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Installs what `npm start` and `npm test` need on a fresh clone, and nothing when it is already there:
+// npm packages (from the lockfile) and the `temporal` CLI (Go module proxy, pinned to v1.5.1, the last
+// tag `go install` accepts). Plain Node with no dependencies, because it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const toolsBin = join(root, '.tools', 'bin');
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+function step(msg) {
+  process.stdout.write(`[setup] ${msg}\n`);
+}
+
+function fail(msg) {
+  process.stderr.write(`[setup] error: ${msg}\n`);
+  process.exit(1);
+}
+
+function npmPackagesUpToDate() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (!existsSync(marker)) return false;
+  return statSync(marker).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs;
+}
+
+function installNpmPackages() {
+  if (npmPackagesUpToDate()) return step('npm packages: up to date');
+  step('npm packages: installing from package-lock.json (npm ci, about a minute)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('npm ci failed; check that the npm registry is reachable and retry `npm run setup`.');
+}
+
+function onPath(bin) {
+  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function installTemporalCli() {
+  const local = join(toolsBin, 'temporal');
+  if (existsSync(local)) return step(`temporal CLI: ${local}`);
+  const found = onPath('temporal');
+  if (found) return step(`temporal CLI: ${found} (from PATH)`);
+  if (!onPath('go')) fail('the `temporal` CLI is missing and Go is not installed to build it. Install Go (https://go.dev/dl) or put `temporal` on PATH, or set TEMPORAL_ADDRESS to an existing cluster.');
+  step(`temporal CLI: go install ${TEMPORAL_CLI_MODULE} into .tools/bin (first time only, a few minutes)…`);
+  mkdirSync(toolsBin, { recursive: true });
+  try {
+    execFileSync('go', ['install', TEMPORAL_CLI_MODULE], { cwd: root, stdio: 'inherit', env: { ...process.env, GOBIN: toolsBin, GOFLAGS: '-mod=mod' } });
+  } catch {
+    fail('`go install` of the temporal CLI failed; check that the Go module proxy is reachable and retry `npm run setup`.');
+  }
+  step(`temporal CLI: installed at ${local}`);
+}
+
+installNpmPackages();
+installTemporalCli();

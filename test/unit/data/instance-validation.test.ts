@@ -1,0 +1,75 @@
+import { describe, it, expect } from 'vitest';
+import { validateInstances, isoDateToDay } from '../../../data/instance-validation.js';
+import type { InputSchema } from '../../../data/transform.js';
+
+const schema: InputSchema = [
+  { name: 'home_team', kind: 'categorical', required: true, categories: ['A', 'B'] },
+  { name: 'date', kind: 'date', required: false },
+  { name: 'temp', kind: 'numeric', required: true },
+  { name: 'neutral', kind: 'boolean', required: false },
+];
+
+describe('validateInstances', () => {
+  it('accepts valid rows, unknown categories, missing optional fields and extra fields', () => {
+    const instances = [
+      { home_team: 'A', date: '2017-05-01', temp: 12.5, neutral: false },
+      { home_team: 'Never Seen FC', temp: 0, extra: 'ignored' },
+      { home_team: 'B', date: '2017-05-01T19:45:00+01:00', temp: -3, neutral: null },
+    ];
+    const r = validateInstances(schema, instances);
+    expect(r).toEqual({ ok: true, rows: instances });
+  });
+
+  it('rejects non-arrays, empty arrays and non-object items', () => {
+    expect(validateInstances(schema, { home_team: 'A' })).toMatchObject({ ok: false, issues: [{ path: 'instances' }] });
+    const empty = validateInstances(schema, []);
+    expect(empty.ok).toBe(false);
+    if (!empty.ok) expect(empty.issues[0].message).toMatch(/^instances: expected a non-empty array/);
+    const bad = validateInstances(schema, [[1, 2], null]);
+    expect(bad.ok === false && bad.issues.map((i) => i.message)).toEqual([
+      'instances[0]: expected an object, got array',
+      'instances[1]: expected an object, got null',
+    ]);
+  });
+
+  it('names the offending field in each message', () => {
+    const r = validateInstances(schema, [
+      { home_team: 'A', temp: 1 },
+      { home_team: 'A', temp: 1 },
+      { home_team: 'A', temp: 1 },
+      { home_team: 7, temp: '12', date: '2017-13-01', neutral: 'yes' },
+      { temp: NaN },
+      { home_team: null, temp: Infinity, date: 20170501 },
+    ]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.message)).toEqual([
+      'instances[3].home_team: expected a string, got number',
+      'instances[3].date: expected an ISO date string (YYYY-MM-DD), got "2017-13-01"',
+      'instances[3].temp: expected a finite number, got string',
+      'instances[3].neutral: expected a boolean, got string',
+      'instances[4].home_team: required field is missing',
+      'instances[4].temp: expected a finite number, got NaN',
+      'instances[5].home_team: required field is null',
+      'instances[5].date: expected an ISO date string (YYYY-MM-DD), got number',
+      'instances[5].temp: expected a finite number, got Infinity',
+    ]);
+    expect(r.issues[0].path).toBe('instances[3].home_team');
+  });
+
+  it('caps the number of issues', () => {
+    const r = validateInstances(schema, Array.from({ length: 1000 }, () => ({})));
+    expect(r.ok === false && r.issues.length).toBe(50);
+  });
+});
+
+describe('isoDateToDay', () => {
+  it('parses ISO dates and timestamps by calendar date as written', () => {
+    expect(isoDateToDay('1970-01-02')).toBe(1);
+    expect(isoDateToDay('2016-02-29')).toBe(Date.UTC(2016, 1, 29) / 86_400_000);
+    expect(isoDateToDay('2016-02-29T23:59:59.123-08:00')).toBe(isoDateToDay('2016-02-29'));
+    for (const bad of ['2017-02-29', '2017-1-01', '17-01-01', '2017-01-01T25:00', 'yesterday', '']) {
+      expect(isoDateToDay(bad)).toBeNaN();
+    }
+  });
+});

@@ -1,0 +1,99 @@
+// The pipeline as one durable workflow: collect → clean → feature → train → evaluate → promote.
+// Deterministic code only; all I/O happens in activities, which exchange artifact URIs and small summaries.
+import {
+  ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import type { PipelineActivities } from '../activities/index.js';
+import {
+  FAILURE_TYPES, progressQuery, SEARCH_ATTRIBUTES,
+  type RunRef, type Stage, type StageProgress, type TrainingPipelineInput, type TrainingPipelineResult,
+} from './shared.js';
+
+const nonRetryableErrorTypes = [...FAILURE_TYPES];
+
+// Registry bookkeeping: short, retried generously (a DB blip must not fail a run).
+const registry = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes },
+});
+
+// Data stages: minutes of work at most on the shipped data sets; transient faults retried with backoff.
+const dataStages = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// Training: long, heartbeats every epoch; a lost worker is noticed within the heartbeat timeout and the
+// retry resumes from the last checkpoint.
+const training = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes },
+});
+
+export async function trainingPipeline(input: TrainingPipelineInput): Promise<TrainingPipelineResult> {
+  const info = workflowInfo();
+  const progress: StageProgress = { stage: 'collect', completed: [] };
+  setHandler(progressQuery, () => progress);
+
+  const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: input.spec, asOf: input.asOf };
+  await registry.beginRun({
+    workflowId: info.workflowId, temporalRunId: info.runId, pipeline: input.pipeline,
+    pipelineVersion: input.pipelineVersion, asOf: input.asOf, trigger: input.trigger,
+  });
+
+  const stageSeconds: Partial<Record<Stage, number>> = {};
+  const stage = async <T>(name: Stage, call: () => Promise<T>): Promise<T> => {
+    progress.stage = name;
+    const started = Date.now();
+    const out = await call();
+    stageSeconds[name] = (Date.now() - started) / 1000;
+    progress.completed.push(name);
+    return out;
+  };
+
+  try {
+    const { raw } = await stage('collect', () => dataStages.collect({ run }));
+    const cleaned = await stage('clean', () => dataStages.clean({ run, raw }));
+    const features = await stage('feature', () => dataStages.feature({ run, clean: cleaned.clean, task: cleaned.task }));
+    const trained = await stage('train', () => training.train({ run, features }));
+    const evaluated = await stage('evaluate', () => dataStages.evaluate({ run, features, trained, clean: cleaned.clean, pipelineVersion: input.pipelineVersion }));
+    progress.modelVersion = evaluated.modelVersion;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.modelVersion.key, value: evaluated.modelVersion }]);
+    const promotion = await stage('promote', () => registry.promote({
+      run, evaluated, allowPromotion: input.allowPromotion, actor: `workflow:${info.workflowId}`,
+    }));
+
+    const result: TrainingPipelineResult = {
+      workflowId: info.workflowId, pipeline: input.pipeline, asOf: input.asOf, modelVersion: evaluated.modelVersion,
+      metrics: evaluated.metrics, baselines: evaluated.baselines, champion: evaluated.champion, promotion,
+      clean: cleaned.report, training: trained, stageSeconds,
+    };
+    await registry.finishRun({
+      workflowId: info.workflowId, status: 'succeeded', modelVersion: evaluated.modelVersion,
+      summary: { metrics: result.metrics, baselines: result.baselines, champion: result.champion, promotion, clean: cleaned.report, stageSeconds, training: trained },
+    });
+    progress.stage = 'done';
+    return result;
+  } catch (err) {
+    const failedStage = progress.stage as Stage;
+    const failure = describeFailure(err);
+    progress.failure = { stage: failedStage, ...failure };
+    progress.stage = 'failed';
+    await registry.finishRun({ workflowId: info.workflowId, status: 'failed', failure: { stage: failedStage, ...failure } });
+    throw ApplicationFailure.create({
+      type: failure.type,
+      message: `${failedStage} failed: ${failure.message}`,
+      nonRetryable: true,
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
+}
+
+function describeFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) return { type: cause.name, message: cause.message };
+  return { type: 'Error', message: String(cause) };
+}

@@ -455,5 +455,15 @@ export function featuresForFixture(
 export function deriveServingRows(t: FittedTransform, rows: readonly Record<string, unknown>[]): Record<string, unknown>[] {
   const h2h = t.headToHead;
   if (!h2h) return rows as Record<string, unknown>[];
-  return rows.map((r) => ({ ...r, ...featuresForFixture(h2h.state, h2h.config, r) }));
+  const groupCol = h2h.config.group;
+  return rows.map((r) => {
+    const row: Record<string, unknown> = { ...r, ...featuresForFixture(h2h.state, h2h.config, r) };
+    // A caller may leave out the league: the home team's latest league is what training would have seen.
+    if (groupCol && groupValue(row[groupCol]) === null) {
+      const home = groupValue(r[h2h.config.homeTeam]);
+      const team = home === null ? undefined : own(h2h.state.teams, home);
+      if (team?.group) row[groupCol] = team.group;
+    }
+    return row;
+  });
 }

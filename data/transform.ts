@@ -581,7 +581,13 @@ export function inputSchema(t: FittedTransform): InputSchema {
     add({ name: config.homeTeam, kind: 'categorical', required: true, categories: teams });
     add({ name: config.awayTeam, kind: 'categorical', required: true, categories: teams });
     add({ name: config.date, kind: 'date', required: false });
-    if (config.group) add({ name: config.group, kind: 'categorical', required: false, categories: Object.keys(state.groups).sort() });
+    if (config.group) {
+      const groups = Object.keys(state.groups).sort();
+      const existing = fields.find((g) => g.name === config.group);
+      // Optional even when it is an ordinary feature: serving fills it from the home team's latest league.
+      if (existing) existing.required = false;
+      else add({ name: config.group, kind: 'categorical', required: false, categories: groups });
+    }
   }
   return fields;
 }

@@ -195,7 +195,7 @@ describe('featuresForFixture', () => {
     const loaded = JSON.parse(JSON.stringify(t));
     const schema = inputSchema(loaded);
     expect(schema.map((f) => [f.name, f.kind, f.required])).toEqual([
-      ['division', 'categorical', true],
+      ['division', 'categorical', false],
       ['home_team', 'categorical', true],
       ['away_team', 'categorical', true],
       ['date', 'date', false],
@@ -205,6 +205,23 @@ describe('featuresForFixture', () => {
     const direct = applyTransform(t, [{ ...req[0], ...featuresForFixture(state, cfg, req[0]) }]);
     expect(served.matrix).toEqual(direct.matrix);
     expect(served.cols).toBe(HEAD_TO_HEAD_FEATURES.length + 2);
+  });
+
+  it('fills a missing league from the home team\'s latest league, as training saw it', () => {
+    const { features, state } = computeMatchFeatures(small, cfg);
+    const train = small.map((m, i) => ({ ...m, ...features[i], outcome: outcomeLabel(m.home_score, m.away_score) }));
+    const t = fitTransform(train, {
+      target: 'outcome',
+      features: { maxCategories: 20, include: [...HEAD_TO_HEAD_FEATURES, 'division'] },
+      candidateColumns: [...HEAD_TO_HEAD_FEATURES, 'division', 'home_team', 'away_team', 'date', 'outcome'],
+      headToHead: { config: cfg, state },
+    });
+    const home = small[small.length - 1].home_team;
+    const league = state.teams[home].group;
+    const [filled] = deriveServingRows(t, [{ home_team: home, away_team: 'C' }]);
+    expect(filled.division).toBe(league);
+    const [kept] = deriveServingRows(t, [{ home_team: home, away_team: 'C', division: 'Other league' }]);
+    expect(kept.division).toBe('Other league');
   });
 });
 

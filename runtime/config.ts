@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   /** Who the API records as the actor of changes when the caller sends no X-Actor header. */
   DEFAULT_ACTOR: z.string().default('api'),
+  /** Where the CLI finds the API; default: this machine on PORT. */
+  API_URL: optionalString,
   /** Commit the image was built from (set by the Dockerfile); else read from git. */
   GIT_COMMIT: optionalString,
 });
@@ -67,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
     defaultActor: e.DEFAULT_ACTOR,
     gitCommit: e.GIT_COMMIT,
+    apiUrl: e.API_URL ?? `http://localhost:${e.PORT}`,
   };
 }

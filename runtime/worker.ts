@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,4 +48,16 @@ export async function startWorker(opts: {
       await done;
     },
   };
+}
+
+let temporalLoggingInstalled = false;
+
+/** Routes the Temporal SDK's own logs (worker state, core) into our JSON logger. Once per process, before any worker. */
+export function installTemporalLogging(logger: import('./logger.js').Logger): void {
+  if (temporalLoggingInstalled) return;
+  temporalLoggingInstalled = true;
+  const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => logger[levels[entry.level]]({ ...entry.meta, sdk: 'temporal' }, entry.message)),
+  });
 }

@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+// mlp: the command-line entry point. `up` runs the whole platform locally; the other commands are
+// clients of the HTTP API.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadShippedPipeline, SHIPPED_PIPELINES } from '../pipelines/shipped.js';
+import { savePipeline } from '../registry/pipelines.js';
+import { loadConfig, type Config } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { startPlatform } from '../runtime/platform.js';
+import { installTemporalLogging } from '../runtime/worker.js';
+import { ApiClient } from './api-client.js';
+import { createProgressPrinter, type RunView } from './progress.js';
+
+const USAGE = `mlp — ML pipelines on Temporal
+
+  mlp up [--no-run]                      start Postgres, Temporal, worker and API (embedded unless
+                                         DATABASE_URL / TEMPORAL_ADDRESS are set), run the football
+                                         pipeline and serve its model; Ctrl-C stops everything
+  mlp worker | mlp api                   run one role (containers)
+  mlp pipeline create <spec.json>        create a pipeline (or a new version of it)
+  mlp pipeline list
+  mlp run <pipeline> [--as-of DATE] [--no-promote] [--detach]
+  mlp follow <workflowId>                show a run's progress until it ends
+  mlp runs [--pipeline P] [--status S]
+  mlp models
+  mlp predict <model> <instances.json> [--alias A | --version N]
+
+The API is reached at API_URL (default http://localhost:$PORT).`;
+
+interface RunRecord {
+  workflowId: string; status?: string; stage?: string | null; summary?: Record<string, any> | null; failure?: { stage: string; type: string; message: string } | null;
+  live: { status: string; progress: { stage: string; completed: string[] } | null; heartbeat: any; attempt: number | null } | null;
+  webUiUrl: string | null;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'no-run': { type: 'boolean' }, 'as-of': { type: 'string' }, 'no-promote': { type: 'boolean' }, detach: { type: 'boolean' },
+      pipeline: { type: 'string' }, status: { type: 'string' }, alias: { type: 'string' }, version: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [cmd, ...rest] = positionals;
+  if (!cmd || values.help) {
+    console.log(USAGE);
+    return cmd ? 0 : 1;
+  }
+  const config = loadConfig();
+  const api = new ApiClient(config.apiUrl);
+  switch (cmd) {
+    case 'up': return up(config, { run: !values['no-run'] });
+    case 'worker': return serveRole(config, { api: false, worker: true });
+    case 'api': return serveRole(config, { api: true, worker: false });
+    case 'pipeline': {
+      if (rest[0] === 'create' && rest[1]) {
+        const spec = JSON.parse(readFileSync(rest[1], 'utf8'));
+        const r = await api.request<{ pipeline: { name: string; version: number }; created: boolean }>('POST', '/v1/pipelines', spec);
+        console.log(`${r.created ? 'created' : 'unchanged'}: ${r.pipeline.name} v${r.pipeline.version}`);
+        return 0;
+      }
+      if (rest[0] === 'list') {
+        const r = await api.request<{ pipelines: { name: string; version: number; spec: { description?: string } }[] }>('GET', '/v1/pipelines');
+        for (const p of r.pipelines) console.log(`${p.name.padEnd(24)} v${String(p.version).padEnd(4)} ${p.spec.description?.slice(0, 70) ?? ''}`);
+        return 0;
+      }
+      break;
+    }
+    case 'run': {
+      if (!rest[0]) break;
+      const body = { ...(values['as-of'] ? { asOf: values['as-of'] } : {}), allowPromotion: !values['no-promote'] };
+      const { run } = await api.request<{ run: { workflowId: string; webUiUrl: string | null } }>('POST', `/v1/pipelines/${rest[0]}/runs`, body);
+      console.log(`started ${run.workflowId}${run.webUiUrl ? `\n  Web UI: ${run.webUiUrl}` : ''}`);
+      if (values.detach) return 0;
+      const final = await follow(api, run.workflowId);
+      printRunSummary(final);
+      return final.status === 'succeeded' ? 0 : 1;
+    }
+    case 'follow': {
+      if (!rest[0]) break;
+      const final = await follow(api, rest[0]);
+      printRunSummary(final);
+      return final.status === 'succeeded' ? 0 : 1;
+    }
+    case 'runs': {
+      const q = new URLSearchParams({ ...(values.pipeline ? { pipeline: values.pipeline } : {}), ...(values.status ? { status: values.status } : {}) });
+      const r = await api.request<{ runs: { workflowId: string; status: string; stage: string | null; modelVersion: number | null; startedAt: string }[] }>('GET', `/v1/runs?${q}`);
+      for (const x of r.runs) console.log(`${x.startedAt.slice(0, 19)}  ${x.status.padEnd(10)} ${(x.stage ?? '').padEnd(9)} v${x.modelVersion ?? '-'}  ${x.workflowId}`);
+      return 0;
+    }
+    case 'models': {
+      const r = await api.request<{ models: { name: string; task: string; latestVersion: number | null; aliases: Record<string, number> }[] }>('GET', '/v1/models');
+      for (const m of r.models) console.log(`${m.name.padEnd(24)} ${m.task.padEnd(15)} latest v${m.latestVersion ?? '-'}  ${Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ')}`);
+      return 0;
+    }
+    case 'predict': {
+      if (!rest[0] || !rest[1]) break;
+      const raw = JSON.parse(readFileSync(rest[1], 'utf8'));
+      const body = Array.isArray(raw) ? { instances: raw } : raw;
+      const q = values.version ? `?version=${values.version}` : values.alias ? `?alias=${values.alias}` : '';
+      console.log(JSON.stringify(await api.request('POST', `/v1/models/${rest[0]}/predict${q}`, body), null, 2));
+      return 0;
+    }
+  }
+  console.error(USAGE);
+  return 1;
+}
+
+async function follow(api: ApiClient, workflowId: string): Promise<{ status: string; run: RunRecord }> {
+  const bar = createProgressPrinter();
+  for (;;) {
+    const { run } = await api.request<{ run: RunRecord }>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+    const terminal = run.status === 'succeeded' || run.status === 'failed' || (run.live && !['RUNNING'].includes(run.live.status) && run.status !== 'running');
+    const hb = run.live?.heartbeat;
+    const view: RunView = {
+      status: run.status ?? run.live?.status ?? 'starting',
+      stage: run.live?.progress?.stage ?? run.stage ?? null,
+      completed: run.live?.progress?.completed ?? [],
+      ...(hb && typeof hb === 'object' && 'epoch' in hb ? { epoch: hb.epoch, epochs: hb.epochs, loss: hb.loss, valLoss: hb.valLoss } : {}),
+      attempt: run.live?.attempt,
+    };
+    if (run.status === 'succeeded') view.completed = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'];
+    bar.update(view);
+    if (terminal) {
+      bar.finish();
+      return { status: run.status ?? run.live?.status ?? 'unknown', run };
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function printRunSummary({ status, run }: { status: string; run: RunRecord }) {
+  if (status !== 'succeeded') {
+    console.log(`\nrun ${run.workflowId} ${status}${run.failure ? ` in ${run.failure.stage}: [${run.failure.type}] ${run.failure.message}` : ''}`);
+    return;
+  }
+  const s = run.summary ?? {};
+  const metrics = s.metrics as Record<string, number>;
+  const baselines = s.baselines as Record<string, Record<string, number>>;
+  const champion = s.champion as { version: number; metrics: Record<string, number> } | null;
+  // jsonb does not keep key order; show the headline metrics first, under short names.
+  const LABELS: Record<string, string> = { accuracy: 'accuracy', logLoss: 'log-loss', rankedProbabilityScore: 'RPS', macroF1: 'macro-F1', expectedCalibrationError: 'ECE', rmse: 'RMSE', mae: 'MAE', r2: 'R²' };
+  const cols = Object.keys(LABELS).filter((k) => k in metrics);
+  const rows: [string, Record<string, number>][] = [['model', metrics], ...Object.entries(baselines).map(([k, v]) => [`baseline: ${k}`, v] as [string, Record<string, number>])];
+  if (champion) rows.push([`production v${champion.version}`, champion.metrics]);
+  console.log(`\nheld-out metrics (${metrics.n} rows):`);
+  console.log(`  ${''.padEnd(22)}${cols.map((c) => LABELS[c].padStart(11)).join('')}`);
+  for (const [name, m] of rows) console.log(`  ${name.padEnd(22)}${cols.map((c) => (m[c] === undefined ? '-' : m[c].toFixed(4)).padStart(11)).join('')}`);
+  const p = s.promotion as { promoted: boolean; alias: string; toVersion: number; fromVersion: number | null; reasons: string[] };
+  console.log(p.promoted
+    ? `\npromoted v${p.toVersion} to ${p.alias}${p.fromVersion ? ` (was v${p.fromVersion})` : ''}`
+    : `\nv${p.toVersion} registered, not promoted: ${p.reasons.join('; ')}`);
+  if (run.webUiUrl) console.log(`Web UI: ${run.webUiUrl}`);
+}
+
+function fileLogger(config: Config) {
+  const file = join(config.dataDir, 'platform.log');
+  return { file, logger: pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: file, mkdir: true, sync: false })) };
+}
+
+async function up(config: Config, opts: { run: boolean }): Promise<number> {
+  const { file, logger } = fileLogger(config);
+  installTemporalLogging(logger);
+  console.log(`starting the platform (logs: ${file})`);
+  console.log(`  Postgres: ${config.database.url ? 'external (DATABASE_URL)' : `embedded, data in ${join(config.dataDir, 'postgres')}`}`);
+  console.log(`  Temporal: ${config.temporal.address ? `external at ${config.temporal.address}` : `local dev server, state in ${join(config.dataDir, 'temporal')}`}`);
+  const platform = await startPlatform(config, logger, { api: true, worker: true });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping API, worker, Temporal and Postgres…');
+    await platform.stop();
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), 'mlp-up');
+  console.log(`  API: ${platform.apiUrl}\n  Temporal Web UI: ${platform.webUiUrl ?? '(external cluster)'}`);
+  const api = new ApiClient(platform.apiUrl!);
+  if (opts.run) {
+    const { run } = await api.request<{ run: { workflowId: string; webUiUrl: string | null } }>('POST', '/v1/pipelines/football/runs', { allowPromotion: true });
+    console.log(`\nrunning pipeline football: ${run.workflowId}`);
+    const final = await follow(api, run.workflowId);
+    printRunSummary(final);
+    if (final.status !== 'succeeded') {
+      console.log(`\nthe run failed; the platform keeps running so you can inspect it in the Web UI. Logs: ${file}`);
+    }
+  }
+  await samplePrediction(api);
+  console.log(`\nplatform running — API ${platform.apiUrl}, Temporal Web UI ${platform.webUiUrl ?? '-'}. Press Ctrl-C to stop.`);
+  await new Promise(() => undefined);
+  return 0;
+}
+
+async function samplePrediction(api: ApiClient) {
+  const instances = [
+    { home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' },
+    { home_team: 'Barcelona', away_team: 'Real Madrid', date: '2017-08-20' },
+    { home_team: 'A Brand New FC', away_team: 'Juventus' },
+  ];
+  try {
+    const r = await api.request<{ version: number; predictions: { label: string; probabilities: Record<string, number> }[] }>('POST', '/v1/models/football/predict', { instances });
+    console.log(`\nsample prediction from POST /v1/models/football/predict (production v${r.version}):`);
+    instances.forEach((x, i) => {
+      const p = r.predictions[i];
+      const probs = Object.entries(p.probabilities).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
+      console.log(`  ${x.home_team} vs ${x.away_team}: ${p.label} (${probs})`);
+    });
+    console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);
+  } catch (err) {
+    console.log(`\nno prediction yet: ${(err as Error).message}`);
+  }
+}
+
+async function serveRole(config: Config, roles: { api: boolean; worker: boolean }): Promise<number> {
+  const logger = createLogger(config.logLevel, { role: roles.api ? 'api' : 'worker' });
+  installTemporalLogging(logger);
+  const platform = await startPlatform(config, logger, roles);
+  const stop = async () => {
+    await platform.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  await new Promise(() => undefined);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -77,7 +77,7 @@ export async function writeModelDir(dir: string, model: tf.LayersModel, meta: Mo
     generatedBy: captured.generatedBy,
     convertedBy: null,
     modelTopology: captured.modelTopology as object,
-    weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: captured.weightSpecs }],
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: captured.weightSpecs }],
   };
   const contents: Record<(typeof CHECKED_FILES)[number], Uint8Array | string> = {
     [MODEL_JSON]: JSON.stringify(modelJson),

@@ -28,19 +28,20 @@ export function findTemporalCli(explicit?: string): string {
 
 export async function startEmbeddedTemporal(opts: {
   cliPath?: string;
-  dbFile: string;
+  /** SQLite file that keeps runs across restarts; omitted, the server keeps state in memory (tests). */
+  dbFile?: string;
   port: number;
   uiPort: number;
   logger: Logger;
   headless?: boolean;
 }): Promise<EmbeddedTemporalHandle> {
   const cli = findTemporalCli(opts.cliPath);
-  mkdirSync(dirname(opts.dbFile), { recursive: true });
+  if (opts.dbFile) mkdirSync(dirname(opts.dbFile), { recursive: true });
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
     '--port', String(opts.port),
-    '--db-filename', opts.dbFile,
+    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     '--log-level', 'warn',
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1']),
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((a) => ['--search-attribute', `${a.name}=${a.cliType}`]),

@@ -1,0 +1,57 @@
+// Starts the real services the integration tests run against: an embedded PostgreSQL and a Temporal dev
+// server (in memory), on free ports, plus one workflow bundle shared by every test worker.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../runtime/embedded-postgres.js';
+import { startEmbeddedTemporal } from '../../runtime/embedded-temporal.js';
+import { createLogger } from '../../runtime/logger.js';
+import { workflowsPath } from '../../runtime/worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    pgPort: number;
+    temporalAddress: string;
+    workflowBundleCode: string;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function setup(project: TestProject) {
+  const logger = createLogger('warn', { role: 'test-services' });
+  const root = await mkdtemp(join(tmpdir(), 'mlp-test-'));
+  // The embedded server runs as the `postgres` user when we are root: it must be able to enter this folder.
+  await chmod(root, 0o755);
+  process.stdout.write('[test services] starting embedded PostgreSQL and the Temporal dev server…\n');
+  const pgPort = await freePort();
+  const [pg, temporal, bundle] = await Promise.all([
+    startEmbeddedPostgres({ dir: join(root, 'pg'), port: pgPort, logger }),
+    (async () => startEmbeddedTemporal({ port: await freePort(), uiPort: await freePort(), headless: true, logger }))(),
+    bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never }),
+  ]);
+  process.stdout.write(`[test services] PostgreSQL on ${pgPort}, Temporal on ${temporal.address}\n`);
+  project.provide('pgAdminUrl', pg.adminUrl);
+  project.provide('pgPort', pgPort);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('workflowBundleCode', bundle.code);
+  return async () => {
+    await temporal.stop();
+    await pg.stop();
+    await rm(root, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,99 @@
+// A per-file slice of the platform over the shared real services: a fresh database, a fresh artifact
+// folder, a worker on its own task queue, the API app, and a Temporal client.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { FaultInjector } from '../../activities/failures.js';
+import { createApp } from '../../api/app.js';
+import { ModelServing } from '../../api/models/serving.js';
+import { connectDb, type Db } from '../../db/client.js';
+import { migrateDatabase } from '../../db/migrate.js';
+import { initBackend } from '../../models/backend.js';
+import { createLocalArtifactStore, type ArtifactStore } from '../../runtime/artifacts.js';
+import { loadConfig, type Config } from '../../runtime/config.js';
+import { createLogger } from '../../runtime/logger.js';
+import { installTemporalLogging, startWorker, type WorkerHandle } from '../../runtime/worker.js';
+import type { TrainingPipelineResult } from '../../workflows/shared.js';
+
+export interface TestPlatform {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  artifacts: ArtifactStore;
+  taskQueue: string;
+  databaseUrl: string;
+  /** In-process HTTP: the real Hono app, without a socket. */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** Starts a run through the API and waits for its workflow to finish. */
+  runPipeline(name: string, body?: Record<string, unknown>): Promise<{ workflowId: string; result?: TrainingPipelineResult; error?: WorkflowFailedError }>;
+  stop(): Promise<void>;
+}
+
+export async function createTestPlatform(opts: { faults?: FaultInjector } = {}): Promise<TestPlatform> {
+  const id = randomBytes(4).toString('hex');
+  const dbName = `t_${id}`;
+  const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const databaseUrl = inject('pgAdminUrl').replace(/\/postgres$/, `/${dbName}`);
+  await migrateDatabase(databaseUrl);
+
+  const taskQueue = `test-${id}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'mlp-platform-'));
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
+    DATA_DIR: dataDir, LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
+  });
+  const logger = createLogger('warn', { test: id });
+  installTemporalLogging(logger);
+  const db = connectDb(databaseUrl);
+  const artifacts = createLocalArtifactStore(config.artifactDir);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection });
+  const worker: WorkerHandle = await startWorker({
+    address: inject('temporalAddress'), namespace: 'default', taskQueue,
+    deps: { db, artifacts, logger, codeVersion: 'test', faults: opts.faults },
+    workflowBundle: { code: inject('workflowBundleCode') },
+  });
+  const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs });
+  serving.start();
+  const app = createApp({ db, temporal, config, logger, serving, backend: await initBackend() }, { version: 'test' });
+
+  const request: TestPlatform['request'] = async (method, path, body, headers = {}) => {
+    const res = await app.request(path, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+
+  return {
+    config, db, temporal, artifacts, taskQueue, databaseUrl, request,
+    async runPipeline(name, body = {}) {
+      const started = await request('POST', `/v1/pipelines/${name}/runs`, body);
+      if (started.status !== 201) throw new Error(`starting ${name} answered ${started.status}: ${JSON.stringify(started.body)}`);
+      const workflowId: string = started.body.run.workflowId;
+      try {
+        const result = await temporal.workflow.getHandle(workflowId).result();
+        return { workflowId, result };
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) return { workflowId, error: err };
+        throw err;
+      }
+    },
+    async stop() {
+      serving.stop();
+      await worker.shutdown();
+      await connection.close();
+      await db.$client.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -21,12 +21,12 @@ import type { EpochProgress, TrainInput, TrainResult } from './training.js';
  * - An error thrown in the thread rejects with an Error carrying the original
  *   name and message.
  */
-export function trainInWorkerThread(
+export async function trainInWorkerThread(
   input: TrainInput,
   onEpoch: (p: EpochProgress) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<TrainResult> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (signal?.aborted) throw abortError(signal);
 
   const features = transferable(input.features);
   const labels = transferable(input.labels);

@@ -49,7 +49,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
     DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
   });
-  const logger = createLogger('warn', { test: id });
+  const logger = createLogger('error', { test: id });
   installTemporalLogging(logger);
   const db = connectDb(databaseUrl);
   const artifacts = createLocalArtifactStore(config.artifactDir);

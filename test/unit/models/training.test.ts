@@ -79,6 +79,20 @@ describe('trainMlp', () => {
     expect(resumed.bestEpoch).toBe(uninterrupted.bestEpoch);
   });
 
+  it('re-running a finished run re-saves the model without training again', async () => {
+    const input = await classificationInput({ epochs: 3, earlyStoppingPatience: 0 });
+    const first = await trainMlp(input, () => {});
+    const calls: number[] = [];
+    const again = await trainMlp(input, (p) => {
+      calls.push(p.epoch);
+    });
+    expect(calls).toEqual([]);
+    expect(again.resumedFromEpoch).toBe(3);
+    expect(again.history).toEqual(first.history);
+    const model = await loadModel(input.modelDir);
+    model.dispose();
+  });
+
   it('refuses a checkpoint from a different run', async () => {
     const input = await classificationInput({ epochs: 1 });
     await trainMlp(input, () => {});

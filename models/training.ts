@@ -113,11 +113,12 @@ export async function trainMlp(
     targetStd: target?.std,
   });
   const optimizer = tf.train.adam(spec.learningRate);
-  const data = prepareData(input, nTrain, target);
+  let data: TrainData | null = null;
 
   try {
+    data = prepareData(input, nTrain, target);
     const state: Omit<Checkpoint, 'weights' | 'optimizer'> = resumed
-      ? { ...resumed, history: [...resumed.history] }
+      ? { ...withoutTrainingState(resumed), history: [...resumed.history] }
       : { fingerprint, epoch: 0, history: [], bestEpoch: 0, bestMonitored: null, wait: 0, stoppedEarly: false, bestWeights: [] };
     if (resumed) {
       writeWeights(mlp, resumed.weights);
@@ -184,10 +185,16 @@ export async function trainMlp(
       trainSeconds,
     };
   } finally {
-    tf.dispose(data.val.flatMap((c) => [c.x, c.y]));
+    if (data) tf.dispose(data.val.flatMap((c) => [c.x, c.y]));
     optimizer.dispose();
     mlp.model.dispose();
   }
+}
+
+/** The checkpoint minus the parts that are loaded into the model/optimizer. */
+function withoutTrainingState(cp: Checkpoint): Omit<Checkpoint, 'weights' | 'optimizer'> {
+  const { weights: _weights, optimizer: _optimizer, ...rest } = cp;
+  return rest;
 }
 
 /**

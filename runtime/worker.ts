@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +26,7 @@ export async function startWorker(opts: {
   taskQueue: string;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per process instead of one per worker). */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  workflowBundle?: WorkflowBundleOption;
 }): Promise<WorkerHandle> {
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({

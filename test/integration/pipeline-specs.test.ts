@@ -17,7 +17,7 @@ async function failureOf(workflowId: string, error: unknown) {
   const cause = (error as { cause?: unknown }).cause;
   expect(cause).toBeInstanceOf(ApplicationFailure);
   const history = await p.temporal.workflow.getHandle(workflowId).fetchHistory();
-  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => Number(e.activityTaskStartedEventAttributes!.attempt));
   return { failure: cause as ApplicationFailure, maxAttempt: Math.max(...attempts) };
 }
 

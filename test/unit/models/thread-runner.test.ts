@@ -36,7 +36,7 @@ describe('trainInWorkerThread', () => {
   });
 
   it('rejects with the onEpoch error and stops the thread', async () => {
-    const input = await classificationInput({ epochs: 50, earlyStoppingPatience: 0 });
+    const input = await classificationInput({ epochs: 5, earlyStoppingPatience: 0 });
     const epochs: number[] = [];
     await expect(
       trainInWorkerThread(input, (p) => {

@@ -123,7 +123,7 @@ describe('trainMlp', () => {
         cols,
         task: 'regression',
         numClasses: 1,
-        spec: spec({ epochs: 25, learningRate: 0.01 }),
+        spec: spec({ epochs: 15, learningRate: 0.02 }),
         modelDir: path.join(root, 'model'),
         checkpointDir: path.join(root, 'ckpt'),
       },

@@ -46,12 +46,12 @@ export function createTrainActivity(deps: ActivityDeps) {
             }
           },
           abort.signal,
-        ).catch((err) => {
-          throw injected ?? err;
+        ).catch((err: Error) => {
+          if (injected) throw injected;
+          // Divergence is a property of the spec and the data: retrying the same numbers diverges again.
+          if (/training diverged/.test(err.message)) throw new PipelineInputError('TrainingFailed', `${err.message} (model.learningRate is ${run.spec.model.learningRate})`);
+          throw err;
         });
-        if (!Number.isFinite(last.loss)) {
-          throw new PipelineInputError('TrainingFailed', `training diverged (loss ${last.loss}); lower model.learningRate or check the features for extreme values`);
-        }
         // The fitted transform travels with the model: the serving path needs both, from one place.
         await copyFile(join(featureDir, 'fitted.json'), join(modelDir, 'fitted.json'));
         return {

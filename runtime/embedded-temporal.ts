@@ -2,11 +2,11 @@
 // and its Web UI. Only used when TEMPORAL_ADDRESS is unset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 import type { Logger } from './logger.js';
+import { projectRoot } from './project-root.js';
 
 export interface EmbeddedTemporalHandle {
   address: string;
@@ -14,7 +14,6 @@ export interface EmbeddedTemporalHandle {
   stop(): Promise<void>;
 }
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** PATH first, then the project-local tools folder that `npm run setup` installs into. */
 export function findTemporalCli(explicit?: string): string {

@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot as root } from './project-root.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** package version plus the git commit when available: recorded in model lineage and /health. */
 export function codeVersion(gitCommit?: string): string {

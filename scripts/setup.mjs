@@ -28,9 +28,12 @@ function npmPackagesUpToDate() {
 
 function installNpmPackages() {
   if (npmPackagesUpToDate()) return step('npm packages: up to date');
-  step('npm packages: installing from package-lock.json (npm ci, about a minute)…');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) fail('npm ci failed; check that the npm registry is reachable and retry `npm run setup`.');
+  step('npm packages: installing the versions in package-lock.json (about a minute)…');
+  // `npm install --no-save` rather than `npm ci`: a registry mirror that carries only this platform's
+  // native packages leaves the lockfile without the other platforms' entries, which `npm ci` rejects.
+  // Versions still come from the lockfile, and the checkout is left unmodified.
+  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('npm install failed; check that the npm registry is reachable and retry `npm run setup`.');
 }
 
 function onPath(bin) {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -28,6 +29,8 @@ export interface TestPlatform {
   databaseUrl: string;
   /** In-process HTTP: the real Hono app, without a socket. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** Serves the app on a real loopback port (for HTTP clients such as the CLI); returns its base URL. */
+  listen(): Promise<string>;
   /** Starts a run through the API and waits for its workflow to finish. */
   runPipeline(name: string, body?: Record<string, unknown>): Promise<{ workflowId: string; result?: TrainingPipelineResult; error?: WorkflowFailedError }>;
   stop(): Promise<void>;
@@ -74,8 +77,14 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 
+  let server: ServerType | null = null;
   return {
     config, db, temporal, artifacts, taskQueue, databaseUrl, request,
+    listen() {
+      return new Promise((resolve) => {
+        server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+      });
+    },
     async runPipeline(name, body = {}) {
       const started = await request('POST', `/v1/pipelines/${name}/runs`, body);
       if (started.status !== 201) throw new Error(`starting ${name} answered ${started.status}: ${JSON.stringify(started.body)}`);
@@ -89,6 +98,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
       }
     },
     async stop() {
+      if (server) await new Promise((r) => server!.close(() => r(null)));
       serving.stop();
       await worker.shutdown();
       await connection.close();

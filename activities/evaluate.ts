@@ -78,7 +78,7 @@ export function createEvaluateActivity(deps: ActivityDeps) {
           transform: candidate.fitted,
           inputSchema: candidate.fitted.inputSchema,
           lineage: {
-            run: run.workflowId, pipeline: run.pipeline, pipelineVersion: input.pipelineVersion, specHash: specHash(run.spec),
+            run: run.workflowId, pipeline: run.pipeline, pipelineVersion: input.pipelineVersion, specHash: specHash(run.spec), spec: run.spec,
             asOf: run.asOf, cleanDataset: { uri: clean.uri, contentHash: clean.contentHash, rows: clean.rows },
             trainRows: features.trainRows, testRows: features.testRows, testPeriod: features.testPeriod,
             backend: trained.backend, codeVersion: deps.codeVersion,

@@ -67,6 +67,11 @@ export const PromotionSchema = z.object({
   mustBeatProduction: z.boolean().default(true),
   mustBeatBaselines: z.boolean().default(true),
   alias: z.string().regex(/^[a-z][a-z0-9-]*$/).default('production'),
+  /** When set, a candidate that passes the rule waits for a person's approve/reject through the API. */
+  approval: z.object({
+    /** Without a decision by then, the candidate is not promoted. */
+    expiresAfterSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+  }).optional(),
 });
 
 export const PipelineSpecSchema = z.object({

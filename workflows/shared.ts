@@ -1,7 +1,7 @@
 // Workflow-safe contract between the API, the worker and the workflows: types, names, query and search
 // attribute definitions. No Node built-ins, no I/O; only `import type` from the rest of the project.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { PipelineSpec } from '../pipelines/spec.js';
 
 export const STAGES = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'] as const;
@@ -33,15 +33,31 @@ export interface TrainingPipelineInput {
 }
 
 export interface StageProgress {
-  stage: Stage | 'done' | 'failed';
+  stage: Stage | 'awaiting-approval' | 'done' | 'failed';
   completed: Stage[];
   /** Training progress, from the train activity's heartbeats. */
   training?: { epoch: number; epochs: number; loss: number; valLoss: number | null };
   modelVersion?: number;
+  /** While awaiting approval: when the request lapses. */
+  approvalExpiresAt?: string;
+  approval?: ApprovalDecision | { decision: 'expired' };
   failure?: { stage: Stage; type: string; message: string };
 }
 
 export const progressQuery = defineQuery<StageProgress>('progress');
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  by: string;
+  reason: string;
+}
+export interface ApprovalOutcome {
+  accepted: true;
+  decision: ApprovalDecision['decision'];
+  modelVersion: number;
+}
+/** A person's decision on a candidate waiting for approval; refused unless the run is waiting for one. */
+export const approvalUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecision]>('approval');
 
 // ---- activity inputs / outputs (artifact URIs and small summaries only) ----
 

@@ -1,11 +1,12 @@
 // The pipeline as one durable workflow: collect → clean → feature → train → evaluate → promote.
 // Deterministic code only; all I/O happens in activities, which exchange artifact URIs and small summaries.
 import {
-  ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/index.js';
+import { promotionGateReasons } from './promotion-gate.js';
 import {
-  FAILURE_TYPES, progressQuery, SEARCH_ATTRIBUTES,
+  approvalUpdate, FAILURE_TYPES, progressQuery, SEARCH_ATTRIBUTES, type ApprovalDecision,
   type RunRef, type Stage, type StageProgress, type TrainingPipelineInput, type TrainingPipelineResult,
 } from './shared.js';
 
@@ -36,6 +37,16 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   const info = workflowInfo();
   const progress: StageProgress = { stage: 'collect', completed: [] };
   setHandler(progressQuery, () => progress);
+  let pendingDecision: ((d: ApprovalDecision) => void) | null = null;
+  setHandler(approvalUpdate, (d) => {
+    pendingDecision!(d);
+    return { accepted: true, decision: d.decision, modelVersion: progress.modelVersion! };
+  }, {
+    validator: (d) => {
+      if (progress.stage !== 'awaiting-approval' || !pendingDecision) throw new Error(`run is not awaiting approval (stage: ${progress.stage})`);
+      if (d.decision !== 'approve' && d.decision !== 'reject') throw new Error('decision must be "approve" or "reject"');
+    },
+  });
 
   const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: input.spec, asOf: input.asOf };
   await registry.beginRun({
@@ -61,9 +72,30 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const evaluated = await stage('evaluate', () => dataStages.evaluate({ run, features, trained, clean: cleaned.clean, pipelineVersion: input.pipelineVersion }));
     progress.modelVersion = evaluated.modelVersion;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.modelVersion.key, value: evaluated.modelVersion }]);
-    const promotion = await stage('promote', () => registry.promote({
-      run, evaluated, allowPromotion: input.allowPromotion, actor: `workflow:${info.workflowId}`,
-    }));
+
+    // Optional human gate: only a candidate that passes the rule is put in front of a person.
+    let approval: ApprovalDecision | undefined;
+    let expired = false;
+    pendingDecision = (d) => (approval = d);
+    const approvalRule = input.spec.promotion.approval;
+    if (approvalRule && input.allowPromotion && promotionGateReasons(input.spec.promotion, evaluated).length === 0) {
+      progress.stage = 'awaiting-approval';
+      progress.approvalExpiresAt = new Date(Date.now() + approvalRule.expiresAfterSeconds * 1000).toISOString();
+      setCurrentDetails(`Waiting for approval of **${input.pipeline} v${evaluated.modelVersion}** until ${progress.approvalExpiresAt}: POST /v1/runs/${info.workflowId}/approval`);
+      const decided = await condition(() => approval !== undefined, approvalRule.expiresAfterSeconds * 1000);
+      expired = !decided;
+      progress.approval = approval ?? { decision: 'expired' };
+      setCurrentDetails('');
+    }
+    const promotion = approval?.decision === 'reject' || expired
+      ? await stage('promote', async () => ({
+          promoted: false, alias: input.spec.promotion.alias, fromVersion: evaluated.champion?.version ?? null, toVersion: evaluated.modelVersion,
+          reasons: [expired ? `approval expired after ${approvalRule!.expiresAfterSeconds} s without a decision` : `rejected by ${approval!.by}: ${approval!.reason}`],
+        }))
+      : await stage('promote', () => registry.promote({
+          run, evaluated, allowPromotion: input.allowPromotion, actor: `workflow:${info.workflowId}`,
+          approval: approval ? { by: approval.by, reason: approval.reason } : undefined,
+        }));
 
     const result: TrainingPipelineResult = {
       workflowId: info.workflowId, pipeline: input.pipeline, asOf: input.asOf, modelVersion: evaluated.modelVersion,

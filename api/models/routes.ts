@@ -34,6 +34,20 @@ export function modelRoutes(deps: ApiDeps) {
     return c.json({ version: v });
   });
 
+  // The model signature: what a predict request must send, and what comes back.
+  app.get('/:name/versions/:version/schema', async (c) => {
+    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
+    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
+    const fitted = v.transform as { task: string; classes: string[] | null; target: string };
+    return c.json({ model: c.req.param('name'), version: v.version, task: fitted.task, target: fitted.target, classes: fitted.classes, inputs: v.inputSchema });
+  });
+
+  app.get('/:name/versions/:version/lineage', async (c) => {
+    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
+    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
+    return c.json({ model: c.req.param('name'), version: v.version, artifactUri: v.artifactUri, artifactSha256: v.artifactSha256, lineage: v.lineage, metrics: v.metrics, baselines: v.baselines });
+  });
+
   app.get('/:name/aliases/history', async (c) => c.json({ events: await aliasHistory(deps.db, c.req.param('name')) }));
 
   // Manual promotion or rollback: point an alias at any registered version, with a reason for the audit.

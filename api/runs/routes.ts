@@ -1,9 +1,9 @@
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
 import { getRun, listRuns } from '../../registry/runs.js';
-import { progressQuery, type StageProgress } from '../../workflows/shared.js';
+import { approvalUpdate, progressQuery, type StageProgress } from '../../workflows/shared.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
@@ -14,6 +14,11 @@ const StartRunBody = z.object({
   asOf: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
   allowPromotion: z.boolean().default(true),
   pipelineVersion: z.number().int().positive().optional(),
+}).strict();
+
+const ApprovalBody = z.object({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().min(3).max(1000),
 }).strict();
 
 const ListRunsQuery = z.object({
@@ -37,6 +42,25 @@ export function runRoutes(deps: ApiDeps) {
     const q = parseWith(ListRunsQuery, c.req.query(), 'query');
     const rows = await listRuns(deps.db, q);
     return c.json({ runs: rows.map((r) => ({ ...r, webUiUrl: webUiLink(deps.config, r.workflowId, r.temporalRunId) })) });
+  });
+
+  // A person's decision on a candidate that waits for approval (pipelines with promotion.approval).
+  app.post('/runs/:workflowId/approval', async (c) => {
+    const body = parseWith(ApprovalBody, await jsonBody(c), 'body', 422);
+    const handle = deps.temporal.workflow.getHandle(c.req.param('workflowId'));
+    try {
+      const outcome = await handle.executeUpdate(approvalUpdate, { args: [{ decision: body.decision, reason: body.reason, by: actorOf(c, deps) }] });
+      return c.json({ approval: outcome });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        const exists = await handle.describe().then(() => true, () => false);
+        throw exists
+          ? new HttpError(409, 'conflict', 'run has already finished; it is not awaiting approval')
+          : new HttpError(404, 'not_found', `run "${c.req.param('workflowId')}" does not exist`);
+      }
+      if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'conflict', (err.cause as Error | undefined)?.message ?? err.message);
+      throw err;
+    }
   });
 
   // Registry record plus, while the run is live, its stage from the workflow query and its training

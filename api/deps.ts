@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import type { PredictionLog } from './models/prediction-log.js';
 import type { ModelServing } from './models/serving.js';
 
 /** What the API needs, wired once by the process bootstrap (and by tests, with real services). */
@@ -11,6 +12,7 @@ export interface ApiDeps {
   config: Config;
   logger: Logger;
   serving: ModelServing;
+  predictionLog: PredictionLog;
   /** Backend that serves predictions, reported by /health. */
   backend: string;
 }

@@ -99,14 +99,31 @@ const KIND_CODE = { numeric: 0, categorical: 1, date: 2, boolean: 3 } as const;
  *   absent/null (the transform imputes them exactly as in training).
  * - numeric: finite number (strings, NaN, ±Infinity rejected)
  * - date: string parsing as an ISO date / timestamp
- * - categorical: string. Unknown categories are ALLOWED — they map to the
- *   `__other__` one-hot slot (documented fallback), so they are not rejected.
+ * - categorical: string. A value outside a closed vocabulary (`closed`: training saw every value) is
+ *   rejected unless `unknownCategories: 'other'`; open vocabularies and head-to-head team names map
+ *   unseen values to `__other__` / the unknown-team fallback.
  * - boolean: boolean
  * - extra fields are ignored (and passed through untouched).
  *
  * On success the original row objects are returned (no copies).
  */
-export function validateInstances(schema: InputSchema, instances: unknown): ValidationResult {
+export interface ValidationOptions {
+  /** 'reject' (default): a value outside a closed vocabulary is an error; 'other': map it to `__other__`. */
+  unknownCategories?: 'reject' | 'other';
+}
+
+// Vocabulary sets per schema object, built once: the schema of a loaded model never changes.
+const vocabularies = new WeakMap<InputSchema, (Set<string> | null)[]>();
+function vocabularyOf(schema: InputSchema): (Set<string> | null)[] {
+  let v = vocabularies.get(schema);
+  if (!v) {
+    v = schema.map((f) => (f.kind === 'categorical' && f.closed && f.categories ? new Set(f.categories) : null));
+    vocabularies.set(schema, v);
+  }
+  return v;
+}
+
+export function validateInstances(schema: InputSchema, instances: unknown, opts: ValidationOptions = {}): ValidationResult {
   const issues: ValidationIssue[] = [];
   const push = (path: string, msg: string): boolean => {
     issues.push({ path, message: `${path}: ${msg}` });
@@ -126,6 +143,7 @@ export function validateInstances(schema: InputSchema, instances: unknown): Vali
   const names = schema.map((f) => f.name);
   const kinds = schema.map((f) => KIND_CODE[f.kind]);
   const required = schema.map((f) => f.required);
+  const closed = opts.unknownCategories === 'other' ? schema.map(() => null) : vocabularyOf(schema);
 
   outer: for (let i = 0; i < instances.length; i++) {
     const row = instances[i] as unknown;
@@ -148,6 +166,10 @@ export function validateInstances(schema: InputSchema, instances: unknown): Vali
           break;
         case 1:
           if (typeof v !== 'string') err = `expected a string, got ${describe(v)}`;
+          else if (closed[j] !== null && !closed[j]!.has(v)) {
+            const known = [...closed[j]!];
+            err = `unknown category ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}; known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? `, … (${known.length})` : ''} (add ?unknownCategories=other to map it to __other__)`;
+          }
           break;
         case 2:
           if (typeof v !== 'string') err = `expected an ISO date string (YYYY-MM-DD), got ${describe(v)}`;

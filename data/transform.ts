@@ -62,6 +62,8 @@ export interface CategoricalColumn {
   categories: string[];
   /** Train split had missing values → a `<name>=__missing__` slot exists. */
   hadMissing: boolean;
+  /** Every train value is in `categories` (none was folded into `__other__`): unseen values are then suspicious. */
+  complete?: boolean;
 }
 export interface DateColumn {
   name: string;
@@ -111,8 +113,13 @@ export interface InputField {
   kind: ColumnKind;
   /** True when training data never had it missing. Optional fields are imputed. */
   required: boolean;
-  /** Known categories (categorical). Unknown values are accepted → `__other__`. */
+  /** Known categories (categorical). */
   categories?: string[];
+  /**
+   * The categories are the whole training vocabulary: a value outside them is rejected (422) unless the
+   * caller asks for the `__other__` fallback. Absent/false: unknown values map to `__other__`.
+   */
+  closed?: boolean;
   /** Train range (numeric: numbers). */
   min?: number;
   max?: number;
@@ -345,7 +352,7 @@ export function fitTransform(trainRows: readonly Record<string, unknown>[], opts
           .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
           .slice(0, maxCategories)
           .map(([k]) => k);
-        columns.push({ name, kind, categories, hadMissing: missing > 0 });
+        columns.push({ name, kind, categories, hadMissing: missing > 0, complete: counts.size <= maxCategories });
         break;
       }
       default:
@@ -562,7 +569,10 @@ export function inputSchema(t: FittedTransform): InputSchema {
     if (derived.has(c.name)) continue;
     const f: InputField = { name: c.name, kind: c.kind, required: !c.hadMissing };
     if (c.kind === 'numeric') { f.min = c.min; f.max = c.max; }
-    if (c.kind === 'categorical') f.categories = [...c.categories];
+    if (c.kind === 'categorical') {
+      f.categories = [...c.categories];
+      if (c.complete) f.closed = true;
+    }
     if (c.kind === 'date') { f.minDate = c.min; f.maxDate = c.max; }
     fields.push(f);
   }
@@ -598,7 +608,7 @@ export function inputSchema(t: FittedTransform): InputSchema {
 
 const FittedColumnSchema = z.discriminatedUnion('kind', [
   z.object({ name: z.string(), kind: z.literal('numeric'), mean: z.number(), std: z.number(), min: z.number(), max: z.number(), hadMissing: z.boolean() }),
-  z.object({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()), hadMissing: z.boolean() }),
+  z.object({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()), hadMissing: z.boolean(), complete: z.boolean().optional() }),
   z.object({ name: z.string(), kind: z.literal('date'), yearMean: z.number(), yearStd: z.number(), min: z.string(), max: z.string(), hadMissing: z.boolean() }),
   z.object({ name: z.string(), kind: z.literal('boolean'), trueRate: z.number(), hadMissing: z.boolean() }),
 ]);

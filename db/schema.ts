@@ -113,3 +113,16 @@ export const auditLog = pgTable('audit_log', {
   details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** A sample of served predictions, written in batches off the request path. */
+export const predictionLog = pgTable('prediction_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  model: text('model').notNull(),
+  version: integer('version').notNull(),
+  alias: text('alias'),
+  rows: integer('rows').notNull(),
+  latencyMs: doublePrecision('latency_ms').notNull(),
+  request: jsonb('request').notNull(),
+  response: jsonb('response').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('prediction_log_model_at').on(t.model, t.at)]);

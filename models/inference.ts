@@ -1,5 +1,6 @@
 import { readModelDir, type ModelMeta, type Task } from './artifacts.js';
 import { initBackend, tf } from './backend.js';
+import { compileDenseNetwork, parseDenseNetwork, type DenseForward } from './dense-forward.js';
 
 export interface LoadedModel {
   task: Task;
@@ -17,24 +18,104 @@ export interface LoadedModel {
 }
 
 /**
- * Loads a model directory written by trainMlp. Every file is checked against
- * checksum.json first (a mismatch throws an Error naming the file), then the
- * network is rebuilt from memory with tf.loadLayersModel — no tfjs-node file
- * IO needed.
+ * What runs `predict`:
+ *   js    the plain-JS dense forward pass (models/dense-forward.ts) over the saved weights;
+ *   tfjs  the tfjs layers-model on the active tfjs backend.
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
-  await initBackend();
-  const { artifacts, meta } = await readModelDir(dir);
-  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+export type InferenceEngine = 'js' | 'tfjs';
 
-  const inShape = model.inputs[0]?.shape;
-  const outShape = model.outputs[0]?.shape;
+export interface LoadModelOptions {
+  /**
+   * `auto` (default): `js` when the saved network only uses what dense-forward.ts supports, else `tfjs`.
+   * `js`: throw if the network is not supported. `tfjs`: always tfjs (the reference, and the benchmark
+   * baseline).
+   */
+  engine?: 'auto' | InferenceEngine;
+}
+
+/** A LoadedModel that also says which engine answers and, after a fallback, why. */
+export interface ServingModel extends LoadedModel {
+  readonly engine: InferenceEngine;
+  /** Why the JS path was not used when `engine` is `tfjs` under `auto`; null otherwise. */
+  readonly fallbackReason: string | null;
+}
+
+/**
+ * Loads a model directory written by trainMlp. Every file is checked against
+ * checksum.json first (a mismatch throws an Error naming the file).
+ *
+ * The network then runs on the plain-JS dense forward pass (no tfjs op
+ * dispatch: a 1-row call costs microseconds and allocates only its output).
+ * If the saved model contains anything that path does not support — another
+ * layer class or activation, quantised or non-float32 weights, a functional
+ * topology, an unknown config key — it is not guessed at: the model falls back
+ * to tfjs (tf.loadLayersModel from memory, no tfjs-node file IO needed) and
+ * `fallbackReason` names what was unsupported. The tfjs backend is only
+ * initialised when a model actually runs on tfjs.
+ */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<ServingModel> {
+  const engine = options.engine ?? 'auto';
+  const { artifacts, meta } = await readModelDir(dir);
+
+  if (engine !== 'tfjs') {
+    const parsed = parseDenseNetwork(artifacts);
+    if (parsed.ok) {
+      const forward = compileDenseNetwork(parsed.network);
+      checkShape(dir, meta, [null, forward.inputs], [null, forward.outputs]);
+      return jsModel(meta, forward);
+    }
+    if (engine === 'js') throw new Error(`model directory ${dir}: the JS inference path cannot run it: ${parsed.reason}`);
+    return tfjsModel(dir, meta, artifacts, parsed.reason);
+  }
+  return tfjsModel(dir, meta, artifacts, null);
+}
+
+function checkShape(dir: string, meta: ModelMeta, inShape: readonly (number | null)[] | undefined, outShape: readonly (number | null)[] | undefined): void {
   if (inShape?.[1] !== meta.cols || outShape?.[1] !== meta.numClasses) {
-    model.dispose();
     throw new Error(
       `model directory ${dir}: network shape [${inShape}] -> [${outShape}] does not match meta.json ` +
         `(cols ${meta.cols}, outputs ${meta.numClasses})`,
     );
+  }
+}
+
+function checkArgs(disposed: boolean, features: Float32Array, rows: number, cols: number): void {
+  if (disposed) throw new Error('predict() called on a disposed model');
+  if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
+  if (features.length !== rows * cols) {
+    throw new Error(`features has ${features.length} values, expected rows*cols = ${rows} * ${cols}`);
+  }
+}
+
+function jsModel(meta: ModelMeta, compiled: DenseForward): ServingModel {
+  const { cols, numClasses } = meta;
+  let forward: DenseForward | null = compiled;
+  return {
+    task: meta.task,
+    numClasses,
+    cols,
+    meta,
+    engine: 'js',
+    fallbackReason: null,
+    predict(features: Float32Array, rows: number): Float32Array {
+      // DenseForward.predict validates rows and features.length with the same messages as checkArgs.
+      if (forward === null) throw new Error('predict() called on a disposed model');
+      return forward.predict(features, rows);
+    },
+    dispose(): void {
+      forward = null; // drops the weights and scratch buffers
+    },
+  };
+}
+
+async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArtifacts, fallbackReason: string | null): Promise<ServingModel> {
+  await initBackend();
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  try {
+    checkShape(dir, meta, model.inputs[0]?.shape, model.outputs[0]?.shape);
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
 
   const { cols, numClasses } = meta;
@@ -44,12 +125,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     numClasses,
     cols,
     meta,
+    engine: 'tfjs',
+    fallbackReason,
     predict(features: Float32Array, rows: number): Float32Array {
-      if (disposed) throw new Error('predict() called on a disposed model');
-      if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
-      if (features.length !== rows * cols) {
-        throw new Error(`features has ${features.length} values, expected rows*cols = ${rows} * ${cols}`);
-      }
+      checkArgs(disposed, features, rows, cols);
       if (rows === 0) return new Float32Array(0);
       return tf.tidy(() => {
         // model.apply on a concrete tensor runs one forward pass; predict()

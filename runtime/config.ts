@@ -29,6 +29,10 @@ const EnvSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
+  /** Fraction of predict requests stored in prediction_log (0 disables, 1 logs all). */
+  PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+  /** Entries held in memory awaiting their batch insert; beyond it new entries are dropped (and counted), never waited for. */
+  PREDICTION_LOG_MAX_QUEUE: z.coerce.number().int().min(1).default(10_000),
   /** Max request body for the API. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   /** Who the API records as the actor of changes when the caller sends no X-Actor header. */
@@ -67,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
+    predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE },
     defaultActor: e.DEFAULT_ACTOR,
     gitCommit: e.GIT_COMMIT,
     apiUrl: e.API_URL ?? `http://localhost:${e.PORT}`,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.js';
+import { PredictionLog } from '../api/models/prediction-log.js';
 import { ModelServing } from '../api/models/serving.js';
 import { connectDb, type Db } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
@@ -79,7 +80,10 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs });
       serving.start();
       stops.push(async () => serving.stop());
-      const app = createApp({ db, temporal, config, logger: logger.child({ role: 'api' }), serving, backend }, { version });
+      const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog });
+      predictionLog.start();
+      stops.push(() => predictionLog.stop());
+      const app = createApp({ db, temporal, config, logger: logger.child({ role: 'api' }), serving, predictionLog, backend }, { version });
       const server: ServerType = await new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
         s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use; set PORT to another port`) : err));

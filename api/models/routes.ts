@@ -9,7 +9,9 @@ import { actorOf } from '../request-context.js';
 const PredictQuery = z.object({
   alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
   version: z.coerce.number().int().positive().optional(),
-});
+  /** What to do with a value outside a closed category vocabulary: 422 (default) or map it to __other__. */
+  unknownCategories: z.enum(['reject', 'other']).default('reject'),
+}).strict();
 
 const MoveAliasBody = z.object({
   version: z.number().int().positive(),
@@ -68,6 +70,7 @@ export function modelRoutes(deps: ApiDeps) {
   });
 
   app.post('/:name/predict', async (c) => {
+    const started = performance.now();
     const q = parseWith(PredictQuery, c.req.query(), 'query');
     const name = c.req.param('name');
     const body = await jsonBody(c);
@@ -76,12 +79,17 @@ export function modelRoutes(deps: ApiDeps) {
       : await deps.serving.byAlias(name, q.alias ?? 'production');
     const instances = body && typeof body === 'object' && !Array.isArray(body) ? (body as { instances?: unknown }).instances : undefined;
     if (instances === undefined) throw new HttpError(422, 'validation_failed', 'the body must be {"instances": [ {column: value, ...}, ... ]}', { issues: [{ path: 'instances', message: 'required' }] });
-    const checked = validateInstances(served.predictor.fitted.inputSchema, instances);
+    const checked = validateInstances(served.predictor.fitted.inputSchema, instances, { unknownCategories: q.unknownCategories });
     if (!checked.ok) {
       throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
     }
     const predictions = served.predictor.predict(checked.rows);
-    return c.json({ model: name, version: served.version, alias: q.version !== undefined ? null : q.alias ?? 'production', predictions });
+    const response = { model: name, version: served.version, alias: q.version !== undefined ? null : q.alias ?? 'production', predictions };
+    deps.predictionLog.record({
+      model: name, version: served.version, alias: response.alias, rows: checked.rows.length,
+      latencyMs: performance.now() - started, request: instances, response: predictions,
+    });
+    return c.json(response);
   });
 
   return app;

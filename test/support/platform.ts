@@ -10,6 +10,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import type { FaultInjector } from '../../activities/failures.js';
 import { createApp } from '../../api/app.js';
+import { PredictionLog } from '../../api/models/prediction-log.js';
 import { ModelServing } from '../../api/models/serving.js';
 import { connectDb, type Db } from '../../db/client.js';
 import { migrateDatabase } from '../../db/migrate.js';
@@ -25,6 +26,7 @@ export interface TestPlatform {
   db: Db;
   temporal: Client;
   artifacts: ArtifactStore;
+  predictionLog: PredictionLog;
   taskQueue: string;
   databaseUrl: string;
   /** In-process HTTP: the real Hono app, without a socket. */
@@ -65,7 +67,9 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
   });
   const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs });
   serving.start();
-  const app = createApp({ db, temporal, config, logger, serving, backend: await initBackend() }, { version: 'test' });
+  const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog });
+  predictionLog.start();
+  const app = createApp({ db, temporal, config, logger, serving, predictionLog, backend: await initBackend() }, { version: 'test' });
 
   const request: TestPlatform['request'] = async (method, path, body, headers = {}) => {
     const res = await app.request(path, {
@@ -79,7 +83,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
 
   let server: ServerType | null = null;
   return {
-    config, db, temporal, artifacts, taskQueue, databaseUrl, request,
+    config, db, temporal, artifacts, predictionLog, taskQueue, databaseUrl, request,
     listen() {
       return new Promise((resolve) => {
         server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
@@ -100,6 +104,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
     async stop() {
       if (server) await new Promise((r) => server!.close(() => r(null)));
       serving.stop();
+      await predictionLog.stop();
       await worker.shutdown();
       await connection.close();
       await db.$client.end();

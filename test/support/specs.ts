@@ -7,7 +7,7 @@ export function shippedSpec(file: string): Record<string, any> {
 }
 
 /** The football spec with fewer epochs: the tests check behaviour, not the best model. */
-export function quickFootballSpec(overrides: Record<string, unknown> = {}) {
+export function quickFootballSpec(overrides: Record<string, unknown> = {}): Record<string, any> {
   const spec = shippedSpec('football.json');
   return { ...spec, model: { ...spec.model, epochs: 25 }, ...overrides };
 }

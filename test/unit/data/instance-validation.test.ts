@@ -10,6 +10,22 @@ const schema: InputSchema = [
 ];
 
 describe('validateInstances', () => {
+  const closedSchema: InputSchema = [{ name: 'weather', kind: 'categorical', required: true, categories: ['sun', 'rain'], closed: true }];
+
+  it('rejects a value outside a closed vocabulary, naming the field and the known values', () => {
+    const r = validateInstances(closedSchema, [{ weather: 'sun' }, { weather: 'hail' }]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.issues).toHaveLength(1);
+      expect(r.issues[0].path).toBe('instances[1].weather');
+      expect(r.issues[0].message).toMatch(/unknown category "hail"; known: sun, rain/);
+    }
+  });
+
+  it('maps it to __other__ instead when the caller asks for that', () => {
+    expect(validateInstances(closedSchema, [{ weather: 'hail' }], { unknownCategories: 'other' }).ok).toBe(true);
+  });
+
   it('accepts valid rows, unknown categories, missing optional fields and extra fields', () => {
     const instances = [
       { home_team: 'A', date: '2017-05-01', temp: 12.5, neutral: false },

@@ -140,7 +140,7 @@ describe('fitTransform / applyTransform', () => {
     );
     expect(inputSchema(t)).toEqual([
       { name: 'n', kind: 'numeric', required: true, min: 1, max: 3 },
-      { name: 'c', kind: 'categorical', required: false, categories: ['a'] },
+      { name: 'c', kind: 'categorical', required: false, categories: ['a'], closed: true },
       { name: 'd', kind: 'date', required: true, minDate: '2020-01-01', maxDate: '2020-02-01' },
       { name: 'b', kind: 'boolean', required: true },
     ]);

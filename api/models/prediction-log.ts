@@ -1,0 +1,73 @@
+// The prediction log: a sample of requests and responses with the answering version and latency. The
+// request path only pushes onto an in-memory queue; a timer writes batches. A slow or failing database
+// therefore never delays or fails a prediction: when the queue is full, entries are dropped and counted.
+import type { Db } from '../../db/client.js';
+import { predictionLog } from '../../db/schema.js';
+import type { Logger } from '../../runtime/logger.js';
+
+export interface PredictionLogEntry {
+  model: string;
+  version: number;
+  alias: string | null;
+  rows: number;
+  latencyMs: number;
+  request: unknown;
+  response: unknown;
+}
+
+const BATCH = 500;
+const FLUSH_MS = 500;
+
+export class PredictionLog {
+  private queue: (PredictionLogEntry & { at: Date })[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  readonly stats = { written: 0, dropped: 0, failedBatches: 0 };
+
+  constructor(private readonly deps: { db: Db; logger: Logger; sampleRate: number; maxQueue: number; random?: () => number }) {}
+
+  start(): void {
+    if (this.timer || this.deps.sampleRate === 0) return;
+    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** O(1), synchronous, never throws: safe on the hot path. */
+  record(entry: PredictionLogEntry): void {
+    if (this.deps.sampleRate === 0) return;
+    if (this.deps.sampleRate < 1 && (this.deps.random ?? Math.random)() >= this.deps.sampleRate) return;
+    if (this.queue.length >= this.deps.maxQueue) {
+      this.stats.dropped++;
+      return;
+    }
+    this.queue.push({ ...entry, at: new Date() });
+  }
+
+  /** Writes what is queued; concurrent calls share one flush. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, BATCH);
+      try {
+        await this.deps.db.insert(predictionLog).values(batch);
+        this.stats.written += batch.length;
+      } catch (err) {
+        // Losing a sample is acceptable; blocking predictions or growing without bound is not.
+        this.stats.failedBatches++;
+        this.stats.dropped += batch.length;
+        this.deps.logger.warn({ err, entries: batch.length }, 'prediction log batch not written; dropped');
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}

@@ -1,0 +1,42 @@
+// Baseline for bench/serving.ts: the smallest Hono server on @hono/node-server that does what every
+// predict request must do at the HTTP layer (route, read and parse the JSON body, check it has
+// `instances`, serialise a JSON reply) and nothing else. Its reply is a constant object shaped like a
+// one-row football prediction. Started by bench/serving.ts in its own process, like the API.
+// Env: PORT (required), HOST (default 127.0.0.1). Prints `listening <port>` when ready.
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+
+const REPLY = {
+  model: 'football',
+  version: 1,
+  alias: 'production',
+  predictions: [{ label: 'home', probabilities: { home: 0.4791, draw: 0.2654, away: 0.2555 } }],
+};
+
+const app = new Hono();
+app.get('/health', (c) => c.json({ status: 'ok' }));
+app.post('/v1/models/:name/predict', async (c) => {
+  const type = c.req.header('content-type') ?? '';
+  if (!type.includes('application/json')) return c.json({ error: { code: 'unsupported_media_type' } }, 415);
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    return c.json({ error: { code: 'bad_request' } }, 400);
+  }
+  const instances = body && typeof body === 'object' ? (body as { instances?: unknown }).instances : undefined;
+  if (!Array.isArray(instances) || instances.length === 0) return c.json({ error: { code: 'validation_failed' } }, 422);
+  return c.json(REPLY);
+});
+
+const port = Number(process.env.PORT);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error('serving-bare: set PORT to a free port');
+  process.exit(2);
+}
+const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
+  console.log(`listening ${info.port}`);
+});
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,413 @@
+// Benchmark: prediction serving over HTTP, measured with wrk against three targets in one run:
+//   (a) a bare Hono server (bench/serving-bare.ts: route, parse the JSON body, constant JSON reply) —
+//       the HTTP floor of this machine, runtime and framework;
+//   (b) single-row POST /v1/models/football/predict on the real API serving a freshly trained model;
+//   (c) the same endpoint with 100 distinct real fixtures per request.
+// Every server runs in its own Node process started the same way (node + tsx loader, NODE_ENV=production,
+// loopback only); wrk (C) is a separate process too, so no two of them share an event loop. This process
+// only hosts the embedded PostgreSQL / Temporal dev server / worker that train the model, idle while wrk runs.
+// Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startPipelineRun } from '../api/runs/start-run.js';
+import { loadShippedPipeline } from '../pipelines/shipped.js';
+import { savePipeline } from '../registry/pipelines.js';
+import { loadConfig } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { startPlatform, type Platform } from '../runtime/platform.js';
+import { installTemporalLogging } from '../runtime/worker.js';
+import type { TrainingPipelineResult } from '../workflows/shared.js';
+import { formatProfileSummary, summarizeCpuProfile } from './cpuprofile-summary.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOST = '127.0.0.1';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '1' },
+    'batch-rows': { type: 'string', default: '100' },
+    profile: { type: 'boolean', default: false },
+    'api-env': { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
+    '         [--batch-rows N (2-1000)] [--profile] [--api-env NAME=VALUE]...   (--api-env: extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0)');
+  process.exit(0);
+}
+function intArg(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+const DURATION = intArg('duration', values.duration!, 1, 120);
+const WARMUP = intArg('warmup', values.warmup!, 0, 30);
+const CONNECTIONS = intArg('connections', values.connections!, 1, 1024);
+const THREADS = intArg('threads', values.threads!, 1, 8);
+const BATCH_ROWS = intArg('batch-rows', values['batch-rows']!, 2, 1000);
+const PROFILE = values.profile!;
+const API_ENV: Record<string, string> = {};
+for (const kv of values['api-env'] ?? []) {
+  const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
+  if (!m || ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'PORT', 'HOST', 'DATA_DIR'].includes(m[1])) {
+    console.error(`--api-env takes NAME=VALUE for a setting the benchmark does not set itself (not DATABASE_URL, TEMPORAL_ADDRESS, PORT, HOST, DATA_DIR); got "${kv}"`);
+    process.exit(2);
+  }
+  API_ENV[m[1]] = m[2];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// wrk must be there before anything starts.
+const wrkProbe = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+if (wrkProbe.error) {
+  console.error(
+    'bench:serving needs the HTTP load generator `wrk` on PATH and it was not found.\n' +
+    '  Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y wrk\n' +
+    '  macOS:         brew install wrk\n' +
+    '  other:         build from https://github.com/wg/wrk (make; put ./wrk on PATH)',
+  );
+  process.exit(1);
+}
+const WRK_VERSION = (wrkProbe.stdout + wrkProbe.stderr).split('\n')[0].replace(/\s+Copyright.*$/, '').trim();
+
+// ---------------------------------------------------------------------------------------------------
+// Children: tracked, killed on every way out.
+const children = new Set<ChildProcess>();
+function track<T extends ChildProcess>(c: T): T {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
+}
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+async function stopChild(c: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (!alive(c)) return;
+  const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  c.kill('SIGTERM');
+  const timer = setTimeout(() => alive(c) && c.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+process.on('exit', () => {
+  for (const c of children) if (alive(c)) c.kill('SIGKILL');
+});
+
+let dataDir: string | null = null;
+let platform: Platform | null = null;
+let cleanup: Promise<void> | null = null;
+function shutdown(): Promise<void> {
+  cleanup ??= (async () => {
+    await Promise.all([...children].map((c) => stopChild(c)));
+    if (platform) await platform.stop().catch(() => undefined);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+  })();
+  return cleanup;
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130); // second Ctrl-C: the exit hook SIGKILLs what is left
+    interrupted = true;
+    console.error(`\n${sig}: stopping the servers, wrk, Temporal and Postgres…`);
+    const hard = setTimeout(() => process.exit(130), 30_000);
+    hard.unref();
+    void shutdown().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers.
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tail = (file: string, n = 30) => {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+};
+
+async function waitHttp(url: string, child: ChildProcess, logFile: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive(child)) throw new Error(`the server process exited (code ${child.exitCode}, signal ${child.signalCode}) before ${url} answered; its log:\n${tail(logFile)}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    await sleep(200);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s; log:\n${tail(logFile)}`);
+}
+
+interface Server { name: string; url: string; child: ChildProcess; log: string }
+
+/** A Node child with the same runtime setup for every server: same node binary, tsx loader, NODE_ENV. */
+async function startServer(name: string, args: string[], env: Record<string, string>, readyPath: string, nodeFlags: string[] = []): Promise<Server> {
+  const port = await freePort();
+  const log = join(dataDir!, `${name}.log`);
+  const fd = openSync(log, 'a');
+  const child = track(spawn(process.execPath, [...nodeFlags, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', HOST, PORT: String(port), ...env },
+    stdio: ['ignore', fd, fd],
+  }));
+  closeSync(fd);
+  const url = `http://${HOST}:${port}`;
+  await waitHttp(url + readyPath, child, log);
+  return { name, url, child, log };
+}
+
+function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
+  return startServer(name, ['bin/mlp.mjs', 'api'], {
+    LOG_LEVEL: 'info', ...API_ENV,
+    DATA_DIR: dataDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
+  }, '/health/ready', nodeFlags);
+}
+
+function startBare(nodeFlags: string[] = []): Promise<Server> {
+  // bin/mlp.mjs registers tsx from inside; --import tsx is the same loader, on the command line.
+  return startServer('bare', ['--import', 'tsx', 'bench/serving-bare.ts'], {}, '/health', nodeFlags);
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// wrk: a Lua script per body; the script's done() prints the numbers as one JSON line.
+interface WrkResult {
+  requests: number; seconds: number; rps: number; rows: number; rowsPerSec: number;
+  p50ms: number; p90ms: number; p99ms: number; maxMs: number; meanMs: number;
+  errors: { connect: number; read: number; write: number; timeout: number; status: number }; errorTotal: number;
+}
+
+async function wrkScript(name: string, body: string): Promise<string> {
+  const bodyFile = join(dataDir!, `${name}.json`);
+  await writeFile(bodyFile, body);
+  const script = join(dataDir!, `${name}.lua`);
+  await writeFile(script, `-- generated by bench/serving.ts
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open([==[${bodyFile}]==], "rb"))
+wrk.body = f:read("*a")
+f:close()
+done = function(s, latency, requests)
+  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"status":%d,' ..
+    '"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%f}\\n',
+    s.requests, s.duration, s.errors.connect, s.errors.read, s.errors.write, s.errors.timeout, s.errors.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+`);
+  return script;
+}
+
+async function runWrk(url: string, script: string, seconds: number, rowsPerRequest: number): Promise<WrkResult> {
+  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', script, url];
+  const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(killer);
+  if (interrupted) throw new Error('interrupted');
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${err || out}`);
+  const j = JSON.parse(line.slice(8));
+  const secs = j.duration_us / 1e6;
+  const errors = { connect: j.connect, read: j.read, write: j.write, timeout: j.timeout, status: j.status };
+  return {
+    requests: j.requests, seconds: secs, rps: j.requests / secs, rows: rowsPerRequest, rowsPerSec: (j.requests * rowsPerRequest) / secs,
+    p50ms: j.p50 / 1000, p90ms: j.p90 / 1000, p99ms: j.p99 / 1000, maxMs: j.max / 1000, meanMs: j.mean / 1000,
+    errors, errorTotal: Object.values(errors).reduce((a, b) => a + b, 0),
+  };
+}
+
+async function measure(label: string, url: string, script: string, rows: number): Promise<WrkResult> {
+  if (WARMUP > 0) await runWrk(url, script, WARMUP, rows);
+  const r = await runWrk(url, script, DURATION, rows);
+  console.log(`${label}: ${fmt(r.rps)} req/s, ${fmt(r.rowsPerSec)} rows/s, p50 ${r.p50ms.toFixed(2)} ms, p90 ${r.p90ms.toFixed(2)} ms, ` +
+    `p99 ${r.p99ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, errors ${r.errorTotal}${r.errorTotal ? ` ${JSON.stringify(r.errors)}` : ''}`);
+  return r;
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** 100 distinct fixtures of teams from the same league, spread over the season after the model's data. */
+function buildFixtures(version: any, n: number): Record<string, string>[] {
+  const schema = (version.inputSchema ?? []) as { name: string; categories?: string[] }[];
+  const teams = schema.find((f) => f.name === 'home_team')?.categories ?? [];
+  if (teams.length < 2) throw new Error('the model version has no home_team categories in its input schema');
+  const stateTeams: Record<string, { group?: string | null }> = version.transform?.headToHead?.state?.teams ?? {};
+  const leagues = new Map<string, string[]>();
+  for (const t of teams) {
+    const g = stateTeams[t]?.group ?? '(all)';
+    leagues.set(g, [...(leagues.get(g) ?? []), t]);
+  }
+  // Round-robin over leagues; inside a league, pairs by increasing distance so the first ones differ most.
+  const perLeague = [...leagues.values()].map((ts) => {
+    const pairs: [string, string][] = [];
+    for (let d = 1; d < ts.length; d++) for (let i = 0; i < ts.length; i++) pairs.push([ts[i], ts[(i + d) % ts.length]]);
+    return pairs;
+  });
+  const out: Record<string, string>[] = [];
+  const seen = new Set<string>();
+  for (let k = 0; out.length < n && perLeague.some((p) => k < p.length); k++) {
+    for (const p of perLeague) {
+      if (out.length >= n || k >= p.length) continue;
+      const [home, away] = p[k];
+      if (seen.has(`${home}|${away}`)) continue;
+      seen.add(`${home}|${away}`);
+      const day = new Date(Date.UTC(2017, 7, 12) + (out.length % 280) * 86_400_000).toISOString().slice(0, 10);
+      out.push({ home_team: home, away_team: away, date: day });
+    }
+  }
+  if (out.length < n) throw new Error(`only ${out.length} distinct fixtures can be built from ${teams.length} teams`);
+  return out;
+}
+
+async function profiledRun(label: string, script: string, rows: number, body: unknown): Promise<string> {
+  const profDir = join(dataDir!, 'profiles', label);
+  await mkdir(profDir, { recursive: true });
+  const api = await startApi(`api-profile-${label}`, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  const url = `${api.url}/v1/models/football/predict`;
+  const check = await postJson(url, body);
+  if (check.status !== 200) throw new Error(`profiled API answered ${check.status}: ${JSON.stringify(check.json)}`);
+  if (WARMUP > 0) await runWrk(url, script, WARMUP, rows);
+  const from = Number(process.hrtime.bigint() / 1000n);
+  const r = await runWrk(url, script, DURATION, rows);
+  const to = Number(process.hrtime.bigint() / 1000n);
+  await stopChild(api.child, 30_000);
+  const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error(`the profiled API wrote no .cpuprofile into ${profDir}; log:\n${tail(api.log)}`);
+  // Kept after the temporary folder goes: open it in Chrome DevTools (Performance) or speedscope.
+  const kept = join(tmpdir(), `mlp-bench-serving-${label}-${Date.now()}.cpuprofile`);
+  await copyFile(join(profDir, files[0]), kept);
+  const s = summarizeCpuProfile(kept, { fromUs: from, toUs: to, top: 30 });
+  return formatProfileSummary(s, `CPU profile of the API process during (${label}) under load (${fmt(r.rps)} req/s with the profiler on, ` +
+    `p99 ${r.p99ms.toFixed(2)} ms; file ${kept})`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-serving-'));
+  await chmod(dataDir, 0o755);
+  const logger = createLogger('error');
+  installTemporalLogging(logger);
+  const config = loadConfig({
+    DATA_DIR: dataDir, PORT: '0', HOST, LOG_LEVEL: 'error',
+    EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+  });
+  console.log(`starting embedded Postgres, Temporal and a worker in ${dataDir}…`);
+  platform = await startPlatform(config, logger, { api: false, worker: true });
+
+  console.log('training the football model…');
+  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), 'bench');
+  const started = await startPipelineRun({ temporal: platform.temporal, config }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
+  const handle = platform.temporal.workflow.getHandle(started.workflowId);
+  const run = await Promise.race([
+    handle.result() as Promise<TrainingPipelineResult>,
+    sleep(600_000).then(() => { throw new Error('the football pipeline did not finish within 10 minutes'); }),
+  ]);
+  if (!run.promotion.promoted) throw new Error(`the trained model v${run.modelVersion} was not promoted: ${run.promotion.reasons.join('; ')}`);
+  console.log(`  v${run.modelVersion} promoted to production (trained on ${run.training.backend})`);
+
+  console.log('starting the API and the bare Hono server, each in its own process…');
+  const [api, bare] = await Promise.all([startApi('api'), startBare()]);
+  const health = await (await fetch(`${api.url}/health`)).json() as { tfjsBackend?: string };
+  const backend = health.tfjsBackend ?? '?';
+  const version = (await (await fetch(`${api.url}/v1/models/football/versions/${run.modelVersion}`)).json() as { version: unknown }).version;
+
+  const single = { instances: [{ home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' }] };
+  const fixtures = buildFixtures(version, BATCH_ROWS);
+  const batch = { instances: fixtures };
+
+  // Every target answers the exact bodies correctly before it is loaded.
+  const predictUrl = `${api.url}/v1/models/football/predict`;
+  const bareUrl = `${bare.url}/v1/models/football/predict`;
+  const cb = await postJson(bareUrl, single);
+  if (cb.status !== 200) throw new Error(`bare server answered ${cb.status}`);
+  const c1 = await postJson(predictUrl, single);
+  if (c1.status !== 200 || c1.json?.predictions?.length !== 1) throw new Error(`single-row predict answered ${c1.status}: ${JSON.stringify(c1.json)}`);
+  const cN = await postJson(predictUrl, batch);
+  if (cN.status !== 200 || cN.json?.predictions?.length !== BATCH_ROWS) throw new Error(`batch predict answered ${cN.status}: ${JSON.stringify(cN.json).slice(0, 500)}`);
+  console.log(`  API ${api.url} (tfjs backend ${backend}), bare ${bare.url}; ${BATCH_ROWS} fixtures from ${new Set(fixtures.map((f) => f.home_team)).size} teams`);
+  console.log(`  sample: Arsenal vs Chelsea → ${c1.json.predictions[0].label} ${JSON.stringify(c1.json.predictions[0].probabilities)}`);
+
+  const [sSingle, sBatch] = await Promise.all([wrkScript('single', JSON.stringify(single)), wrkScript('batch', JSON.stringify(batch))]);
+  console.log(`\nwrk ${CONNECTIONS} connections, ${THREADS} thread(s), ${WARMUP} s warm-up then ${DURATION} s measured, per target:`);
+  // Only the server under load runs: the other one is idle (no timers but the API's alias refresh).
+  const a = await measure('(a) bare Hono', bareUrl, sSingle, 1);
+  await stopChild(bare.child);
+  const b = await measure('(b) predict, 1 row', predictUrl, sSingle, 1);
+  const c = await measure(`(c) predict, ${BATCH_ROWS} rows`, predictUrl, sBatch, BATCH_ROWS);
+  await stopChild(api.child);
+
+  const ratio = b.rps / a.rps;
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'api', 'models', 'data', 'runtime'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const cmd = `npm run bench:serving${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const ms = (x: number) => x.toFixed(2);
+  const row = (name: string, r: WrkResult) => `| ${name} | ${r.rows} | ${fmt(r.rps)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50ms)} | ${ms(r.p99ms)} | ${r.errorTotal} |`;
+  const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+
+  console.log(`\n## Prediction serving: HTTP throughput and latency\n`);
+  console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
+  console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured).`);
+  console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
+  console.log('Each server is its own Node process (node + tsx loader, NODE_ENV=production) on 127.0.0.1; wrk is a C process.' +
+    (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') + '\n');
+  console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(row('(a) bare Hono: parse JSON body, constant reply', a));
+  console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
+  console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
+  console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**\n`);
+  console.log('| target | measured | met |');
+  console.log('|---|---:|:---:|');
+  console.log(`| (b)/(a) requests/s ≥ 0.5 | ${ratio.toFixed(2)} | ${yes(ratio >= 0.5)} |`);
+  console.log(`| p99 of (b) < 20 ms | ${ms(b.p99ms)} ms | ${yes(b.p99ms < 20)} |`);
+  console.log(`| zero errors / non-2xx | ${a.errorTotal + b.errorTotal + c.errorTotal} | ${yes(a.errorTotal + b.errorTotal + c.errorTotal === 0)} |`);
+  console.log(`| (c) ≥ 200,000 rows/s | ${fmt(c.rowsPerSec)} | ${yes(c.rowsPerSec >= 200_000)} |`);
+
+  if (PROFILE) {
+    console.log(`\n--profile: the same (b) and (c) runs again on a fresh API process under node --cpu-prof`);
+    console.log('\n' + await profiledRun('b', sSingle, 1, single));
+    console.log('\n' + await profiledRun('c', sBatch, BATCH_ROWS, batch));
+  }
+}
+
+try {
+  await main();
+  await shutdown();
+  process.exit(0);
+} catch (err) {
+  if (!interrupted) console.error(`\nbench:serving failed: ${(err as Error).stack ?? err}`);
+  await shutdown();
+  process.exit(1);
+}

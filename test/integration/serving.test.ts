@@ -1,0 +1,124 @@
+// Serving: batches, explicit versions, every kind of bad input as a 4xx, the prediction log, and
+// checksum verification of model artifacts.
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PredictionLog } from '../../api/models/prediction-log.js';
+import { connectDb } from '../../db/client.js';
+import { createLogger } from '../../runtime/logger.js';
+import { createTestPlatform, type TestPlatform } from '../support/platform.js';
+import { shippedSpec } from '../support/specs.js';
+
+let p: TestPlatform;
+const day = (i: number) => ({ precipitation: (i % 7) * 1.5, temp_min: 2 + (i % 15), wind: 1 + (i % 6), weather: ['sun', 'rain', 'drizzle', 'fog', 'snow'][i % 5] });
+
+beforeAll(async () => {
+  p = await createTestPlatform();
+  await p.request('POST', '/v1/pipelines', shippedSpec('seattle-weather.json'));
+  const first = await p.runPipeline('seattle-temp');
+  await p.request('POST', '/v1/pipelines', { ...shippedSpec('seattle-weather.json'), model: { ...shippedSpec('seattle-weather.json').model, seed: 2 } });
+  const second = await p.runPipeline('seattle-temp', { allowPromotion: false });
+  if (first.error || second.error) throw first.error ?? second.error;
+});
+afterAll(() => p?.stop());
+
+describe('predict', () => {
+  it('answers a 500-row batch in one call, row for row', async () => {
+    const instances = Array.from({ length: 500 }, (_, i) => day(i));
+    const res = await p.request('POST', '/v1/models/seattle-temp/predict', { instances });
+    expect(res.status).toBe(200);
+    expect(res.body.predictions).toHaveLength(500);
+    expect(res.body.predictions.every((x: { value: number }) => Number.isFinite(x.value))).toBe(true);
+    const one = await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [instances[123]] });
+    expect(one.body.predictions[0].value).toBeCloseTo(res.body.predictions[123].value, 5);
+  });
+
+  it('serves an explicit version beside the alias', async () => {
+    const byAlias = await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1)] });
+    const byVersion = await p.request('POST', '/v1/models/seattle-temp/predict?version=2', { instances: [day(1)] });
+    expect(byAlias.body).toMatchObject({ version: 1, alias: 'production' });
+    expect(byVersion.body).toMatchObject({ version: 2, alias: null });
+    expect(byVersion.body.predictions[0].value).not.toBeCloseTo(byAlias.body.predictions[0].value, 6);
+  });
+
+  it('turns every kind of bad input into a 4xx that names the problem', async () => {
+    const post = (body: unknown, query = '') => p.request('POST', `/v1/models/seattle-temp/predict${query}`, body);
+    const cases: [unknown, string, number, RegExp][] = [
+      [{ instances: [{ ...day(0), temp_min: '12' }] }, '', 422, /instances\[0\]\.temp_min: expected a finite number, got string/],
+      [{ instances: [{ ...day(0), temp_min: 'NaN' }] }, '', 422, /instances\[0\]\.temp_min: expected a finite number/],
+      [{ instances: [{ precipitation: 1, wind: 2, weather: 'sun' }] }, '', 422, /instances\[0\]\.temp_min: required field is missing/],
+      [{ instances: [{ ...day(0), weather: 'hail' }] }, '', 422, /instances\[0\]\.weather: unknown category "hail"; known: /],
+      [{ instances: [] }, '', 422, /instances: expected a non-empty array/],
+      [{ instances: 'all of them' }, '', 422, /instances: expected a non-empty array of objects, got string/],
+      [{ instances: [day(0)] }, '?verbose=1', 400, /query: Unrecognized key/i],
+      [{ instances: [day(0)] }, '?version=0', 400, /query\.version/],
+      [{ instances: [day(0)] }, '?version=99', 404, /has no version 99/],
+    ];
+    for (const [body, query, status, message] of cases) {
+      const res = await post(body, query);
+      expect({ status: res.status, message: res.body.error.message }).toEqual({ status, message: expect.stringMatching(message) });
+      expect(Object.keys(res.body.error).sort()).toEqual(['code', 'details', 'message']);
+    }
+    const other = await post({ instances: [{ ...day(0), weather: 'hail' }] }, '?unknownCategories=other');
+    expect(other.status).toBe(200);
+  });
+
+  it('refuses an oversized body with 413 in the same error shape', async () => {
+    const instances = Array.from({ length: 100_000 }, (_, i) => day(i)); // ~8 MB, over the 5 MB default
+    const res = await p.request('POST', '/v1/models/seattle-temp/predict', { instances });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+  });
+});
+
+describe('prediction log', () => {
+  it('stores each answered request with its version, row count and latency', async () => {
+    await p.predictionLog.flush();
+    await p.db.execute(sql`delete from prediction_log`);
+    await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1), day(2)] });
+    await p.request('POST', '/v1/models/seattle-temp/predict?version=2', { instances: [day(3)] });
+    await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [{ weather: 'sun' }] }); // 422: not logged
+    await p.predictionLog.flush();
+    const rows = (await p.db.execute(sql`select model, version, alias, rows, latency_ms, request, response from prediction_log order by id`)).rows as any[];
+    expect(rows.map((r) => [r.model, r.version, r.alias, r.rows])).toEqual([['seattle-temp', 1, 'production', 2], ['seattle-temp', 2, null, 1]]);
+    expect(rows[0].latency_ms).toBeGreaterThan(0);
+    expect(rows[0].request).toEqual([day(1), day(2)]);
+    expect(rows[0].response).toHaveLength(2);
+  });
+
+  it('samples, bounds its queue, and never fails a caller when the database is gone', async () => {
+    const logger = createLogger('silent');
+    const entry = { model: 'm', version: 1, alias: null, rows: 1, latencyMs: 1, request: [], response: [] };
+    const none = new PredictionLog({ db: p.db, logger, sampleRate: 0, maxQueue: 10 });
+    none.record(entry);
+    await none.flush();
+    expect(none.stats).toEqual({ written: 0, dropped: 0, failedBatches: 0 });
+
+    let k = 0;
+    const half = new PredictionLog({ db: p.db, logger, sampleRate: 0.5, maxQueue: 100, random: () => [0.1, 0.9][k++ % 2] });
+    for (let i = 0; i < 10; i++) half.record(entry);
+    await half.flush();
+    expect(half.stats.written).toBe(5);
+
+    const deadDb = connectDb(p.databaseUrl);
+    await deadDb.$client.end();
+    const dead = new PredictionLog({ db: deadDb, logger, sampleRate: 1, maxQueue: 2 });
+    for (let i = 0; i < 3; i++) expect(() => dead.record(entry)).not.toThrow();
+    await expect(dead.flush()).resolves.toBeUndefined();
+    expect(dead.stats).toEqual({ written: 0, dropped: 3, failedBatches: 1 });
+  });
+});
+
+describe('artifact integrity', () => {
+  it('refuses to serve a version whose files no longer match the registered checksum', async () => {
+    await p.request('POST', '/v1/pipelines', { ...shippedSpec('seattle-weather.json'), model: { ...shippedSpec('seattle-weather.json').model, seed: 3 } });
+    const third = await p.runPipeline('seattle-temp', { allowPromotion: false });
+    if (third.error) throw third.error;
+    const v = await p.request('GET', '/v1/models/seattle-temp/versions/3/lineage');
+    await appendFile(join(await p.artifacts.localPath(v.body.artifactUri), 'weights.bin'), Buffer.from([0]));
+    const res = await p.request('POST', '/v1/models/seattle-temp/predict?version=3', { instances: [day(0)] });
+    expect(res.status).toBe(503);
+    expect(res.body.error.message).toMatch(/does not match its registered checksum/);
+  });
+});

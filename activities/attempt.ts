@@ -7,7 +7,7 @@ import type { ActivityDeps } from './index.js';
 export async function beginStageAttempt(deps: ActivityDeps, stage: Stage, workflowId: string): Promise<number> {
   const { attempt } = Context.current().info;
   await markStage(deps.db, workflowId, stage);
-  await deps.faults?.(stage, attempt);
+  await deps.faults?.(stage, attempt, { workflowId });
   return attempt;
 }
 

@@ -18,4 +18,4 @@ export async function classifyFailures<T>(work: () => Promise<T>): Promise<T> {
  * Test seam for faults outside the product (a disk or network hiccup): called at the start of every
  * activity attempt; throwing from it makes that attempt fail like a real transient fault would.
  */
-export type FaultInjector = (activity: string, attempt: number) => void | Promise<void>;
+export type FaultInjector = (point: string, attempt: number, run: { workflowId: string }) => void | Promise<void>;

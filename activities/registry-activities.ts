@@ -1,6 +1,9 @@
 // Registry bookkeeping and the promote stage. Promotion is exactly once: the alias move is keyed by the
 // run, so a retried activity (or a replayed workflow) finds its earlier move instead of making another.
 import { moveAlias } from '../registry/models.js';
+import { PipelineInputError } from '../data/pipeline-error.js';
+import type { PipelineSpec } from '../pipelines/spec.js';
+import { getPipeline } from '../registry/pipelines.js';
 import { beginRun, finishRun } from '../registry/runs.js';
 import { fmt, promotionGateReasons, promotionMetric } from '../workflows/promotion-gate.js';
 import type { EvaluateOutput, PromoteOutput, RunRef, Trigger } from '../workflows/shared.js';
@@ -11,6 +14,15 @@ import type { ActivityDeps } from './index.js';
 export function createRegistryActivities(deps: ActivityDeps) {
   const { db } = deps;
   return {
+    /** For runs started without a spec snapshot (schedules): the pipeline as it is now. */
+    async resolvePipeline({ pipeline, version }: { pipeline: string; version?: number }): Promise<{ spec: PipelineSpec; version: number }> {
+      return classifyFailures(async () => {
+        const p = await getPipeline(db, pipeline, version);
+        if (!p) throw new PipelineInputError('InvalidSpec', `pipeline "${pipeline}"${version ? ` version ${version}` : ''} does not exist (deleted after the schedule was created?)`);
+        return { spec: p.spec, version: p.version };
+      });
+    },
+
     async beginRun(r: { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }): Promise<void> {
       await beginRun(db, r);
     },
@@ -46,7 +58,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
           expectedFrom: evaluated.champion?.version ?? null,
         });
         // Test seam: a crash after the move committed but before Temporal heard of it.
-        await deps.faults?.('promote:after-move', attempt);
+        await deps.faults?.('promote:after-move', attempt, { workflowId: run.workflowId });
         return move.moved
           ? { ...base, promoted: true, fromVersion: move.fromVersion, reasons: [] }
           : { ...base, promoted: false, fromVersion: move.fromVersion, reasons: move.reasons };

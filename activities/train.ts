@@ -39,7 +39,7 @@ export function createTrainActivity(deps: ActivityDeps) {
             last = { loss: p.loss, valLoss: p.valLoss };
             ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, attempt });
             try {
-              await deps.faults?.(`train:epoch:${p.epoch}`, attempt);
+              await deps.faults?.(`train:epoch:${p.epoch}`, attempt, { workflowId: run.workflowId });
             } catch (err) {
               injected = err;
               abort.abort();

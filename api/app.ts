@@ -6,7 +6,9 @@ import { errorBody, handleError } from './errors.js';
 import { healthRoutes } from './health/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
+import { backfillRoutes } from './backfills/routes.js';
 import { runRoutes } from './runs/routes.js';
+import { scheduleRoutes } from './schedules/routes.js';
 
 export function createApp(deps: ApiDeps, opts: { version: string }) {
   const app = new Hono();
@@ -19,6 +21,8 @@ export function createApp(deps: ApiDeps, opts: { version: string }) {
   app.route('/health', healthRoutes(deps, opts.version));
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));
+  app.route('/v1', backfillRoutes(deps));
   app.route('/v1/models', modelRoutes(deps));
+  app.route('/v1/schedules', scheduleRoutes(deps));
   return app;
 }

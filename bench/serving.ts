@@ -36,13 +36,17 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     'batch-rows': { type: 'string', default: '100' },
     profile: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
-    '         [--batch-rows N (2-1000)] [--profile] [--api-env NAME=VALUE]...   (--api-env: extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0)');
+    '         [--batch-rows N (2-1000)] [--profile] [--keep] [--api-env NAME=VALUE]...\n' +
+    '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
+    '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
+    '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0');
   process.exit(0);
 }
 function intArg(name: string, raw: string, min: number, max: number): number {
@@ -111,7 +115,8 @@ function shutdown(): Promise<void> {
   cleanup ??= (async () => {
     await Promise.all([...children].map((c) => stopChild(c)));
     if (platform) await platform.stop().catch(() => undefined);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+    if (dataDir && values.keep) console.log(`kept ${dataDir}`);
+    else if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
   })();
   return cleanup;
 }
@@ -148,6 +153,37 @@ const tail = (file: string, n = 30) => {
     return '(no log)';
   }
 };
+
+// CPU accounting from /proc (Linux; elsewhere the figures are left out): how many cores the server
+// process and the whole machine used while wrk ran, so a busy machine is visible in the results.
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+function processCpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
+  } catch {
+    return null;
+  }
+}
+function machineCpuSeconds(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: (total - f[3] - f[4]) / CLK_TCK, total: total / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+/** Cores used by everything on the machine over `ms` while this benchmark puts no load on it. */
+async function idleMachineCores(ms = 2000): Promise<number | null> {
+  const a = machineCpuSeconds();
+  const t0 = performance.now();
+  await sleep(ms);
+  const b = machineCpuSeconds();
+  return a && b ? (b.busy - a.busy) / ((performance.now() - t0) / 1000) : null;
+}
 
 async function waitHttp(url: string, child: ChildProcess, logFile: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -200,6 +236,8 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
 // ---------------------------------------------------------------------------------------------------
 // wrk: a Lua script per body; the script's done() prints the numbers as one JSON line.
 interface WrkResult {
+  /** Cores used during the run by the server process and by the whole machine (wrk, server, everything else). */
+  serverCores: number | null; machineCores: number | null;
   requests: number; seconds: number; rps: number; rows: number; rowsPerSec: number;
   p50ms: number; p90ms: number; p99ms: number; maxMs: number; meanMs: number;
   errors: { connect: number; read: number; write: number; timeout: number; status: number }; errorTotal: number;
@@ -225,7 +263,10 @@ end
   return script;
 }
 
-async function runWrk(url: string, script: string, seconds: number, rowsPerRequest: number): Promise<WrkResult> {
+async function runWrk(url: string, script: string, seconds: number, rowsPerRequest: number, serverPid?: number): Promise<WrkResult> {
+  const cpu0 = processCpuSeconds(serverPid);
+  const m0 = machineCpuSeconds();
+  const t0 = performance.now();
   const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', script, url];
   const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
@@ -235,6 +276,9 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
   const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(killer);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu1 = processCpuSeconds(serverPid);
+  const m1 = machineCpuSeconds();
   if (interrupted) throw new Error('interrupted');
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${err || out}`);
@@ -242,17 +286,21 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
   const secs = j.duration_us / 1e6;
   const errors = { connect: j.connect, read: j.read, write: j.write, timeout: j.timeout, status: j.status };
   return {
+    serverCores: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wall : null,
+    machineCores: m0 && m1 ? (m1.busy - m0.busy) / wall : null,
     requests: j.requests, seconds: secs, rps: j.requests / secs, rows: rowsPerRequest, rowsPerSec: (j.requests * rowsPerRequest) / secs,
     p50ms: j.p50 / 1000, p90ms: j.p90 / 1000, p99ms: j.p99 / 1000, maxMs: j.max / 1000, meanMs: j.mean / 1000,
     errors, errorTotal: Object.values(errors).reduce((a, b) => a + b, 0),
   };
 }
 
-async function measure(label: string, url: string, script: string, rows: number): Promise<WrkResult> {
+async function measure(label: string, server: Server, url: string, script: string, rows: number): Promise<WrkResult> {
   if (WARMUP > 0) await runWrk(url, script, WARMUP, rows);
-  const r = await runWrk(url, script, DURATION, rows);
+  const r = await runWrk(url, script, DURATION, rows, server.child.pid);
+  const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
   console.log(`${label}: ${fmt(r.rps)} req/s, ${fmt(r.rowsPerSec)} rows/s, p50 ${r.p50ms.toFixed(2)} ms, p90 ${r.p90ms.toFixed(2)} ms, ` +
-    `p99 ${r.p99ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, errors ${r.errorTotal}${r.errorTotal ? ` ${JSON.stringify(r.errors)}` : ''}`);
+    `p99 ${r.p99ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, errors ${r.errorTotal}${r.errorTotal ? ` ${JSON.stringify(r.errors)}` : ''}; ` +
+    `CPU: server ${cores(r.serverCores)} cores${r.serverCores ? ` (${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs/request)` : ''}, machine ${cores(r.machineCores)} of ${cpus().length}`);
   return r;
 }
 
@@ -291,26 +339,27 @@ function buildFixtures(version: any, n: number): Record<string, string>[] {
   return out;
 }
 
-async function profiledRun(label: string, script: string, rows: number, body: unknown): Promise<string> {
+async function profiledRun(label: string, start: (nodeFlags: string[]) => Promise<Server>, script: string, rows: number, body: unknown): Promise<string> {
   const profDir = join(dataDir!, 'profiles', label);
   await mkdir(profDir, { recursive: true });
-  const api = await startApi(`api-profile-${label}`, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-  const url = `${api.url}/v1/models/football/predict`;
+  const server = await start(['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  const url = `${server.url}/v1/models/football/predict`;
   const check = await postJson(url, body);
-  if (check.status !== 200) throw new Error(`profiled API answered ${check.status}: ${JSON.stringify(check.json)}`);
+  if (check.status !== 200) throw new Error(`profiled server answered ${check.status}: ${JSON.stringify(check.json)}`);
   if (WARMUP > 0) await runWrk(url, script, WARMUP, rows);
   const from = Number(process.hrtime.bigint() / 1000n);
-  const r = await runWrk(url, script, DURATION, rows);
+  const r = await runWrk(url, script, DURATION, rows, server.child.pid);
   const to = Number(process.hrtime.bigint() / 1000n);
-  await stopChild(api.child, 30_000);
+  await stopChild(server.child, 30_000);
   const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length === 0) throw new Error(`the profiled API wrote no .cpuprofile into ${profDir}; log:\n${tail(api.log)}`);
+  if (files.length === 0) throw new Error(`the profiled server wrote no .cpuprofile into ${profDir}; log:\n${tail(server.log)}`);
   // Kept after the temporary folder goes: open it in Chrome DevTools (Performance) or speedscope.
   const kept = join(tmpdir(), `mlp-bench-serving-${label}-${Date.now()}.cpuprofile`);
   await copyFile(join(profDir, files[0]), kept);
   const s = summarizeCpuProfile(kept, { fromUs: from, toUs: to, top: 30 });
-  return formatProfileSummary(s, `CPU profile of the API process during (${label}) under load (${fmt(r.rps)} req/s with the profiler on, ` +
-    `p99 ${r.p99ms.toFixed(2)} ms; file ${kept})`);
+  const cpu = r.serverCores === null ? '' : `, server ${r.serverCores.toFixed(2)} cores = ${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs CPU/request`;
+  return formatProfileSummary(s, `CPU profile of the ${label === 'a' ? 'bare Hono' : 'API'} process during (${label}) under load ` +
+    `(${fmt(r.rps)} req/s with the profiler on, p99 ${r.p99ms.toFixed(2)} ms${cpu}; file ${kept})`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -362,18 +411,26 @@ async function main(): Promise<void> {
   const [sSingle, sBatch] = await Promise.all([wrkScript('single', JSON.stringify(single)), wrkScript('batch', JSON.stringify(batch))]);
   console.log(`\nwrk ${CONNECTIONS} connections, ${THREADS} thread(s), ${WARMUP} s warm-up then ${DURATION} s measured, per target:`);
   // Only the server under load runs: the other one is idle (no timers but the API's alias refresh).
-  const a = await measure('(a) bare Hono', bareUrl, sSingle, 1);
+  const idleBefore = await idleMachineCores();
+  if (idleBefore !== null) {
+    console.log(`machine load before the runs, everything idle: ${idleBefore.toFixed(2)} cores busy`);
+    if (idleBefore > 0.25) console.log(`  WARNING: something else is using ${idleBefore.toFixed(2)} of ${cpus().length} cores; the figures below will be low and noisy (check top)`);
+  }
+  const a = await measure('(a) bare Hono', bare, bareUrl, sSingle, 1);
   await stopChild(bare.child);
-  const b = await measure('(b) predict, 1 row', predictUrl, sSingle, 1);
-  const c = await measure(`(c) predict, ${BATCH_ROWS} rows`, predictUrl, sBatch, BATCH_ROWS);
+  const b = await measure('(b) predict, 1 row', api, predictUrl, sSingle, 1);
+  const c = await measure(`(c) predict, ${BATCH_ROWS} rows`, api, predictUrl, sBatch, BATCH_ROWS);
   await stopChild(api.child);
+  const idleAfter = await idleMachineCores();
 
   const ratio = b.rps / a.rps;
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'api', 'models', 'data', 'runtime'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   const cmd = `npm run bench:serving${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const ms = (x: number) => x.toFixed(2);
-  const row = (name: string, r: WrkResult) => `| ${name} | ${r.rows} | ${fmt(r.rps)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50ms)} | ${ms(r.p99ms)} | ${r.errorTotal} |`;
+  const coresOf = (x: number | null) => (x === null ? '?' : x.toFixed(2));
+  const row = (name: string, r: WrkResult) => `| ${name} | ${r.rows} | ${fmt(r.rps)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50ms)} | ${ms(r.p99ms)} | ${r.errorTotal} | ` +
+    `${coresOf(r.serverCores)} | ${r.serverCores ? ((r.serverCores * 1e6) / r.rps).toFixed(0) : '?'} |`;
   const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 
   console.log(`\n## Prediction serving: HTTP throughput and latency\n`);
@@ -382,12 +439,17 @@ async function main(): Promise<void> {
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
   console.log('Each server is its own Node process (node + tsx loader, NODE_ENV=production) on 127.0.0.1; wrk is a C process.' +
     (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') + '\n');
-  console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(row('(a) bare Hono: parse JSON body, constant reply', a));
   console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
   console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
-  console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**\n`);
+  console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**`);
+  if (idleBefore !== null && idleAfter !== null) {
+    console.log(`Machine load with nothing under test (the embedded services idle): ${idleBefore.toFixed(2)} cores before the runs, ${idleAfter.toFixed(2)} after` +
+      `${Math.max(idleBefore, idleAfter) > 0.25 ? ' — **the machine was not idle; these figures understate it**' : ''}.`);
+  }
+  console.log('');
   console.log('| target | measured | met |');
   console.log('|---|---:|:---:|');
   console.log(`| (b)/(a) requests/s ≥ 0.5 | ${ratio.toFixed(2)} | ${yes(ratio >= 0.5)} |`);
@@ -396,9 +458,10 @@ async function main(): Promise<void> {
   console.log(`| (c) ≥ 200,000 rows/s | ${fmt(c.rowsPerSec)} | ${yes(c.rowsPerSec >= 200_000)} |`);
 
   if (PROFILE) {
-    console.log(`\n--profile: the same (b) and (c) runs again on a fresh API process under node --cpu-prof`);
-    console.log('\n' + await profiledRun('b', sSingle, 1, single));
-    console.log('\n' + await profiledRun('c', sBatch, BATCH_ROWS, batch));
+    console.log(`\n--profile: the same (a), (b) and (c) runs again, each on a fresh server process under node --cpu-prof`);
+    console.log('\n' + await profiledRun('a', (flags) => startBare(flags), sSingle, 1, single));
+    console.log('\n' + await profiledRun('b', (flags) => startApi('api-profile-b', flags), sSingle, 1, single));
+    console.log('\n' + await profiledRun('c', (flags) => startApi('api-profile-c', flags), sBatch, BATCH_ROWS, batch));
   }
 }
 

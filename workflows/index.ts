@@ -1,2 +1,3 @@
 // Every workflow the worker registers.
 export { trainingPipeline } from './training-pipeline.js';
+export { backfillPipeline } from './backfill.js';

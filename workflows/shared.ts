@@ -19,13 +19,23 @@ export const SEARCH_ATTRIBUTES = {
 
 export type Trigger = 'api' | 'cli' | 'schedule' | 'backfill' | 'test';
 
+/** Set by Temporal on every workflow a schedule starts: the action's nominal time. */
+export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 export interface TrainingPipelineInput {
   pipeline: string;
-  pipelineVersion: number;
-  /** Snapshot of the spec the run uses, so the run is reproducible even if the pipeline is edited later. */
-  spec: PipelineSpec;
-  /** ISO timestamp: the run sees only data up to this instant. */
-  asOf: string;
+  /** Omitted (schedules): the latest version when the run starts. */
+  pipelineVersion?: number;
+  /**
+   * Snapshot of the spec the run uses, so the run is reproducible even if the pipeline is edited later.
+   * Omitted (schedules): read from the registry when the run starts.
+   */
+  spec?: PipelineSpec;
+  /**
+   * ISO timestamp: the run sees only data up to this instant. Omitted: the schedule's action time
+   * (TemporalScheduledStartTime), so a late or backfilled scheduled run sees what it would have seen then.
+   */
+  asOf?: string;
   trigger: Trigger;
   /** Whether the promote stage may move the alias (backfills default to false). */
   allowPromotion: boolean;
@@ -149,4 +159,46 @@ export interface TrainingPipelineResult {
 /** Business workflow ID: findable and sortable in the Web UI. */
 export function trainingWorkflowId(pipeline: string, asOf: string, suffix: string): string {
   return `train:${pipeline}:${asOf.slice(0, 10)}:${suffix}`;
+}
+
+// ---- backfills ----
+
+export interface BackfillInput {
+  pipeline: string;
+  pipelineVersion: number;
+  spec: PipelineSpec;
+  partitions: { asOf: string; workflowId: string }[];
+  concurrency: number;
+  allowPromotion: boolean;
+}
+
+export interface PartitionState {
+  asOf: string;
+  workflowId: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  modelVersion?: number;
+  metrics?: MetricSet;
+  failure?: string;
+}
+
+export interface BackfillProgress {
+  backfillId: string;
+  pipeline: string;
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  remaining: number;
+  partitions: PartitionState[];
+}
+
+export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
+
+/** Deterministic IDs: the same backfill (pipeline, range, step) is one workflow, and its partitions too. */
+export function backfillIds(pipeline: string, start: string, end: string, stepMonths: number, asOfs: string[]) {
+  const backfillId = `backfill:${pipeline}:${start.slice(0, 10)}:${end.slice(0, 10)}:${stepMonths}m`;
+  return {
+    backfillId,
+    partitions: asOfs.map((asOf) => ({ asOf, workflowId: `train:${pipeline}:${asOf.slice(0, 10)}:backfill-${start.slice(0, 10)}-${end.slice(0, 10)}-${stepMonths}m` })),
+  };
 }

@@ -6,7 +6,7 @@ import {
 import type { PipelineActivities } from '../activities/index.js';
 import { promotionGateReasons } from './promotion-gate.js';
 import {
-  approvalUpdate, FAILURE_TYPES, progressQuery, SEARCH_ATTRIBUTES, type ApprovalDecision,
+  approvalUpdate, FAILURE_TYPES, progressQuery, SCHEDULED_START_TIME, SEARCH_ATTRIBUTES, type ApprovalDecision,
   type RunRef, type Stage, type StageProgress, type TrainingPipelineInput, type TrainingPipelineResult,
 } from './shared.js';
 
@@ -48,10 +48,17 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     },
   });
 
-  const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: input.spec, asOf: input.asOf };
+  // Point in time: an explicit asOf, else the schedule's nominal action time, else when the run started.
+  const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  const asOf = input.asOf ?? (scheduledAt ?? info.startTime).toISOString();
+  const pipeline = input.spec && input.pipelineVersion !== undefined
+    ? { spec: input.spec, version: input.pipelineVersion }
+    : await registry.resolvePipeline({ pipeline: input.pipeline, version: input.pipelineVersion });
+  if (!input.asOf) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.asOf.key, value: new Date(asOf) }]);
+  const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: pipeline.spec, asOf };
   await registry.beginRun({
     workflowId: info.workflowId, temporalRunId: info.runId, pipeline: input.pipeline,
-    pipelineVersion: input.pipelineVersion, asOf: input.asOf, trigger: input.trigger,
+    pipelineVersion: pipeline.version, asOf, trigger: input.trigger,
   });
 
   const stageSeconds: Partial<Record<Stage, number>> = {};
@@ -69,7 +76,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const cleaned = await stage('clean', () => dataStages.clean({ run, raw }));
     const features = await stage('feature', () => dataStages.feature({ run, clean: cleaned.clean, task: cleaned.task }));
     const trained = await stage('train', () => training.train({ run, features }));
-    const evaluated = await stage('evaluate', () => dataStages.evaluate({ run, features, trained, clean: cleaned.clean, pipelineVersion: input.pipelineVersion }));
+    const evaluated = await stage('evaluate', () => dataStages.evaluate({ run, features, trained, clean: cleaned.clean, pipelineVersion: pipeline.version }));
     progress.modelVersion = evaluated.modelVersion;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.modelVersion.key, value: evaluated.modelVersion }]);
 
@@ -77,8 +84,8 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     let approval: ApprovalDecision | undefined;
     let expired = false;
     pendingDecision = (d) => (approval = d);
-    const approvalRule = input.spec.promotion.approval;
-    if (approvalRule && input.allowPromotion && promotionGateReasons(input.spec.promotion, evaluated).length === 0) {
+    const approvalRule = run.spec.promotion.approval;
+    if (approvalRule && input.allowPromotion && promotionGateReasons(run.spec.promotion, evaluated).length === 0) {
       progress.stage = 'awaiting-approval';
       progress.approvalExpiresAt = new Date(Date.now() + approvalRule.expiresAfterSeconds * 1000).toISOString();
       setCurrentDetails(`Waiting for approval of **${input.pipeline} v${evaluated.modelVersion}** until ${progress.approvalExpiresAt}: POST /v1/runs/${info.workflowId}/approval`);
@@ -89,7 +96,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     }
     const promotion = approval?.decision === 'reject' || expired
       ? await stage('promote', async () => ({
-          promoted: false, alias: input.spec.promotion.alias, fromVersion: evaluated.champion?.version ?? null, toVersion: evaluated.modelVersion,
+          promoted: false, alias: run.spec.promotion.alias, fromVersion: evaluated.champion?.version ?? null, toVersion: evaluated.modelVersion,
           reasons: [expired ? `approval expired after ${approvalRule!.expiresAfterSeconds} s without a decision` : `rejected by ${approval!.by}: ${approval!.reason}`],
         }))
       : await stage('promote', () => registry.promote({
@@ -98,7 +105,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
         }));
 
     const result: TrainingPipelineResult = {
-      workflowId: info.workflowId, pipeline: input.pipeline, asOf: input.asOf, modelVersion: evaluated.modelVersion,
+      workflowId: info.workflowId, pipeline: input.pipeline, asOf, modelVersion: evaluated.modelVersion,
       metrics: evaluated.metrics, baselines: evaluated.baselines, champion: evaluated.champion, promotion,
       clean: cleaned.report, training: trained, stageSeconds,
     };

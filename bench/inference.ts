@@ -43,30 +43,31 @@ function syntheticData(rows: number, seed: number): { features: Float32Array; la
   return { features, labels };
 }
 
-/** Median predictions (rows) per second over `rounds` timed rounds, after a warm-up. */
-function measure(model: ServingModel, inputs: Float32Array[], rows: number): { perSecond: number; usPerCall: number } {
+/** Predictions (rows) per second of `model` over about `ms` milliseconds of back-to-back calls. */
+function rate(model: ServingModel, inputs: Float32Array[], rows: number, ms: number): number {
+  let calls = 0;
   let sink = 0;
-  const run = (ms: number): number => {
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < ms) {
-      // Check the clock every few calls only; a 1-row JS call is far shorter than performance.now() jitter.
-      for (let k = 0; k < 16; k++) {
-        const out = model.predict(inputs[(calls + k) % inputs.length], rows);
-        sink += out[0];
-      }
-      calls += 16;
-      t = performance.now();
-    }
-    return (calls * rows) / ((t - t0) / 1000);
-  };
-  run(300); // warm-up: JIT, tfjs kernel caches
-  const rates: number[] = [];
-  for (let r = 0; r < rounds; r++) rates.push(run(secondsPerRound * 1000));
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    // Read the clock every 16 calls only: a 1-row JS call is about as short as performance.now() itself.
+    for (let k = 0; k < 16; k++) sink += model.predict(inputs[(calls + k) % inputs.length], rows)[0];
+    calls += 16;
+    t = performance.now();
+  }
   if (Number.isNaN(sink)) throw new Error('NaN prediction');
-  const perSecond = median(rates);
-  return { perSecond, usPerCall: (rows / perSecond) * 1e6 };
+  return (calls * rows) / ((t - t0) / 1000);
+}
+
+/**
+ * Median predictions/s of each engine. Rounds alternate between the engines so that load from anything
+ * else on the machine hits both alike.
+ */
+function measure(models: ServingModel[], inputs: Float32Array[], rows: number): number[] {
+  for (const m of models) rate(m, inputs, rows, 300); // warm-up: JIT, tfjs kernel caches
+  const rates = models.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) models.forEach((m, i) => rates[i].push(rate(m, inputs, rows, secondsPerRound * 1000)));
+  return rates.map(median);
 }
 
 const root = await mkdtemp(join(tmpdir(), 'mlp-bench-inference-'));
@@ -93,18 +94,15 @@ try {
   console.log(`model: ${COLS} inputs, hidden ${JSON.stringify(HIDDEN)}, ${CLASSES} classes (softmax); trained 5 epochs with trainMlp`);
   console.log(`node ${process.version}, tfjs backend ${backend}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`);
   console.log(`max |tfjs - js| over 10,000 rows: ${maxDiff.toExponential(2)}`);
-  console.log(`median of ${rounds} rounds of ${secondsPerRound} s each, after a 0.3 s warm-up; inputs cycle through 64 random batches\n`);
+  console.log(`median of ${rounds} rounds of ${secondsPerRound} s each, alternating engines, after a 0.3 s warm-up; inputs cycle through 64 random batches\n`);
   console.log('| rows/call | tfjs predictions/s | js predictions/s | ratio js/tfjs | tfjs µs/call | js µs/call |');
   console.log('|---:|---:|---:|---:|---:|---:|');
   for (const rows of batches) {
     const inputs = Array.from({ length: 64 }, (_, i) => syntheticData(rows, 100 + i).features);
-    const t = measure(tfjs, inputs, rows);
-    const j = measure(js, inputs, rows);
+    const [t, j] = measure([tfjs, js], inputs, rows);
     const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-    console.log(
-      `| ${rows} | ${fmt(t.perSecond)} | ${fmt(j.perSecond)} | ${(j.perSecond / t.perSecond).toFixed(1)} | ` +
-        `${t.usPerCall.toFixed(2)} | ${j.usPerCall.toFixed(2)} |`,
-    );
+    const us = (perSecond: number) => ((rows / perSecond) * 1e6).toFixed(2);
+    console.log(`| ${rows} | ${fmt(t)} | ${fmt(j)} | ${(j / t).toFixed(2)} | ${us(t)} | ${us(j)} |`);
   }
   tfjs.dispose();
   js.dispose();

@@ -361,9 +361,11 @@ class CompiledDense implements DenseForward {
 }
 
 /**
- * dst[r, j] = bias[j] + Σ_i src[r, i] * w[j, i] for nb rows. Four rows at a time share each weight load
- * (the weights of a layer are the bigger, reused operand); the same summation order is used for the
- * 4-row and the 1-row loops, so a row's result does not depend on the batch it came in.
+ * dst[r, j] = (Σ_i src[r, i] * w[j, i]) + bias[j] for nb rows, w being the kernel transposed to [units,
+ * inputs]. Register tiles: 4 rows × 4 units (16 independent sums; each loaded input feeds 4 sums and
+ * each loaded weight 4 rows), then 4 rows × 1 unit for leftover units, then 1 row × 4 units and 1 × 1
+ * for leftover rows. Every tile sums i = 0, 1, … in the same order and adds the bias last, so a row's
+ * result is bit-identical whichever tile (hence whatever batch size or position) computed it.
  */
 function dense(src: Float64Array, dst: Float64Array, nb: number, inputs: number, units: number, w: Float64Array, bias: Float64Array): void {
   let r = 0;
@@ -373,34 +375,74 @@ function dense(src: Float64Array, dst: Float64Array, nb: number, inputs: number,
     const x2 = x1 + inputs;
     const x3 = x2 + inputs;
     const y0 = r * units;
-    for (let j = 0; j < units; j++) {
-      const wo = j * inputs;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
+    const y1 = y0 + units;
+    const y2 = y1 + units;
+    const y3 = y2 + units;
+    let j = 0;
+    for (; j + 4 <= units; j += 4) {
+      const wa = j * inputs;
+      const wb = wa + inputs;
+      const wc = wb + inputs;
+      const wd = wc + inputs;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
       for (let i = 0; i < inputs; i++) {
-        const wv = w[wo + i];
-        s0 += src[x0 + i] * wv;
-        s1 += src[x1 + i] * wv;
-        s2 += src[x2 + i] * wv;
-        s3 += src[x3 + i] * wv;
+        const p0 = src[x0 + i];
+        const p1 = src[x1 + i];
+        const p2 = src[x2 + i];
+        const p3 = src[x3 + i];
+        let q = w[wa + i];
+        a0 += p0 * q; a1 += p1 * q; a2 += p2 * q; a3 += p3 * q;
+        q = w[wb + i];
+        b0 += p0 * q; b1 += p1 * q; b2 += p2 * q; b3 += p3 * q;
+        q = w[wc + i];
+        c0 += p0 * q; c1 += p1 * q; c2 += p2 * q; c3 += p3 * q;
+        q = w[wd + i];
+        d0 += p0 * q; d1 += p1 * q; d2 += p2 * q; d3 += p3 * q;
       }
-      const b = bias[j];
-      dst[y0 + j] = s0 + b;
-      dst[y0 + units + j] = s1 + b;
-      dst[y0 + 2 * units + j] = s2 + b;
-      dst[y0 + 3 * units + j] = s3 + b;
+      let q = bias[j];
+      dst[y0 + j] = a0 + q; dst[y1 + j] = a1 + q; dst[y2 + j] = a2 + q; dst[y3 + j] = a3 + q;
+      q = bias[j + 1];
+      dst[y0 + j + 1] = b0 + q; dst[y1 + j + 1] = b1 + q; dst[y2 + j + 1] = b2 + q; dst[y3 + j + 1] = b3 + q;
+      q = bias[j + 2];
+      dst[y0 + j + 2] = c0 + q; dst[y1 + j + 2] = c1 + q; dst[y2 + j + 2] = c2 + q; dst[y3 + j + 2] = c3 + q;
+      q = bias[j + 3];
+      dst[y0 + j + 3] = d0 + q; dst[y1 + j + 3] = d1 + q; dst[y2 + j + 3] = d2 + q; dst[y3 + j + 3] = d3 + q;
+    }
+    for (; j < units; j++) {
+      const wo = j * inputs;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < inputs; i++) {
+        const q = w[wo + i];
+        s0 += src[x0 + i] * q; s1 += src[x1 + i] * q; s2 += src[x2 + i] * q; s3 += src[x3 + i] * q;
+      }
+      const q = bias[j];
+      dst[y0 + j] = s0 + q; dst[y1 + j] = s1 + q; dst[y2 + j] = s2 + q; dst[y3 + j] = s3 + q;
     }
   }
   for (; r < nb; r++) {
     const x0 = r * inputs;
     const y0 = r * units;
-    for (let j = 0; j < units; j++) {
+    let j = 0;
+    for (; j + 4 <= units; j += 4) {
+      const wa = j * inputs;
+      const wb = wa + inputs;
+      const wc = wb + inputs;
+      const wd = wc + inputs;
+      let a = 0, b = 0, c = 0, d = 0;
+      for (let i = 0; i < inputs; i++) {
+        const p = src[x0 + i];
+        a += p * w[wa + i]; b += p * w[wb + i]; c += p * w[wc + i]; d += p * w[wd + i];
+      }
+      dst[y0 + j] = a + bias[j]; dst[y0 + j + 1] = b + bias[j + 1]; dst[y0 + j + 2] = c + bias[j + 2]; dst[y0 + j + 3] = d + bias[j + 3];
+    }
+    for (; j < units; j++) {
       const wo = j * inputs;
-      let s0 = 0;
-      for (let i = 0; i < inputs; i++) s0 += src[x0 + i] * w[wo + i];
-      dst[y0 + j] = s0 + bias[j];
+      let s = 0;
+      for (let i = 0; i < inputs; i++) s += src[x0 + i] * w[wo + i];
+      dst[y0 + j] = s + bias[j];
     }
   }
 }

@@ -243,18 +243,23 @@ export function summarizeCpuProfile(file: string, opts: { fromUs?: number; toUs?
   };
 }
 
-export function formatProfileSummary(s: ProfileSummary, title: string): string {
+/** Markdown tables; with `requests` (served in the window) each row also shows sampled µs per request. */
+export function formatProfileSummary(s: ProfileSummary, title: string, requests?: number): string {
   const busy = s.totalMs - s.idleMs;
   const pct = (x: number) => `${((x / busy) * 100).toFixed(1)}%`;
+  const per = requests ? (x: number) => ` ${((x * 1000) / requests).toFixed(1)} |` : () => '';
+  const perHead = requests ? ' µs/request |' : '';
+  const perRule = requests ? '---:|' : '';
   const out: string[] = [];
   out.push(`${title}: ${(s.totalMs / 1000).toFixed(2)} s sampled${s.windowed ? ' (measured window only)' : ' (whole process lifetime)'}, ` +
-    `idle ${((s.idleMs / s.totalMs) * 100).toFixed(1)}%; percentages below are of the non-idle ${(busy / 1000).toFixed(2)} s`);
-  out.push('', 'self time by package:', '| package | self ms | share |', '|---|---:|---:|');
-  for (const r of s.byPackage) if (r.pkg !== '(idle)') out.push(`| ${r.pkg} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |`);
-  out.push('', 'top functions by self time:', '| function | where | package | self ms | share |', '|---|---|---|---:|---:|');
-  for (const r of s.self) if (r.name !== '(idle)') out.push(`| ${r.name} | ${r.where} | ${r.pkg} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |`);
-  out.push('', 'project functions by inclusive time (self + callees):', '| function | where | incl. ms | share |', '|---|---|---:|---:|');
-  for (const r of s.inclusive) out.push(`| ${r.name} | ${r.where} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |`);
+    `idle ${((s.idleMs / s.totalMs) * 100).toFixed(1)}%; shares are of the non-idle ${(busy / 1000).toFixed(2)} s` +
+    (requests ? `, ${requests.toLocaleString('en-US')} requests served = ${((busy * 1000) / requests).toFixed(1)} sampled µs/request` : ''));
+  out.push('', 'self time by package:', `| package | self ms | share |${perHead}`, `|---|---:|---:|${perRule}`);
+  for (const r of s.byPackage) if (r.pkg !== '(idle)') out.push(`| ${r.pkg} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |${per(r.ms)}`);
+  out.push('', 'top functions by self time:', `| function | where | package | self ms | share |${perHead}`, `|---|---|---|---:|---:|${perRule}`);
+  for (const r of s.self) if (r.name !== '(idle)') out.push(`| ${r.name} | ${r.where} | ${r.pkg} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |${per(r.ms)}`);
+  out.push('', 'project functions by inclusive time (self + callees):', `| function | where | incl. ms | share |${perHead}`, `|---|---|---:|---:|${perRule}`);
+  for (const r of s.inclusive) out.push(`| ${r.name} | ${r.where} | ${r.ms.toFixed(0)} | ${pct(r.ms)} |${per(r.ms)}`);
   return out.join('\n');
 }
 

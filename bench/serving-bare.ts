@@ -2,9 +2,11 @@
 // predict request must do at the HTTP layer (route, read and parse the JSON body, check it has
 // `instances`, serialise a JSON reply) and nothing else. Its reply is a constant object shaped like a
 // one-row football prediction. Started by bench/serving.ts in its own process, like the API.
-// Env: PORT (required), HOST (default 127.0.0.1). Prints `listening <port>` when ready.
+// Env: PORT (required), HOST (default 127.0.0.1), BODY_LIMIT (bytes; when set, hono's bodyLimit middleware is
+// mounted on /v1/* exactly as api/app.ts mounts it, to measure what it costs). Prints `listening <port>` when ready.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 
 const REPLY = {
   model: 'football',
@@ -14,6 +16,8 @@ const REPLY = {
 };
 
 const app = new Hono();
+const limit = Number(process.env.BODY_LIMIT ?? 0);
+if (limit > 0) app.use('/v1/*', bodyLimit({ maxSize: limit, onError: (c) => c.json({ error: { code: 'payload_too_large' } }, 413) }));
 app.get('/health', (c) => c.json({ status: 'ok' }));
 app.post('/v1/models/:name/predict', async (c) => {
   const type = c.req.header('content-type') ?? '';

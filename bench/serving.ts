@@ -37,6 +37,7 @@ const { values } = parseArgs({
     'batch-rows': { type: 'string', default: '100' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'extra-baselines': { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h' },
   },
@@ -46,6 +47,7 @@ if (values.help) {
     '         [--batch-rows N (2-1000)] [--profile] [--keep] [--api-env NAME=VALUE]...\n' +
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
+    '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
     '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0');
   process.exit(0);
 }
@@ -223,9 +225,9 @@ function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
   }, '/health/ready', nodeFlags);
 }
 
-function startBare(nodeFlags: string[] = []): Promise<Server> {
+function startBare(nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Server> {
   // bin/mlp.mjs registers tsx from inside; --import tsx is the same loader, on the command line.
-  return startServer('bare', ['--import', 'tsx', 'bench/serving-bare.ts'], {}, '/health', nodeFlags);
+  return startServer(env.BODY_LIMIT ? 'bare-body-limit' : 'bare', ['--import', 'tsx', 'bench/serving-bare.ts'], env, '/health', nodeFlags);
 }
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
@@ -311,7 +313,9 @@ function buildFixtures(version: any, n: number): Record<string, string>[] {
   const schema = (version.inputSchema ?? []) as { name: string; categories?: string[] }[];
   const teams = schema.find((f) => f.name === 'home_team')?.categories ?? [];
   if (teams.length < 2) throw new Error('the model version has no home_team categories in its input schema');
-  const stateTeams: Record<string, { group?: string | null }> = version.transform?.headToHead?.state?.teams ?? {};
+  // The registry keeps the fitted features ({transform: {headToHead: …}}); accept a bare transform too.
+  const h2h = version.transform?.transform?.headToHead ?? version.transform?.headToHead;
+  const stateTeams: Record<string, { group?: string | null }> = h2h?.state?.teams ?? {};
   const leagues = new Map<string, string[]>();
   for (const t of teams) {
     const g = stateTeams[t]?.group ?? '(all)';
@@ -359,7 +363,7 @@ async function profiledRun(label: string, start: (nodeFlags: string[]) => Promis
   const s = summarizeCpuProfile(kept, { fromUs: from, toUs: to, top: 30 });
   const cpu = r.serverCores === null ? '' : `, server ${r.serverCores.toFixed(2)} cores = ${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs CPU/request`;
   return formatProfileSummary(s, `CPU profile of the ${label === 'a' ? 'bare Hono' : 'API'} process during (${label}) under load ` +
-    `(${fmt(r.rps)} req/s with the profiler on, p99 ${r.p99ms.toFixed(2)} ms${cpu}; file ${kept})`);
+    `(${fmt(r.rps)} req/s with the profiler on, p99 ${r.p99ms.toFixed(2)} ms${cpu}; file ${kept})`, r.requests);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -405,7 +409,8 @@ async function main(): Promise<void> {
   if (c1.status !== 200 || c1.json?.predictions?.length !== 1) throw new Error(`single-row predict answered ${c1.status}: ${JSON.stringify(c1.json)}`);
   const cN = await postJson(predictUrl, batch);
   if (cN.status !== 200 || cN.json?.predictions?.length !== BATCH_ROWS) throw new Error(`batch predict answered ${cN.status}: ${JSON.stringify(cN.json).slice(0, 500)}`);
-  console.log(`  API ${api.url} (tfjs backend ${backend}), bare ${bare.url}; ${BATCH_ROWS} fixtures from ${new Set(fixtures.map((f) => f.home_team)).size} teams`);
+  const teamsUsed = new Set(fixtures.flatMap((f) => [f.home_team, f.away_team])).size;
+  console.log(`  API ${api.url} (tfjs backend ${backend}), bare ${bare.url}; batch: ${BATCH_ROWS} distinct same-league fixtures of ${teamsUsed} teams`);
   console.log(`  sample: Arsenal vs Chelsea → ${c1.json.predictions[0].label} ${JSON.stringify(c1.json.predictions[0].probabilities)}`);
 
   const [sSingle, sBatch] = await Promise.all([wrkScript('single', JSON.stringify(single)), wrkScript('batch', JSON.stringify(batch))]);
@@ -418,6 +423,12 @@ async function main(): Promise<void> {
   }
   const a = await measure('(a) bare Hono', bare, bareUrl, sSingle, 1);
   await stopChild(bare.child);
+  let a2: WrkResult | null = null;
+  if (values['extra-baselines']) {
+    const bl = await startBare([], { BODY_LIMIT: String(5 * 1024 * 1024) });
+    a2 = await measure('(a2) bare Hono + bodyLimit', bl, `${bl.url}/v1/models/football/predict`, sSingle, 1);
+    await stopChild(bl.child);
+  }
   const b = await measure('(b) predict, 1 row', api, predictUrl, sSingle, 1);
   const c = await measure(`(c) predict, ${BATCH_ROWS} rows`, api, predictUrl, sBatch, BATCH_ROWS);
   await stopChild(api.child);
@@ -442,6 +453,7 @@ async function main(): Promise<void> {
   console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(row('(a) bare Hono: parse JSON body, constant reply', a));
+  if (a2) console.log(row('(a2) same + hono `bodyLimit` on /v1/* (as api/app.ts)', a2));
   console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
   console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
   console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**`);

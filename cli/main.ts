@@ -2,6 +2,7 @@
 // mlp: the command-line entry point. `up` runs the whole platform locally; the other commands are
 // clients of the HTTP API.
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -27,6 +28,15 @@ const USAGE = `mlp — ML pipelines on Temporal
   mlp runs [--pipeline P] [--status S]
   mlp models
   mlp predict <model> <instances.json> [--alias A | --version N]
+  mlp schedule create <pipeline> (--cron EXPR | --every DURATION) [--id ID] [--overlap skip]
+                      [--catchup "1 day"] [--no-promote] [--paused]
+  mlp schedule list | describe <id> | trigger <id> | delete <id>
+  mlp schedule update <id> [--cron EXPR | --every DURATION] [--overlap P] [--catchup D]
+  mlp schedule pause <id> --note TEXT | unpause <id> --note TEXT
+  mlp schedule backfill <id> --start DATE --end DATE
+  mlp backfill <pipeline> --start DATE --end DATE [--step season|month|N] [--concurrency N] [--promote]
+  mlp backfill status <backfillId> | retry <backfillId> <asOf>
+  mlp backfill report <backfillId> [--csv FILE] [--svg FILE]
 
 The API is reached at API_URL (default http://localhost:$PORT).`;
 
@@ -43,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
     options: {
       'no-run': { type: 'boolean' }, 'as-of': { type: 'string' }, 'no-promote': { type: 'boolean' }, detach: { type: 'boolean' },
       pipeline: { type: 'string' }, status: { type: 'string' }, alias: { type: 'string' }, version: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      cron: { type: 'string' }, every: { type: 'string' }, id: { type: 'string' }, overlap: { type: 'string' }, catchup: { type: 'string' },
+      paused: { type: 'boolean' }, note: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' },
+      concurrency: { type: 'string' }, promote: { type: 'boolean' }, csv: { type: 'string' }, svg: { type: 'string' },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -97,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
       for (const m of r.models) console.log(`${m.name.padEnd(24)} ${m.task.padEnd(15)} latest v${m.latestVersion ?? '-'}  ${Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ')}`);
       return 0;
     }
+    case 'schedule': return scheduleCommand(api, rest, values);
+    case 'backfill': return backfillCommand(api, rest, values);
     case 'predict': {
       if (!rest[0] || !rest[1]) break;
       const raw = JSON.parse(readFileSync(rest[1], 'utf8'));
@@ -104,6 +119,109 @@ async function main(argv: string[]): Promise<number> {
       const q = values.version ? `?version=${values.version}` : values.alias ? `?alias=${values.alias}` : '';
       console.log(JSON.stringify(await api.request('POST', `/v1/models/${rest[0]}/predict${q}`, body), null, 2));
       return 0;
+    }
+  }
+  console.error(USAGE);
+  return 1;
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+async function scheduleCommand(api: ApiClient, [sub, arg]: string[], f: Flags): Promise<number> {
+  const timing = { ...(f.cron ? { cron: [f.cron] } : {}), ...(f.every ? { interval: { every: f.every } } : {}) };
+  const show = (s: any) => {
+    console.log(`${s.id}  pipeline ${s.pipeline}  ${s.paused ? `PAUSED (${s.note ?? ''})` : 'active'}  overlap ${s.policies.overlap}`);
+    console.log(`  next: ${s.nextActionTimes.slice(0, 3).join(', ') || '-'}`);
+    for (const a of s.recentActions.slice(-5)) console.log(`  ran:  ${a.scheduledAt}  ${a.workflowId}`);
+  };
+  const path = (id: string, tail = '') => `/v1/schedules/${encodeURIComponent(id)}${tail}`;
+  switch (sub) {
+    case 'create': {
+      if (!arg) break;
+      const body = { pipeline: arg, ...timing, ...(f.id ? { id: f.id } : {}), ...(f.overlap ? { overlap: f.overlap } : {}), ...(f.catchup ? { catchupWindow: f.catchup } : {}), allowPromotion: !f['no-promote'], paused: Boolean(f.paused), ...(f.note ? { note: f.note } : {}) };
+      show((await api.request<{ schedule: unknown }>('POST', '/v1/schedules', body)).schedule);
+      return 0;
+    }
+    case 'list': {
+      for (const s of (await api.request<{ schedules: unknown[] }>('GET', '/v1/schedules')).schedules) show(s);
+      return 0;
+    }
+    case 'describe':
+      if (!arg) break;
+      console.log(JSON.stringify((await api.request<{ schedule: unknown }>('GET', path(arg))).schedule, null, 2));
+      return 0;
+    case 'update': {
+      if (!arg) break;
+      const body = { ...timing, ...(f.overlap ? { overlap: f.overlap } : {}), ...(f.catchup ? { catchupWindow: f.catchup } : {}), ...(f['no-promote'] ? { allowPromotion: false } : {}) };
+      show((await api.request<{ schedule: unknown }>('PATCH', path(arg), body)).schedule);
+      return 0;
+    }
+    case 'pause':
+    case 'unpause':
+      if (!arg || !f.note) break;
+      show((await api.request<{ schedule: unknown }>('POST', path(arg, `/${sub}`), { note: f.note })).schedule);
+      return 0;
+    case 'trigger':
+      if (!arg) break;
+      await api.request('POST', path(arg, '/trigger'));
+      console.log(`triggered ${arg}`);
+      return 0;
+    case 'backfill':
+      if (!arg || !f.start || !f.end) break;
+      await api.request('POST', path(arg, '/backfill'), { start: f.start, end: f.end });
+      console.log(`schedule ${arg}: one run per action time from ${f.start} to ${f.end} queued`);
+      return 0;
+    case 'delete':
+      if (!arg) break;
+      await api.request('DELETE', path(arg));
+      console.log(`deleted ${arg}`);
+      return 0;
+  }
+  console.error(USAGE);
+  return 1;
+}
+
+async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flags): Promise<number> {
+  const path = (id: string, tail = '') => `/v1/backfills/${encodeURIComponent(id)}${tail}`;
+  const printProgress = (b: any) => {
+    console.log(`${b.backfillId}: ${b.done}/${b.total} done, ${b.running} running, ${b.failed} failed, ${b.remaining} remaining`);
+    for (const x of b.partitions) console.log(`  ${x.asOf.slice(0, 10)}  ${x.status.padEnd(9)} ${x.modelVersion ? `v${x.modelVersion}` : ''} ${x.failure ?? ''}`);
+  };
+  if (sub === 'status' && args[0]) {
+    printProgress((await api.request<{ backfill: unknown }>('GET', path(args[0]))).backfill);
+    return 0;
+  }
+  if (sub === 'retry' && args[0] && args[1]) {
+    const r = await api.request<{ retry: { workflowId: string } }>('POST', path(args[0], `/partitions/${args[1]}/retry`));
+    console.log(`retrying ${r.retry.workflowId}`);
+    return 0;
+  }
+  if (sub === 'report' && args[0]) {
+    const report = await api.request<{ rows: any[] }>('GET', path(args[0], '/report'));
+    for (const r of report.rows) {
+      const m = r.metrics ?? {};
+      const b = Object.entries(r.baselines ?? {}).map(([k, v]: [string, any]) => `${k} acc ${v.accuracy?.toFixed(3) ?? '-'} ll ${v.logLoss?.toFixed(3) ?? '-'}`).join(' | ');
+      console.log(`${r.testFrom ?? '?'}..${r.testTo ?? '?'}  model acc ${m.accuracy?.toFixed(3) ?? '-'} ll ${m.logLoss?.toFixed(3) ?? '-'}${m.rmse !== undefined ? ` rmse ${m.rmse.toFixed(3)}` : ''}  | ${b}`);
+    }
+    const base = api.baseUrl + path(args[0], '/report');
+    if (typeof f.csv === 'string') await writeFile(f.csv, await (await fetch(`${base}?format=csv`)).text());
+    if (typeof f.svg === 'string') await writeFile(f.svg, await (await fetch(`${base}?format=svg`)).text());
+    return 0;
+  }
+  if (sub && f.start && f.end) {
+    const step = f.step === undefined || f.step === 'season' || f.step === 'month' ? f.step ?? 'season' : { months: Number(f.step) };
+    const body = { start: f.start, end: f.end, step, concurrency: f.concurrency ? Number(f.concurrency) : 2, allowPromotion: Boolean(f.promote) };
+    const r = await api.request<{ backfill: { id: string; existing: boolean; partitions: unknown[]; webUiUrl: string | null } }>('POST', `/v1/pipelines/${sub}/backfills`, body);
+    console.log(`${r.backfill.existing ? 'already submitted' : 'started'}: ${r.backfill.id} (${r.backfill.partitions.length} runs)${r.backfill.webUiUrl ? `\n  Web UI: ${r.backfill.webUiUrl}` : ''}`);
+    if (f.detach) return 0;
+    for (;;) {
+      const { backfill } = await api.request<{ backfill: any }>('GET', path(r.backfill.id));
+      if (backfill.status !== 'RUNNING') {
+        printProgress(backfill);
+        return backfill.failed > 0 ? 1 : 0;
+      }
+      process.stdout.write(`  ${backfill.done}/${backfill.total} done, ${backfill.running} running, ${backfill.failed} failed\n`);
+      await new Promise((res) => setTimeout(res, 2000));
     }
   }
   console.error(USAGE);

@@ -54,11 +54,12 @@ export function walkForwardCsv(rows: WalkForwardRow[]): string {
 /** One panel per metric: the model and each baseline over the test periods. Plain SVG, no dependencies. */
 export function walkForwardSvg(rows: WalkForwardRow[], opts: { title: string; metrics: string[] }): string {
   const done = rows.filter((r) => r.metrics);
-  const panelW = 460;
+  const panelW = 520;
   const panelH = 260;
-  const pad = { l: 60, r: 20, t: 40, b: 60 };
+  const pad = { l: 60, r: 40, t: 40, b: 60 };
   const width = opts.metrics.length * panelW;
-  const height = panelH + 40;
+  const legendTop = panelH + 30;
+  const height = legendTop + 16 * (new Set(rows.flatMap((r) => Object.keys(r.baselines ?? {}))).size + 1) + 10;
   const series = ['model', ...[...new Set(done.flatMap((r) => Object.keys(r.baselines ?? {})))].sort()];
   const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -69,8 +70,17 @@ export function walkForwardSvg(rows: WalkForwardRow[], opts: { title: string; me
   ];
   opts.metrics.forEach((metric, k) => {
     const x0 = k * panelW;
-    const values = done.flatMap((r) => series.map((s) => (s === 'model' ? r.metrics![metric] : r.baselines?.[s]?.[metric])).filter((v): v is number => Number.isFinite(v)));
-    if (values.length === 0) return;
+    const valuesOf = (s: string) => done.map((r) => (s === 'model' ? r.metrics![metric] : r.baselines?.[s]?.[metric])).filter((v): v is number => Number.isFinite(v));
+    const modelValues = valuesOf('model');
+    if (modelValues.length === 0) return;
+    // A baseline far off the model's scale (e.g. the log-loss of an always-one-class forecast) would
+    // flatten every other line: it is listed in the legend with its range instead of drawn.
+    const mLo = Math.min(...modelValues);
+    const mHi = Math.max(...modelValues);
+    const spread = Math.max(mHi - mLo, 0.02 * Math.abs((mLo + mHi) / 2), 1e-9);
+    const distance = (v: number) => (v < mLo ? mLo - v : v > mHi ? v - mHi : 0);
+    const offScale = new Set(series.filter((s) => s !== 'model' && valuesOf(s).length > 0 && Math.min(...valuesOf(s).map(distance)) > 5 * spread));
+    const values = series.filter((s) => !offScale.has(s)).flatMap(valuesOf);
     let lo = Math.min(...values);
     let hi = Math.max(...values);
     const margin = (hi - lo) * 0.1 || 0.05;
@@ -87,12 +97,19 @@ export function walkForwardSvg(rows: WalkForwardRow[], opts: { title: string; me
     }
     done.forEach((r, i) => parts.push(`<text x="${px(i)}" y="${py(lo) + 18}" text-anchor="middle" fill="#555">${esc(r.testFrom && r.testTo ? `${r.testFrom.slice(0, 4)}-${r.testTo.slice(2, 4)}` : r.asOf.slice(0, 10))}</text>`));
     series.forEach((s, j) => {
+      const color = colors[j % colors.length];
+      const legendX = x0 + pad.l + 10;
+      const legendY = legendTop + 16 * j;
+      if (offScale.has(s)) {
+        const vs = valuesOf(s);
+        parts.push(`<text x="${legendX}" y="${legendY}" fill="${color}">┅ ${esc(s)} ${Math.min(...vs).toFixed(2)}–${Math.max(...vs).toFixed(2)} (off scale)</text>`);
+        return;
+      }
       const pts = done.map((r, i) => [px(i), (s === 'model' ? r.metrics![metric] : r.baselines?.[s]?.[metric])] as const).filter(([, v]) => Number.isFinite(v));
       if (pts.length === 0) return;
-      const color = colors[j % colors.length];
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${s === 'model' ? 3 : 1.5}" ${s === 'model' ? '' : 'stroke-dasharray="5,4"'} points="${pts.map(([x, v]) => `${x.toFixed(1)},${py(v as number).toFixed(1)}`).join(' ')}"/>`);
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${s === 'model' ? 3 : 1.5}" ${s === 'model' ? '' : `stroke-dasharray="${j === 1 ? '6,4' : '2,3'}"`} points="${pts.map(([x, v]) => `${x.toFixed(1)},${py(v as number).toFixed(1)}`).join(' ')}"/>`);
       for (const [x, v] of pts) parts.push(`<circle cx="${x.toFixed(1)}" cy="${py(v as number).toFixed(1)}" r="3.5" fill="${color}"/>`);
-      parts.push(`<text x="${x0 + pad.l + 10 + j * 130}" y="${height - 8}" fill="${color}">${s === 'model' ? '━ model' : `┅ ${esc(s)}`}</text>`);
+      parts.push(`<text x="${legendX}" y="${legendY}" fill="${color}">${s === 'model' ? '━ model' : `┅ ${esc(s)}`}</text>`);
     });
   });
   parts.push('</svg>');

@@ -88,7 +88,9 @@ describe('a football backfill over three seasons', () => {
     expect(lines[3]).toMatch(/^2017-07-01,2016-07-01,2017-07-01,succeeded,/);
     const svg = await fetchText(`/v1/backfills/${encoded()}/report?format=svg`);
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect((svg.match(/<polyline/g) ?? []).length).toBe(6); // 2 metrics × (model + 2 baselines)
+    // accuracy: model + 2 baselines; log-loss: model + prior, with always-home's far larger log-loss listed as off scale.
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(5);
+    expect(svg).toMatch(/always-home \d\.\d\d–\d\.\d\d \(off scale\)/);
   });
 
   it('answers 404 and 422 clearly', async () => {

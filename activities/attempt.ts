@@ -1,14 +1,26 @@
 import { Context } from '@temporalio/activity';
 import { markStage } from '../registry/runs.js';
-import type { Stage } from '../workflows/shared.js';
+import type { RunRef, Stage } from '../workflows/shared.js';
+import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './index.js';
 
-/** Start of every stage attempt: record the stage for listings and give the fault seam its chance. */
-export async function beginStageAttempt(deps: ActivityDeps, stage: Stage, workflowId: string): Promise<number> {
+/**
+ * One attempt of a pipeline stage: records the stage for listings, gives the fault seam its chance,
+ * times the attempt for the stage-duration histogram, and classifies failures (bad data or spec:
+ * non-retryable; anything else: retried).
+ */
+export async function stageAttempt<T>(deps: ActivityDeps, stage: Stage, run: RunRef, work: (attempt: number) => Promise<T>): Promise<T> {
   const { attempt } = Context.current().info;
-  await markStage(deps.db, workflowId, stage);
-  await deps.faults?.(stage, attempt, { workflowId });
-  return attempt;
+  const started = performance.now();
+  try {
+    return await classifyFailures(async () => {
+      await markStage(deps.db, run.workflowId, stage);
+      await deps.faults?.(stage, attempt, { workflowId: run.workflowId });
+      return work(attempt);
+    });
+  } finally {
+    deps.metrics?.stageDuration.observe({ pipeline: run.pipeline, stage }, (performance.now() - started) / 1000);
+  }
 }
 
 /** Artifact keys are run + stage, so a retried attempt overwrites its own output instead of adding more. */

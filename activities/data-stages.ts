@@ -12,8 +12,7 @@ import { cutAtAsOf } from '../data/time-column.js';
 import { recordDataset } from '../registry/datasets.js';
 import { sha256File } from '../runtime/artifacts.js';
 import type { CleanOutput, CollectOutput, DatasetRef, FeatureOutput, RunRef } from '../workflows/shared.js';
-import { artifactKey, beginStageAttempt } from './attempt.js';
-import { classifyFailures } from './failures.js';
+import { artifactKey, stageAttempt } from './attempt.js';
 import type { ActivityDeps } from './index.js';
 
 export function createDataStageActivities(deps: ActivityDeps) {
@@ -34,8 +33,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
 
   return {
     async collect({ run }: { run: RunRef }): Promise<CollectOutput> {
-      return classifyFailures(async () => {
-        await beginStageAttempt(deps, 'collect', run.workflowId);
+      return stageAttempt(deps, 'collect', run, async () => {
         let df = await loadSource(run.spec.source, { pool: db.$client });
         if (run.spec.timeColumn) df = cutAtAsOf(df, run.spec.timeColumn, Date.parse(run.asOf));
         if (df.height === 0) throw new PipelineInputError('InvalidSource', `the source has no rows at or before asOf ${run.asOf}`);
@@ -47,8 +45,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
     },
 
     async clean({ run, raw }: { run: RunRef; raw: DatasetRef }): Promise<CleanOutput> {
-      return classifyFailures(async () => {
-        await beginStageAttempt(deps, 'clean', run.workflowId);
+      return stageAttempt(deps, 'clean', run, async () => {
         const { clean, report, task } = cleanFrame(await readDataset(raw), run.spec);
         const ref = await writeDataset(run, 'clean', clean);
         await recordDataset(db, run.workflowId, 'clean', ref, report);
@@ -57,8 +54,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
     },
 
     async feature({ run, clean, task }: { run: RunRef; clean: DatasetRef; task: Task }): Promise<FeatureOutput> {
-      return classifyFailures(async () => {
-        await beginStageAttempt(deps, 'feature', run.workflowId);
+      return stageAttempt(deps, 'feature', run, async () => {
         const rows = (await readDataset(clean)).toRecords() as Record<string, unknown>[];
         const sets = buildFeatureSets(rows, run.spec, task);
         const key = artifactKey(run.workflowId, 'features');

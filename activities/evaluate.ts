@@ -11,9 +11,8 @@ import { getVersion, registerVersion, resolveAlias } from '../registry/models.js
 import { specHash } from '../registry/pipelines.js';
 import { sha256Dir } from '../runtime/artifacts.js';
 import type { DatasetRef, EvaluateOutput, FeatureOutput, MetricSet, RunRef, TrainOutput } from '../workflows/shared.js';
-import { artifactKey, beginStageAttempt } from './attempt.js';
+import { artifactKey, stageAttempt } from './attempt.js';
 import { readF32 } from './data-stages.js';
-import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './index.js';
 
 export function createEvaluateActivity(deps: ActivityDeps) {
@@ -21,8 +20,7 @@ export function createEvaluateActivity(deps: ActivityDeps) {
   return {
     async evaluate(input: { run: RunRef; features: FeatureOutput; trained: TrainOutput; clean: DatasetRef; pipelineVersion: number }): Promise<EvaluateOutput> {
       const { run, features, trained, clean } = input;
-      return classifyFailures(async () => {
-        await beginStageAttempt(deps, 'evaluate', run.workflowId);
+      return stageAttempt(deps, 'evaluate', run, async () => {
         const featureDir = await artifacts.localPath(features.uri);
         const [xTest, yTest, yTrain] = await Promise.all(['x_test', 'y_test', 'y_train'].map((f) => readF32(join(featureDir, `${f}.f32`))));
         const split = JSON.parse(await readFile(join(featureDir, 'split.json'), 'utf8')) as { testIndex: number[] };

@@ -2,6 +2,7 @@
 import type { Db } from '../db/client.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import { createDataStageActivities } from './data-stages.js';
 import { createEvaluateActivity } from './evaluate.js';
 import type { FaultInjector } from './failures.js';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   /** Identifies the code that trained a model, for lineage. */
   codeVersion: string;
   faults?: FaultInjector;
+  /** The worker's Prometheus metrics; omitted in unit tests of single activities. */
+  metrics?: Metrics;
 }
 
 export function createActivities(deps: ActivityDeps) {

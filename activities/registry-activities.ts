@@ -7,7 +7,7 @@ import { getPipeline } from '../registry/pipelines.js';
 import { beginRun, finishRun } from '../registry/runs.js';
 import { fmt, promotionGateReasons, promotionMetric } from '../workflows/promotion-gate.js';
 import type { EvaluateOutput, PromoteOutput, RunRef, Trigger } from '../workflows/shared.js';
-import { beginStageAttempt } from './attempt.js';
+import { stageAttempt } from './attempt.js';
 import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './index.js';
 
@@ -25,13 +25,16 @@ export function createRegistryActivities(deps: ActivityDeps) {
 
     async beginRun(r: { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }): Promise<void> {
       await beginRun(db, r);
+      deps.metrics?.runsStarted.inc({ pipeline: r.pipeline });
     },
 
     async finishRun(r:
-      | { workflowId: string; status: 'succeeded'; modelVersion: number; summary: Record<string, unknown> }
-      | { workflowId: string; status: 'failed'; failure: { stage: string; type: string; message: string } },
+      | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: Record<string, unknown> }
+      | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } },
     ): Promise<void> {
       await finishRun(db, r.workflowId, r);
+      // Counted once the row is written: a failed attempt counts nothing, its retry counts the run.
+      deps.metrics?.runsFinished.inc({ pipeline: r.pipeline, outcome: r.status, stage: r.status === 'failed' ? r.failure.stage : 'none' });
     },
 
     async promote({ run, evaluated, allowPromotion, actor, approval }: {
@@ -39,8 +42,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
       /** Set when the pipeline required a person's approval and got it. */
       approval?: { by: string; reason: string };
     }): Promise<PromoteOutput> {
-      return classifyFailures(async () => {
-        const attempt = await beginStageAttempt(deps, 'promote', run.workflowId);
+      return stageAttempt(deps, 'promote', run, async (attempt) => {
         const rule = run.spec.promotion;
         const metric = promotionMetric(rule, evaluated);
         const reasons = promotionGateReasons(rule, evaluated);

@@ -7,17 +7,15 @@ import { Context } from '@temporalio/activity';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
 import type { FeatureOutput, RunRef, TrainOutput } from '../workflows/shared.js';
-import { artifactKey, beginStageAttempt } from './attempt.js';
+import { artifactKey, stageAttempt } from './attempt.js';
 import { readF32 } from './data-stages.js';
-import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './index.js';
 
 export function createTrainActivity(deps: ActivityDeps) {
   const { artifacts } = deps;
   return {
     async train({ run, features }: { run: RunRef; features: FeatureOutput }): Promise<TrainOutput> {
-      return classifyFailures(async () => {
-        const attempt = await beginStageAttempt(deps, 'train', run.workflowId);
+      return stageAttempt(deps, 'train', run, async (attempt) => {
         const ctx = Context.current();
         const featureDir = await artifacts.localPath(features.uri);
         const [x, y] = await Promise.all([readF32(join(featureDir, 'x_train.f32')), readF32(join(featureDir, 'y_train.f32'))]);

@@ -1,8 +1,10 @@
 // The Hono application: one router per resource, one error shape, one body limit.
+import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApiDeps } from './deps.js';
 import { errorBody, handleError } from './errors.js';
+import { observe, type ApiEnv } from './observability.js';
 import { healthRoutes } from './health/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
@@ -10,15 +12,32 @@ import { backfillRoutes } from './backfills/routes.js';
 import { runRoutes } from './runs/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 
-export function createApp(deps: ApiDeps, opts: { version: string }) {
-  const app = new Hono();
+export function createApp(deps: ApiDeps, opts: { version: string; started?: () => boolean }) {
+  const app = new Hono<ApiEnv>();
+  app.use('*', observe(deps.logger, deps.metrics));
   app.onError(handleError(deps.logger));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.use('/v1/*', bodyLimit({
     maxSize: deps.config.serving.maxBodyBytes,
     onError: (c) => c.json(errorBody('payload_too_large', `the body exceeds ${deps.config.serving.maxBodyBytes} bytes; send fewer instances per request`), 413),
   }));
-  app.route('/health', healthRoutes(deps, opts.version));
+  app.route('/health', healthRoutes({
+    version: opts.version,
+    backend: deps.backend,
+    started: opts.started ?? (() => true),
+    checks: {
+      postgres: () => deps.db.execute(sql`select 1`),
+      temporal: () => deps.temporal.connection.workflowService.getSystemInfo({}),
+      // Ready means able to answer predictions: every production model in the registry is loaded here.
+      models: async () => {
+        await deps.serving.preload();
+        const missing = await deps.serving.unloaded();
+        if (missing.length) throw new Error(`production models not loaded: ${missing.join(', ')}`);
+      },
+    },
+    details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),
+  }));
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));
   app.route('/v1', backfillRoutes(deps));

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { PredictionLog } from './models/prediction-log.js';
 import type { ModelServing } from './models/serving.js';
 
@@ -13,6 +14,7 @@ export interface ApiDeps {
   logger: Logger;
   serving: ModelServing;
   predictionLog: PredictionLog;
+  metrics: Metrics;
   /** Backend that serves predictions, reported by /health. */
   backend: string;
 }

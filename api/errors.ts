@@ -32,7 +32,7 @@ export function handleError(logger: Logger) {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return c.json(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', err.message), status as ContentfulStatusCode);
     }
-    logger.error({ err, path: c.req.path }, 'unhandled API error');
+    (c.get('log') as Logger | undefined ?? logger).error({ err, route: c.req.routePath }, 'unhandled API error');
     return c.json(errorBody('internal', 'internal error; see the API logs'), 500);
   };
 }

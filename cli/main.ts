@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadShippedPipeline, SHIPPED_PIPELINES } from '../pipelines/shipped.js';
+import { migrateDatabase } from '../db/migrate.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { startPlatform } from '../runtime/platform.js';
-import { installTemporalLogging } from '../runtime/worker.js';
+import { installTemporalRuntime } from '../runtime/worker.js';
 import { ApiClient } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
 
@@ -21,6 +22,7 @@ const USAGE = `mlp — ML pipelines on Temporal
                                          DATABASE_URL / TEMPORAL_ADDRESS are set), run the football
                                          pipeline and serve its model; Ctrl-C stops everything
   mlp worker | mlp api                   run one role (containers)
+  mlp migrate                            apply the SQL migrations to DATABASE_URL and exit
   mlp pipeline create <spec.json>        create a pipeline (or a new version of it)
   mlp pipeline list
   mlp run <pipeline> [--as-of DATE] [--no-promote] [--detach]
@@ -69,6 +71,12 @@ async function main(argv: string[]): Promise<number> {
     case 'up': return up(config, { run: !values['no-run'] });
     case 'worker': return serveRole(config, { api: false, worker: true });
     case 'api': return serveRole(config, { api: true, worker: false });
+    case 'migrate': {
+      if (!config.database.url) throw new Error('migrate applies migrations to DATABASE_URL; set it (the embedded database is migrated by `mlp up` itself)');
+      await migrateDatabase(config.database.url);
+      console.log('migrations applied');
+      return 0;
+    }
     case 'pipeline': {
       if (rest[0] === 'create' && rest[1]) {
         const spec = JSON.parse(readFileSync(rest[1], 'utf8'));
@@ -282,7 +290,7 @@ function fileLogger(config: Config) {
 
 async function up(config: Config, opts: { run: boolean }): Promise<number> {
   const { file, logger } = fileLogger(config);
-  installTemporalLogging(logger);
+  installTemporalRuntime(logger, { metricsPort: config.temporalMetricsPort });
   console.log(`starting the platform (logs: ${file})`);
   console.log(`  Postgres: ${config.database.url ? 'external (DATABASE_URL)' : `embedded, data in ${join(config.dataDir, 'postgres')}`}`);
   console.log(`  Temporal: ${config.temporal.address ? `external at ${config.temporal.address}` : `local dev server, state in ${join(config.dataDir, 'temporal')}`}`);
@@ -339,7 +347,7 @@ async function samplePrediction(api: ApiClient) {
 
 async function serveRole(config: Config, roles: { api: boolean; worker: boolean }): Promise<number> {
   const logger = createLogger(config.logLevel, { role: roles.api ? 'api' : 'worker' });
-  installTemporalLogging(logger);
+  installTemporalRuntime(logger, roles.worker ? { metricsPort: config.temporalMetricsPort } : {});
   const platform = await startPlatform(config, logger, roles);
   const stop = async () => {
     await platform.stop();

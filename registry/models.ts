@@ -145,3 +145,13 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
   }
 }
+
+/** Every alias with the metrics of the version it points at, and its pipeline's promotion rule (for gauges). */
+export async function aliasMetrics(db: Db) {
+  const r = await db.execute(sql`
+    SELECT m.name AS model, a.alias, a.version, v.metrics,
+      (SELECT p.spec->'promotion' FROM pipelines p WHERE p.name = m.name ORDER BY p.version DESC LIMIT 1) AS promotion
+    FROM aliases a JOIN models m ON m.id = a.model_id
+    JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version`);
+  return r.rows as { model: string; alias: string; version: number; metrics: Record<string, number>; promotion: { metric?: string; threshold?: number } | null }[];
+}

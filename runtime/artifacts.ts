@@ -5,16 +5,22 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 export interface ArtifactStore {
   /** A local folder to write the artifact `key` into (created, emptied when `fresh`). */
   workDir(key: string, opts?: { fresh?: boolean }): Promise<string>;
-  /** Makes the folder written under `key` durable and returns its URI. */
+  /** Makes the folder written under `key` durable and returns its URI (`artifact://<key>`). */
   publish(key: string): Promise<string>;
   /** A local path holding the artifact at `uri` (fetched first for remote stores). */
   localPath(uri: string): Promise<string>;
 }
+
+/**
+ * URIs name artifacts relative to the store (`artifact://runs/<run>/model`), not by absolute path, so a
+ * registry restored next to a copied artifact folder, or served by another machine, still resolves them.
+ */
+export const ARTIFACT_SCHEME = 'artifact://';
 
 export function createLocalArtifactStore(root: string): ArtifactStore {
   const base = resolve(root);
@@ -31,11 +37,13 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       return dir;
     },
     async publish(key) {
-      return pathToFileURL(pathOf(key)).href;
+      return `${ARTIFACT_SCHEME}${safeKey(key)}`;
     },
     async localPath(uri) {
-      if (!uri.startsWith('file://')) throw new Error(`the local artifact store cannot read ${uri}; configure an object store`);
-      const p = fileURLToPath(uri);
+      let p: string;
+      if (uri.startsWith(ARTIFACT_SCHEME)) p = pathOf(uri.slice(ARTIFACT_SCHEME.length));
+      else if (uri.startsWith('file://')) p = fileURLToPath(uri);
+      else throw new Error(`the local artifact store cannot read ${uri}; configure an object store`);
       await stat(p);
       return p;
     },

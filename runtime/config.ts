@@ -9,10 +9,14 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** The worker's own HTTP port: /health/* and /metrics (when it runs without the API). */
+  WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** The Temporal SDK's Prometheus exporter on the worker (0 disables). */
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Root of everything the embedded defaults keep on disk (Temporal SQLite file, Postgres cluster, artifacts). */
   DATA_DIR: z.string().default('.data'),
-  /** Where artifacts go; `file://` folder by default. */
+  /** Folder of the artifact store (datasets, models, reports); default DATA_DIR/artifacts. */
   ARTIFACT_DIR: optionalString,
   /** External Temporal frontend (host:port). Unset: the project starts a local dev server. */
   TEMPORAL_ADDRESS: optionalString,
@@ -57,6 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    workerPort: e.WORKER_PORT,
+    temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     dataDir,
     artifactDir: resolve(e.ARTIFACT_DIR ?? resolve(dataDir, 'artifacts')),

@@ -3,7 +3,10 @@
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
 import { createApp } from '../api/app.js';
+import { healthRoutes } from '../api/health/routes.js';
 import { PredictionLog } from '../api/models/prediction-log.js';
 import { ModelServing } from '../api/models/serving.js';
 import { connectDb, type Db } from '../db/client.js';
@@ -14,6 +17,7 @@ import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { startEmbeddedTemporal, type EmbeddedTemporalHandle } from './embedded-temporal.js';
 import { redactUrl, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { codeVersion } from './version.js';
 import { startWorker, type WorkerHandle } from './worker.js';
 
@@ -63,11 +67,12 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const version = codeVersion(config.gitCommit);
 
+    const metrics = createMetrics();
     let worker: WorkerHandle | null = null;
     if (roles.worker) {
       worker = await startWorker({
         address: temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
-        deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: version },
+        deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: version, metrics },
       });
       const w = worker;
       stops.push(() => w.shutdown());
@@ -77,22 +82,41 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     let apiUrl: string | null = null;
     if (roles.api) {
       const backend = await initBackend();
-      const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs });
-      serving.start();
+      const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
       stops.push(async () => serving.stop());
-      const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog });
+      const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog, onDrop: (n) => metrics.predictionLogDropped.inc(n) });
       predictionLog.start();
       stops.push(() => predictionLog.stop());
-      const app = createApp({ db, temporal, config, logger: logger.child({ role: 'api' }), serving, predictionLog, backend }, { version });
-      const server: ServerType = await new Promise((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-        s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use; set PORT to another port`) : err));
-      });
-      stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      apiUrl = `http://localhost:${port}`;
+      let started = false;
+      const app = createApp({ db, temporal, config, logger: logger.child({ role: 'api' }), serving, predictionLog, metrics, backend }, { version, started: () => started });
+      const server = await listen(app.fetch, config.port, config.host, 'PORT');
+      stops.push(() => closeServer(server));
+      apiUrl = `http://localhost:${boundPort(server, config.port)}`;
+      // Load every production model before reporting started, so the first predictions are not slow.
+      const failed = await serving.preload();
+      for (const f of failed) logger.error({ model: f.model, error: f.error }, 'production model could not be loaded');
+      await serving.updateGauges().catch(() => undefined);
+      serving.start();
+      started = true;
       logger.info({ url: apiUrl, backend }, 'API listening');
+    } else if (worker) {
+      // A worker on its own still answers probes and scrapes on WORKER_PORT.
+      const w = worker;
+      const app = new Hono();
+      app.route('/health', healthRoutes({
+        version, backend: await initBackend(), started: () => w.worker.getState() === 'RUNNING',
+        checks: {
+          postgres: () => db.execute(sql`select 1`),
+          temporal: () => temporal.connection.workflowService.getSystemInfo({}),
+          worker: async () => {
+            if (w.worker.getState() !== 'RUNNING') throw new Error(`worker is ${w.worker.getState()}`);
+          },
+        },
+      }));
+      app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+      const server = await listen(app.fetch, config.workerPort, config.host, 'WORKER_PORT');
+      stops.push(() => closeServer(server));
+      logger.info({ port: boundPort(server, config.workerPort) }, 'worker probes and metrics listening');
     }
 
     return { config, databaseUrl, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, stop: stopAll };
@@ -100,4 +124,20 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     await stopAll();
     throw err;
   }
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, host: string, setting: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const s = serve({ fetch, port, hostname: host }, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use; set ${setting} to another port`) : err));
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function boundPort(server: ServerType, fallback: number): number {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : fallback;
 }

@@ -50,14 +50,18 @@ export async function startWorker(opts: {
   };
 }
 
-let temporalLoggingInstalled = false;
+let temporalRuntimeInstalled = false;
 
-/** Routes the Temporal SDK's own logs (worker state, core) into our JSON logger. Once per process, before any worker. */
-export function installTemporalLogging(logger: import('./logger.js').Logger): void {
-  if (temporalLoggingInstalled) return;
-  temporalLoggingInstalled = true;
+/**
+ * Installs the Temporal SDK runtime once per process, before any worker: its logs go to our JSON logger,
+ * and with `metricsPort` its own metrics (task latencies, slots, polls) are served for Prometheus.
+ */
+export function installTemporalRuntime(logger: import('./logger.js').Logger, opts: { metricsPort?: number } = {}): void {
+  if (temporalRuntimeInstalled) return;
+  temporalRuntimeInstalled = true;
   const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => logger[levels[entry.level]]({ ...entry.meta, sdk: 'temporal' }, entry.message)),
+    ...(opts.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${opts.metricsPort}` } } } } : {}),
   });
 }

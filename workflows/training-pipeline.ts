@@ -110,7 +110,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       clean: cleaned.report, training: trained, stageSeconds,
     };
     await registry.finishRun({
-      workflowId: info.workflowId, status: 'succeeded', modelVersion: evaluated.modelVersion,
+      workflowId: info.workflowId, pipeline: input.pipeline, status: 'succeeded', modelVersion: evaluated.modelVersion,
       summary: { metrics: result.metrics, baselines: result.baselines, champion: result.champion, promotion, clean: cleaned.report, stageSeconds, training: trained },
     });
     progress.stage = 'done';
@@ -120,7 +120,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const failure = describeFailure(err);
     progress.failure = { stage: failedStage, ...failure };
     progress.stage = 'failed';
-    await registry.finishRun({ workflowId: info.workflowId, status: 'failed', failure: { stage: failedStage, ...failure } });
+    await registry.finishRun({ workflowId: info.workflowId, pipeline: input.pipeline, status: 'failed', failure: { stage: failedStage, ...failure } });
     throw ApplicationFailure.create({
       type: failure.type,
       message: `${failedStage} failed: ${failure.message}`,

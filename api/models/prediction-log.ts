@@ -24,7 +24,7 @@ export class PredictionLog {
   private flushing: Promise<void> | null = null;
   readonly stats = { written: 0, dropped: 0, failedBatches: 0 };
 
-  constructor(private readonly deps: { db: Db; logger: Logger; sampleRate: number; maxQueue: number; random?: () => number }) {}
+  constructor(private readonly deps: { db: Db; logger: Logger; sampleRate: number; maxQueue: number; random?: () => number; onDrop?: (n: number) => void }) {}
 
   start(): void {
     if (this.timer || this.deps.sampleRate === 0) return;
@@ -38,6 +38,7 @@ export class PredictionLog {
     if (this.deps.sampleRate < 1 && (this.deps.random ?? Math.random)() >= this.deps.sampleRate) return;
     if (this.queue.length >= this.deps.maxQueue) {
       this.stats.dropped++;
+      this.deps.onDrop?.(1);
       return;
     }
     this.queue.push({ ...entry, at: new Date() });
@@ -59,6 +60,7 @@ export class PredictionLog {
         // Losing a sample is acceptable; blocking predictions or growing without bound is not.
         this.stats.failedBatches++;
         this.stats.dropped += batch.length;
+        this.deps.onDrop?.(batch.length);
         this.deps.logger.warn({ err, entries: batch.length }, 'prediction log batch not written; dropped');
         return;
       }

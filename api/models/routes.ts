@@ -85,6 +85,11 @@ export function modelRoutes(deps: ApiDeps) {
     }
     const predictions = served.predictor.predict(checked.rows);
     const response = { model: name, version: served.version, alias: q.version !== undefined ? null : q.alias ?? 'production', predictions };
+    const version = String(served.version);
+    deps.metrics.predictions.inc({ model: name, version });
+    deps.metrics.predictionRows.inc({ model: name, version }, checked.rows.length);
+    deps.metrics.predictionRowsPerRequest.observe({ model: name }, checked.rows.length);
+    deps.metrics.predictionDuration.observe({ model: name }, (performance.now() - started) / 1000);
     deps.predictionLog.record({
       model: name, version: served.version, alias: response.alias, rows: checked.rows.length,
       latencyMs: performance.now() - started, request: instances, response: predictions,

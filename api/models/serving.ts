@@ -3,9 +3,10 @@
 // in-flight and new requests never see a half-loaded model.
 import type { Db } from '../../db/client.js';
 import { loadPredictor, type Predictor } from '../../models/predictor.js';
-import { getVersion, resolveAlias } from '../../registry/models.js';
+import { aliasMetrics, getVersion, resolveAlias } from '../../registry/models.js';
 import { sha256Dir, type ArtifactStore } from '../../runtime/artifacts.js';
 import type { Logger } from '../../runtime/logger.js';
+import type { Metrics } from '../../runtime/metrics.js';
 import { HttpError } from '../errors.js';
 
 export interface ServedModel {
@@ -19,7 +20,7 @@ export class ModelServing {
   private readonly loaded = new Map<string, Promise<ServedModel>>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: { db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number }) {}
+  constructor(private readonly deps: { db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number; metrics?: Metrics }) {}
 
   start(): void {
     if (this.timer) return;
@@ -77,8 +78,43 @@ export class ModelServing {
     return { model, version, predictor };
   }
 
+  /**
+   * Loads every version that `alias` points at, before the replica reports ready, so the first request
+   * to each model does not pay the load. Returns the models that could not be loaded.
+   */
+  async preload(alias = 'production'): Promise<{ model: string; error: string }[]> {
+    const failed: { model: string; error: string }[] = [];
+    for (const row of await aliasMetrics(this.deps.db)) {
+      if (row.alias !== alias) continue;
+      await this.byAlias(row.model, alias).catch((err: Error) => failed.push({ model: row.model, error: err.message }));
+    }
+    return failed;
+  }
+
+  /** Production models in the registry that this replica has not loaded (for /health/ready). */
+  async unloaded(alias = 'production'): Promise<string[]> {
+    const served = new Set(this.servedAliases().filter((a) => a.alias === alias).map((a) => `${a.model}@${a.version}`));
+    return (await aliasMetrics(this.deps.db)).filter((r) => r.alias === alias && !served.has(`${r.model}@${r.version}`)).map((r) => `${r.model} v${r.version}`);
+  }
+
+  /** Gauges of what each alias points at and how that version scored. */
+  async updateGauges(): Promise<void> {
+    const m = this.deps.metrics;
+    if (!m) return;
+    const rows = await aliasMetrics(this.deps.db);
+    m.aliasVersion.reset();
+    m.modelMetric.reset();
+    m.promotionThreshold.reset();
+    for (const r of rows) {
+      m.aliasVersion.set({ model: r.model, alias: r.alias }, r.version);
+      for (const [metric, value] of Object.entries(r.metrics)) if (metric !== 'n' && Number.isFinite(value)) m.modelMetric.set({ model: r.model, alias: r.alias, metric }, value);
+      if (r.promotion?.threshold !== undefined && r.promotion.metric) m.promotionThreshold.set({ model: r.model, metric: r.promotion.metric }, r.promotion.threshold);
+    }
+  }
+
   /** Picks up alias moves: load the new version first, then switch; unload versions no alias uses. */
   async refresh(): Promise<void> {
+    await this.updateGauges().catch((err) => this.deps.logger.warn({ err }, 'model gauges not updated'));
     for (const [key, entry] of this.aliases) {
       try {
         const version = await resolveAlias(this.deps.db, entry.model, entry.alias);

@@ -18,7 +18,8 @@ import { initBackend } from '../../models/backend.js';
 import { createLocalArtifactStore, type ArtifactStore } from '../../runtime/artifacts.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
-import { installTemporalLogging, startWorker, type WorkerHandle } from '../../runtime/worker.js';
+import { createMetrics, type Metrics } from '../../runtime/metrics.js';
+import { installTemporalRuntime, startWorker, type WorkerHandle } from '../../runtime/worker.js';
 import type { TrainingPipelineResult } from '../../workflows/shared.js';
 
 export interface TestPlatform {
@@ -27,6 +28,9 @@ export interface TestPlatform {
   temporal: Client;
   artifacts: ArtifactStore;
   predictionLog: PredictionLog;
+  /** The API's registry (served at /metrics) and the worker's. */
+  metrics: Metrics;
+  workerMetrics: Metrics;
   taskQueue: string;
   databaseUrl: string;
   /** In-process HTTP: the real Hono app, without a socket. */
@@ -55,21 +59,23 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
   });
   const logger = createLogger('error', { test: id });
-  installTemporalLogging(logger);
+  installTemporalRuntime(logger);
   const db = connectDb(databaseUrl);
   const artifacts = createLocalArtifactStore(config.artifactDir);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection });
+  const workerMetrics = createMetrics({ defaultMetrics: false });
   const worker: WorkerHandle = await startWorker({
     address: inject('temporalAddress'), namespace: 'default', taskQueue,
-    deps: { db, artifacts, logger, codeVersion: 'test', faults: opts.faults },
+    deps: { db, artifacts, logger, codeVersion: 'test', faults: opts.faults, metrics: workerMetrics },
     workflowBundle: { code: inject('workflowBundleCode') },
   });
-  const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
   serving.start();
   const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog });
   predictionLog.start();
-  const app = createApp({ db, temporal, config, logger, serving, predictionLog, backend: await initBackend() }, { version: 'test' });
+  const app = createApp({ db, temporal, config, logger, serving, predictionLog, metrics, backend: await initBackend() }, { version: 'test' });
 
   const request: TestPlatform['request'] = async (method, path, body, headers = {}) => {
     const res = await app.request(path, {
@@ -83,7 +89,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector } = {}):
 
   let server: ServerType | null = null;
   return {
-    config, db, temporal, artifacts, predictionLog, taskQueue, databaseUrl, request,
+    config, db, temporal, artifacts, predictionLog, metrics, workerMetrics, taskQueue, databaseUrl, request,
     listen() {
       return new Promise((resolve) => {
         server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));

@@ -1,0 +1,32 @@
+// Prometheus metrics (prom-client). One registry per process role; label sets are bounded: route
+// templates (never raw paths), model names and versions, pipeline names and stage names.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+const ROW_BUCKETS = [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'http_requests_total', help: 'HTTP requests by route template, method and status', labelNames: ['route', 'method', 'status'] as const, registers: r }),
+    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route', 'method'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    httpInFlight: new Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served', registers: r }),
+    predictions: new Counter({ name: 'predictions_total', help: 'Predict requests answered, by model and version', labelNames: ['model', 'version'] as const, registers: r }),
+    predictionRows: new Counter({ name: 'prediction_rows_total', help: 'Rows predicted, by model and version', labelNames: ['model', 'version'] as const, registers: r }),
+    predictionDuration: new Histogram({ name: 'prediction_duration_seconds', help: 'Time to validate, encode and score one predict request', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    predictionRowsPerRequest: new Histogram({ name: 'prediction_rows', help: 'Rows per predict request', labelNames: ['model'] as const, buckets: ROW_BUCKETS, registers: r }),
+    predictionLogDropped: new Counter({ name: 'prediction_log_dropped_total', help: 'Prediction log entries dropped (queue full or database unavailable)', registers: r }),
+    runsStarted: new Counter({ name: 'pipeline_runs_started_total', help: 'Pipeline runs started', labelNames: ['pipeline'] as const, registers: r }),
+    runsFinished: new Counter({ name: 'pipeline_runs_finished_total', help: 'Pipeline runs finished, by outcome and (for failures) stage', labelNames: ['pipeline', 'outcome', 'stage'] as const, registers: r }),
+    stageDuration: new Histogram({ name: 'pipeline_stage_duration_seconds', help: 'Duration of a pipeline stage attempt', labelNames: ['pipeline', 'stage'] as const, buckets: STAGE_BUCKETS, registers: r }),
+    modelMetric: new Gauge({ name: 'model_evaluation_metric', help: 'Held-out evaluation metrics of the model an alias points at', labelNames: ['model', 'alias', 'metric'] as const, registers: r }),
+    aliasVersion: new Gauge({ name: 'model_alias_version', help: 'Version an alias points at', labelNames: ['model', 'alias'] as const, registers: r }),
+    promotionThreshold: new Gauge({ name: 'model_promotion_threshold', help: 'The pipeline promotion threshold, when it has one', labelNames: ['model', 'metric'] as const, registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

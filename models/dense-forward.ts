@@ -248,8 +248,8 @@ export interface CompileOptions {
 }
 
 /**
- * A compiled network. Not re-entrant across threads (it owns its scratch buffers), which is fine: a
- * call is synchronous, and each worker thread loads its own copy.
+ * A compiled network. It owns its scratch buffers, so calls must not overlap — which they cannot: a call
+ * is synchronous and never yields, and a worker thread has to load its own copy anyway.
  */
 export interface DenseForward {
   readonly inputs: number;
@@ -319,17 +319,26 @@ class CompiledDense implements DenseForward {
   }
 
   predict(features: Float32Array, rows: number): Float32Array {
-    return this.predictInto(features, rows, new Float32Array(rows * this.outputs));
+    this.check(features, rows);
+    return this.run(features, rows, new Float32Array(rows * this.outputs));
   }
 
   predictInto(features: Float32Array, rows: number, out: Float32Array): Float32Array {
+    this.check(features, rows);
+    if (out.length < rows * this.outputs) throw new Error(`out has ${out.length} values, needs rows*outputs = ${rows * this.outputs}`);
+    return this.run(features, rows, out);
+  }
+
+  private check(features: Float32Array, rows: number): void {
+    if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
+    if (features.length !== rows * this.inputs) {
+      throw new Error(`features has ${features.length} values, expected rows*cols = ${rows} * ${this.inputs}`);
+    }
+  }
+
+  private run(features: Float32Array, rows: number, out: Float32Array): Float32Array {
     const cols = this.inputs;
     const outputs = this.outputs;
-    if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
-    if (features.length !== rows * cols) {
-      throw new Error(`features has ${features.length} values, expected rows*cols = ${rows} * ${cols}`);
-    }
-    if (out.length < rows * outputs) throw new Error(`out has ${out.length} values, needs rows*outputs = ${rows * outputs}`);
 
     const steps = this.steps;
     const nSteps = steps.length;

@@ -52,6 +52,12 @@ export interface ServingModel extends LoadedModel {
  * to tfjs (tf.loadLayersModel from memory, no tfjs-node file IO needed) and
  * `fallbackReason` names what was unsupported. The tfjs backend is only
  * initialised when a model actually runs on tfjs.
+ *
+ * The JS path computes in float64 and rounds once to float32, tfjs in float32
+ * throughout: outputs agree to float32 rounding (about 1e-7 relative), not bit
+ * for bit. A row's JS result does not depend on the batch it is in. On wide
+ * batches (roughly 100+ rows) tfjs-wasm's SIMD kernels out-run scalar JS; see
+ * bench/inference.ts.
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<ServingModel> {
   const engine = options.engine ?? 'auto';

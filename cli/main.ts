@@ -10,7 +10,11 @@ import { loadShippedPipeline, SHIPPED_PIPELINES } from '../pipelines/shipped.js'
 import { migrateDatabase } from '../db/migrate.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig, type Config } from '../runtime/config.js';
-import { createLogger } from '../runtime/logger.js';
+import { createLogger, redactUrl } from '../runtime/logger.js';
+import { backup, restore, RestoreRefused } from '../runtime/backup.js';
+import { startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
+import { codeVersion } from '../runtime/version.js';
+import pg from 'pg';
 import { startPlatform } from '../runtime/platform.js';
 import { installTemporalRuntime } from '../runtime/worker.js';
 import { ApiClient } from './api-client.js';
@@ -23,6 +27,8 @@ const USAGE = `mlp — ML pipelines on Temporal
                                          pipeline and serve its model; Ctrl-C stops everything
   mlp worker | mlp api                   run one role (containers)
   mlp migrate                            apply the SQL migrations to DATABASE_URL and exit
+  mlp backup <archive.tar.gz>            registry database + artifact folder, into one archive
+  mlp restore <archive.tar.gz> [--force] into an empty database and folder (--force replaces them)
   mlp pipeline create <spec.json>        create a pipeline (or a new version of it)
   mlp pipeline list
   mlp run <pipeline> [--as-of DATE] [--no-promote] [--detach]
@@ -57,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       pipeline: { type: 'string' }, status: { type: 'string' }, alias: { type: 'string' }, version: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       cron: { type: 'string' }, every: { type: 'string' }, id: { type: 'string' }, overlap: { type: 'string' }, catchup: { type: 'string' },
       paused: { type: 'boolean' }, note: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' },
-      concurrency: { type: 'string' }, promote: { type: 'boolean' }, csv: { type: 'string' }, svg: { type: 'string' },
+      concurrency: { type: 'string' }, promote: { type: 'boolean' }, csv: { type: 'string' }, svg: { type: 'string' }, force: { type: 'boolean' },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -117,6 +123,29 @@ async function main(argv: string[]): Promise<number> {
       const r = await api.request<{ models: { name: string; task: string; latestVersion: number | null; aliases: Record<string, number> }[] }>('GET', '/v1/models');
       for (const m of r.models) console.log(`${m.name.padEnd(24)} ${m.task.padEnd(15)} latest v${m.latestVersion ?? '-'}  ${Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ')}`);
       return 0;
+    }
+    case 'backup':
+    case 'restore': {
+      if (!rest[0]) break;
+      return withRegistryDatabase(config, async (databaseUrl) => {
+        const progress = (m: string) => console.log(`  ${m}`);
+        if (cmd === 'backup') {
+          const m = await backup({ databaseUrl, artifactDir: config.artifactDir, archive: rest[0], codeVersion: codeVersion(config.gitCommit), progress });
+          console.log(`backup written: ${rest[0]} (${Object.values(m.tables).reduce((a, b) => a + b, 0)} rows, ${m.artifactFiles} artifact files)`);
+        } else {
+          try {
+            await restore({ databaseUrl, artifactDir: config.artifactDir, archive: rest[0], force: Boolean(values.force), progress });
+          } catch (err) {
+            if (err instanceof RestoreRefused) {
+              console.error(`restore refused: ${err.message}`);
+              return 2;
+            }
+            throw err;
+          }
+          console.log(`restored ${rest[0]} into ${redactUrl(databaseUrl)} and ${config.artifactDir}`);
+        }
+        return 0;
+      });
     }
     case 'schedule': return scheduleCommand(api, rest, values);
     case 'backfill': return backfillCommand(api, rest, values);
@@ -342,6 +371,27 @@ async function samplePrediction(api: ApiClient) {
     console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);
   } catch (err) {
     console.log(`\nno prediction yet: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Runs `work` against the registry database: DATABASE_URL, else the embedded server — the one `mlp up`
+ * is running if it answers, else started here just for this command.
+ */
+async function withRegistryDatabase(config: Config, work: (url: string) => Promise<number>): Promise<number> {
+  if (config.database.url) return work(config.database.url);
+  const logger = createLogger('warn');
+  const url = `postgres://postgres:postgres@127.0.0.1:${config.database.embeddedPort}/mlplatform`;
+  const probe = new pg.Client({ connectionString: url });
+  const running = await probe.connect().then(() => true, () => false);
+  await probe.end().catch(() => undefined);
+  if (running) return work(url);
+  const server = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), port: config.database.embeddedPort, logger });
+  try {
+    await server.createDatabase('mlplatform');
+    return await work(server.urlFor('mlplatform'));
+  } finally {
+    await server.stop();
   }
 }
 

@@ -42,21 +42,22 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function createTestPlatform(opts: { faults?: FaultInjector } = {}): Promise<TestPlatform> {
+export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdminUrl?: string; artifactDir?: string } = {}): Promise<TestPlatform> {
   const id = randomBytes(4).toString('hex');
   const dbName = `t_${id}`;
-  const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  const adminUrl = opts.pgAdminUrl ?? inject('pgAdminUrl');
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
-  const databaseUrl = inject('pgAdminUrl').replace(/\/postgres$/, `/${dbName}`);
+  const databaseUrl = adminUrl.replace(/\/postgres$/, `/${dbName}`);
   await migrateDatabase(databaseUrl);
 
   const taskQueue = `test-${id}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'mlp-platform-'));
   const config = loadConfig({
     DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
-    DATA_DIR: dataDir, LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
+    DATA_DIR: dataDir, ...(opts.artifactDir ? { ARTIFACT_DIR: opts.artifactDir } : {}), LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
   });
   const logger = createLogger('error', { test: id });
   installTemporalRuntime(logger);

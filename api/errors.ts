@@ -32,14 +32,26 @@ export function handleError(logger: Logger) {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return c.json(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', err.message), status as ContentfulStatusCode);
     }
-    (c.get('log') as Logger | undefined ?? logger).error({ err, route: c.req.routePath }, 'unhandled API error');
+    logger.child({ requestId: c.get('requestId') }).error({ err, route: c.req.routePath }, 'unhandled API error');
     return c.json(errorBody('internal', 'internal error; see the API logs'), 500);
   };
 }
 
 /** Reads a JSON body, turning a malformed one into a 400 instead of a 500. */
-export async function jsonBody(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+/** The body as text, refused with 413 beyond the configured limit (by Content-Length when sent, else by size read). */
+export async function bodyText(c: Context): Promise<string> {
+  const max = (c.get('maxBodyBytes') as number | undefined) ?? Number.POSITIVE_INFINITY;
+  const tooLarge = () => new HttpError(413, 'payload_too_large', `the body exceeds ${max} bytes; send fewer instances per request`);
+  const declared = Number(c.req.header('content-length'));
+  if (declared > max) throw tooLarge();
   const text = await c.req.text();
+  // Characters, not bytes: a cheap upper bound check; multi-byte text is at most 3 bytes a character here.
+  if (text.length > max) throw tooLarge();
+  return text;
+}
+
+export async function jsonBody(c: Context, opts: { optional?: boolean; text?: string } = {}): Promise<unknown> {
+  const text = opts.text ?? (await bodyText(c));
   if (opts.optional && text.trim() === '') return {};
   const type = c.req.header('content-type') ?? '';
   if (!type.includes('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');

@@ -1,20 +1,28 @@
 // Per-request observability: a request ID on every response and log line, and HTTP metrics labelled by
-// route template (c.req.routePath), never by raw path, so label sets stay bounded.
+// route template (c.req.routePath), never by raw path, so label sets stay bounded. Kept cheap: it runs on
+// every prediction.
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 
-export type ApiEnv = { Variables: { requestId: string; log: Logger } };
+export type ApiEnv = { Variables: { requestId: string; maxBodyBytes: number } };
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The request's logger, made on first use: most requests never log. */
+export function requestLog(c: Context, base: Logger): Logger {
+  return base.child({ requestId: c.get('requestId') });
+}
+
 export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<ApiEnv> {
+  // Labelled children resolved once per label set instead of hashing labels on every request.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
-    c.set('log', logger.child({ requestId }));
     c.header('x-request-id', requestId);
     const started = performance.now();
     metrics.httpInFlight.inc();
@@ -24,11 +32,18 @@ export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<Api
       metrics.httpInFlight.dec();
       // Unmatched paths share one label value instead of one per path a scanner tries.
       const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
+      const method = c.req.method;
+      const status = c.res.status;
       const seconds = (performance.now() - started) / 1000;
-      metrics.httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
-      metrics.httpDuration.observe({ route, method: c.req.method }, seconds);
-      if (c.res.status >= 500) c.var.log.error({ method: c.req.method, route, status: c.res.status, ms: seconds * 1000 }, 'request failed');
-      else c.var.log.debug({ method: c.req.method, route, status: c.res.status, ms: seconds * 1000 }, 'request');
+      const ck = `${route} ${method} ${status}`;
+      let counter = counters.get(ck);
+      if (!counter) counters.set(ck, (counter = metrics.httpRequests.labels(route, method, String(status))));
+      counter.inc();
+      const tk = `${route} ${method}`;
+      let timer = timers.get(tk);
+      if (!timer) timers.set(tk, (timer = metrics.httpDuration.labels(route, method)));
+      timer.observe(seconds);
+      if (status >= 500) requestLog(c, logger).error({ method, route, status, ms: seconds * 1000 }, 'request failed');
     }
   };
 }

@@ -2,7 +2,7 @@
 // request path only pushes onto an in-memory queue; a timer writes batches. A slow or failing database
 // therefore never delays or fails a prediction: when the queue is full, entries are dropped and counted.
 import type { Db } from '../../db/client.js';
-import { predictionLog } from '../../db/schema.js';
+import { sql } from 'drizzle-orm';
 import type { Logger } from '../../runtime/logger.js';
 
 export interface PredictionLogEntry {
@@ -11,12 +11,14 @@ export interface PredictionLogEntry {
   alias: string | null;
   rows: number;
   latencyMs: number;
-  request: unknown;
-  response: unknown;
+  /** The request body and the response exactly as sent, as JSON text: nothing is re-serialised. */
+  requestJson: string;
+  responseJson: string;
 }
 
-const BATCH = 500;
-const FLUSH_MS = 500;
+// Small batches, often: building one insert must never stall the event loop that serves predictions.
+const BATCH = 200;
+const FLUSH_MS = 250;
 
 export class PredictionLog {
   private queue: (PredictionLogEntry & { at: Date })[] = [];
@@ -54,8 +56,15 @@ export class PredictionLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, BATCH);
       try {
-        await this.deps.db.insert(predictionLog).values(batch);
+        // The rows travel as one JSON array assembled from the stored JSON texts, and Postgres types them.
+        const json = `[${batch.map((e) => `{"model":${JSON.stringify(e.model)},"version":${e.version},"alias":${JSON.stringify(e.alias)},"rows":${e.rows},"latency_ms":${e.latencyMs},"at":"${e.at.toISOString()}","request":${e.requestJson},"response":${e.responseJson}}`).join(',')}]`;
+        await this.deps.db.execute(sql`
+          INSERT INTO prediction_log (model, version, alias, rows, latency_ms, at, request, response)
+          SELECT model, version, alias, rows, latency_ms, at, request, response
+          FROM jsonb_to_recordset(${json}::jsonb)
+            AS x(model text, version int, alias text, rows int, latency_ms float8, at timestamptz, request jsonb, response jsonb)`);
         this.stats.written += batch.length;
+        await new Promise((r) => setImmediate(r));
       } catch (err) {
         // Losing a sample is acceptable; blocking predictions or growing without bound is not.
         this.stats.failedBatches++;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { validateInstances } from '../../data/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { ApiDeps } from '../deps.js';
-import { HttpError, jsonBody, parseWith } from '../errors.js';
+import { bodyText, HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
 
 const PredictQuery = z.object({
@@ -69,11 +69,16 @@ export function modelRoutes(deps: ApiDeps) {
     }
   });
 
+  const DEFAULT_PREDICT_QUERY = PredictQuery.parse({});
+
+  // The hot path: kept free of work a request does not need (no query parsing without a query string,
+  // the response serialised once and reused by the prediction log).
   app.post('/:name/predict', async (c) => {
     const started = performance.now();
-    const q = parseWith(PredictQuery, c.req.query(), 'query');
+    const q = c.req.url.includes('?') ? parseWith(PredictQuery, c.req.query(), 'query') : DEFAULT_PREDICT_QUERY;
     const name = c.req.param('name');
-    const body = await jsonBody(c);
+    const text = await bodyText(c);
+    const body = await jsonBody(c, { text });
     const served = q.version !== undefined
       ? await deps.serving.byVersion(name, q.version)
       : await deps.serving.byAlias(name, q.alias ?? 'production');
@@ -90,11 +95,12 @@ export function modelRoutes(deps: ApiDeps) {
     deps.metrics.predictionRows.inc({ model: name, version }, checked.rows.length);
     deps.metrics.predictionRowsPerRequest.observe({ model: name }, checked.rows.length);
     deps.metrics.predictionDuration.observe({ model: name }, (performance.now() - started) / 1000);
+    const responseJson = JSON.stringify(response);
     deps.predictionLog.record({
       model: name, version: served.version, alias: response.alias, rows: checked.rows.length,
-      latencyMs: performance.now() - started, request: instances, response: predictions,
+      latencyMs: performance.now() - started, requestJson: text, responseJson,
     });
-    return c.json(response);
+    return c.body(responseJson, 200, { 'content-type': 'application/json' });
   });
 
   return app;

@@ -83,13 +83,14 @@ describe('prediction log', () => {
     const rows = (await p.db.execute(sql`select model, version, alias, rows, latency_ms, request, response from prediction_log order by id`)).rows as any[];
     expect(rows.map((r) => [r.model, r.version, r.alias, r.rows])).toEqual([['seattle-temp', 1, 'production', 2], ['seattle-temp', 2, null, 1]]);
     expect(rows[0].latency_ms).toBeGreaterThan(0);
-    expect(rows[0].request).toEqual([day(1), day(2)]);
-    expect(rows[0].response).toHaveLength(2);
+    expect(rows[0].request).toEqual({ instances: [day(1), day(2)] });
+    expect(rows[0].response).toMatchObject({ model: 'seattle-temp', version: 1 });
+    expect(rows[0].response.predictions).toHaveLength(2);
   });
 
   it('samples, bounds its queue, and never fails a caller when the database is gone', async () => {
     const logger = createLogger('silent');
-    const entry = { model: 'm', version: 1, alias: null, rows: 1, latencyMs: 1, request: [], response: [] };
+    const entry = { model: 'm', version: 1, alias: null, rows: 1, latencyMs: 1, requestJson: '{"instances":[]}', responseJson: '{"predictions":[]}' };
     const none = new PredictionLog({ db: p.db, logger, sampleRate: 0, maxQueue: 10 });
     none.record(entry);
     await none.flush();

@@ -22,6 +22,11 @@ export const ISO_DATE_RE =
 
 const MS_PER_DAY = 86_400_000;
 
+// A module-level helper, not a closure per call: this runs for every date of every predict row.
+function digit(s: string, i: number): number {
+  return s.charCodeAt(i) - 48;
+}
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
@@ -37,10 +42,9 @@ function daysInMonth(year: number, month: number): number {
  */
 export function isoDateToDay(s: string): number {
   if (s.length < 10 || !ISO_DATE_RE.test(s)) return NaN;
-  const c = (i: number) => s.charCodeAt(i) - 48;
-  const year = c(0) * 1000 + c(1) * 100 + c(2) * 10 + c(3);
-  const month = c(5) * 10 + c(6);
-  const day = c(8) * 10 + c(9);
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const month = digit(s, 5) * 10 + digit(s, 6);
+  const day = digit(s, 8) * 10 + digit(s, 9);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
   return Date.UTC(year, month - 1, day) / MS_PER_DAY;
 }

@@ -21,7 +21,7 @@ const BATCH = 200;
 const FLUSH_MS = 250;
 
 export class PredictionLog {
-  private queue: (PredictionLogEntry & { at: Date })[] = [];
+  private queue: { entry: PredictionLogEntry; at: number }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   readonly stats = { written: 0, dropped: 0, failedBatches: 0 };
@@ -43,7 +43,7 @@ export class PredictionLog {
       this.deps.onDrop?.(1);
       return;
     }
-    this.queue.push({ ...entry, at: new Date() });
+    this.queue.push({ entry, at: Date.now() });
   }
 
   /** Writes what is queued; concurrent calls share one flush. */
@@ -57,7 +57,7 @@ export class PredictionLog {
       const batch = this.queue.splice(0, BATCH);
       try {
         // The rows travel as one JSON array assembled from the stored JSON texts, and Postgres types them.
-        const json = `[${batch.map((e) => `{"model":${JSON.stringify(e.model)},"version":${e.version},"alias":${JSON.stringify(e.alias)},"rows":${e.rows},"latency_ms":${e.latencyMs},"at":"${e.at.toISOString()}","request":${e.requestJson},"response":${e.responseJson}}`).join(',')}]`;
+        const json = `[${batch.map(({ entry: e, at }) => `{"model":${JSON.stringify(e.model)},"version":${e.version},"alias":${JSON.stringify(e.alias)},"rows":${e.rows},"latency_ms":${e.latencyMs},"at":"${new Date(at).toISOString()}","request":${e.requestJson},"response":${e.responseJson}}`).join(',')}]`;
         await this.deps.db.execute(sql`
           INSERT INTO prediction_log (model, version, alias, rows, latency_ms, at, request, response)
           SELECT model, version, alias, rows, latency_ms, at, request, response

@@ -4,6 +4,7 @@
 import type { PipelineSpec } from '../pipelines/spec.js';
 import { candidateFeatureColumns, type Task } from './cleaning.js';
 import { computeMatchFeatures, deriveServingRows, OUTCOME_CLASSES } from './head-to-head.js';
+import { mulberry32 } from '../models/prng.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { periodContaining, toMillis } from './time-column.js';
 import { applyTransform, fitTransform, inputSchema, type FittedTransform, type InputSchema } from './transform.js';
@@ -122,6 +123,7 @@ function splitRows(rows: Row[], spec: PipelineSpec): { trainIdx: number[]; testI
     t.forEach((ms, i) => (ms >= period.from ? testIdx : trainIdx).push(i));
     return { trainIdx, testIdx, testPeriod: { from: iso(period.from), to: iso(period.to) } };
   }
+  // Seeded: the same seed gives the same random split on every machine.
   const rand = mulberry32(spec.split.seed);
   const frac = spec.split.testFraction;
   rows.forEach((_, i) => (rand() < frac ? testIdx : trainIdx).push(i));
@@ -129,15 +131,3 @@ function splitRows(rows: Row[], spec: PipelineSpec): { trainIdx: number[]; testI
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** Small seeded PRNG: the same seed gives the same random split on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

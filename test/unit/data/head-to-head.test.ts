@@ -183,7 +183,8 @@ describe('featuresForFixture', () => {
     expect(Object.values(e).every(Number.isFinite)).toBe(true);
   });
 
-  it('serves through the fitted transform: inputSchema shows raw fields, deriveServingRows adds features', () => {
+  /** A transform fitted on the small history, carrying its head-to-head state for serving. */
+  function fittedOnSmall() {
     const { features, state } = computeMatchFeatures(small, cfg);
     const train = small.map((m, i) => ({ ...m, ...features[i], outcome: outcomeLabel(m.home_score, m.away_score) }));
     const t = fitTransform(train, {
@@ -192,6 +193,11 @@ describe('featuresForFixture', () => {
       candidateColumns: [...HEAD_TO_HEAD_FEATURES, 'division', 'home_team', 'away_team', 'date', 'outcome'],
       headToHead: { config: cfg, state },
     });
+    return { t, state };
+  }
+
+  it('serves through the fitted transform: inputSchema shows raw fields, deriveServingRows adds features', () => {
+    const { t, state } = fittedOnSmall();
     const loaded = JSON.parse(JSON.stringify(t));
     const schema = inputSchema(loaded);
     expect(schema.map((f) => [f.name, f.kind, f.required])).toEqual([
@@ -208,14 +214,7 @@ describe('featuresForFixture', () => {
   });
 
   it('fills a missing league from the home team\'s latest league, as training saw it', () => {
-    const { features, state } = computeMatchFeatures(small, cfg);
-    const train = small.map((m, i) => ({ ...m, ...features[i], outcome: outcomeLabel(m.home_score, m.away_score) }));
-    const t = fitTransform(train, {
-      target: 'outcome',
-      features: { maxCategories: 20, include: [...HEAD_TO_HEAD_FEATURES, 'division'] },
-      candidateColumns: [...HEAD_TO_HEAD_FEATURES, 'division', 'home_team', 'away_team', 'date', 'outcome'],
-      headToHead: { config: cfg, state },
-    });
+    const { t, state } = fittedOnSmall();
     const home = small[small.length - 1].home_team;
     const league = state.teams[home].group;
     const [filled] = deriveServingRows(t, [{ home_team: home, away_team: 'C' }]);

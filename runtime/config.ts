@@ -1,4 +1,5 @@
 // The one place that reads process.env. Parsed once with zod; everything else receives a Config.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -30,6 +31,8 @@ export const EnvSchema = z.object({
   TEMPORAL_CLI_PATH: optionalString,
   /** External Postgres. Unset: the project starts an embedded PostgreSQL under DATA_DIR. */
   DATABASE_URL: optionalString,
+  /** A file holding DATABASE_URL (a mounted secret); used when DATABASE_URL itself is unset. */
+  DATABASE_URL_FILE: optionalString,
   EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
@@ -49,8 +52,26 @@ export const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof loadConfig>;
 
+/** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
+const SECRET_SETTINGS = ['DATABASE_URL'] as const;
+
+function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_SETTINGS) {
+    const file = env[`${name}_FILE`];
+    if (!env[name] && file) {
+      try {
+        out[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        throw new Error(`${name}_FILE points at ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); mount the secret there or set ${name}`);
+      }
+    }
+  }
+  return out;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.safeParse(withFileSecrets(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`Invalid configuration in environment:\n${lines}\nSee .env.example for every setting.`);

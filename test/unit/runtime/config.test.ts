@@ -1,5 +1,6 @@
 // Configuration: one schema, every setting documented in .env.example, and clear errors.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvSchema, loadConfig } from '../../../runtime/config.js';
@@ -18,6 +19,14 @@ describe('config', () => {
     expect(c.temporal.address).toBeUndefined();
     expect(c.temporal.uiUrl).toBe('http://localhost:8233');
     expect(c.port).toBe(3000);
+  });
+
+  it('reads a secret from a mounted file when only <NAME>_FILE is set', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mlp-secret-')), 'database-url');
+    writeFileSync(file, 'postgres://app:s3cret@db:5432/mlplatform\n');
+    expect(loadConfig({ DATABASE_URL_FILE: file }).database.url).toBe('postgres://app:s3cret@db:5432/mlplatform');
+    expect(loadConfig({ DATABASE_URL_FILE: file, DATABASE_URL: 'postgres://x@y/z' }).database.url).toBe('postgres://x@y/z');
+    expect(() => loadConfig({ DATABASE_URL_FILE: '/nonexistent/secret' })).toThrow(/DATABASE_URL_FILE points at \/nonexistent\/secret, which cannot be read \(ENOENT\)/);
   });
 
   it('names every bad setting and points at .env.example', () => {

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSourceThread } from '../runtime/source-thread.js';
 import type { FromTrainThread } from './train-thread.js';
 import type { EpochProgress, TrainInput, TrainResult } from './training.js';
 
@@ -89,14 +87,7 @@ export async function trainInWorkerThread(
  * on Node versions where they would take effect.
  */
 function spawnTrainThread(workerData: TrainInput, transferList: ArrayBuffer[]): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const entry = new URL('./train-thread.ts', import.meta.url).href;
-    const bootstrap =
-      `import(${JSON.stringify(tsxRegisterApiUrl())})` +
-      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(bootstrap, { eval: true, workerData, transferList, execArgv: withoutTsxLoader(process.execArgv) });
-  }
-  return new Worker(new URL('./train-thread.js', import.meta.url), { workerData, transferList });
+  return spawnSourceThread(new URL('./train-thread.ts', import.meta.url), { workerData, transferList });
 }
 
 /**
@@ -104,37 +95,6 @@ function spawnTrainThread(workerData: TrainInput, transferList: ArrayBuffer[]): 
  * require.resolve returns) mis-resolves its own hooks file when called from an
  * eval'd worker script, so the ESM build next to it is used.
  */
-function tsxRegisterApiUrl(): string {
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const mjs = cjs.replace(/\.c?js$/, '.mjs');
-  if (!existsSync(mjs)) throw new Error(`cannot locate tsx's ESM register API next to ${cjs}`);
-  return pathToFileURL(mjs).href;
-}
-
-function withoutTsxLoader(execArgv: string[]): string[] {
-  const loaderFlags = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i];
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!loaderFlags.has(flag)) {
-      out.push(arg);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : execArgv[i + 1] ?? '';
-    const consumed = eq > 0 ? 0 : 1;
-    if (/(^|[\\/])tsx([\\/]|$)/.test(value)) {
-      i += consumed;
-      continue;
-    }
-    out.push(arg);
-    if (consumed) out.push(execArgv[++i]);
-  }
-  return out;
-}
-
-/** A Float32Array whose buffer can be transferred without detaching unrelated data. */
 function transferable(a: Float32Array): Float32Array {
   const whole = a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
   return whole ? a : a.slice();

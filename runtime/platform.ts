@@ -84,7 +84,7 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       const backend = await initBackend();
       const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
       stops.push(async () => serving.stop());
-      const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog, onDrop: (n) => metrics.predictionLogDropped.inc(n) });
+      const predictionLog = new PredictionLog({ databaseUrl, logger, ...config.predictionLog, onDrop: (n) => metrics.predictionLogDropped.inc(n) });
       predictionLog.start();
       stops.push(() => predictionLog.stop());
       let started = false;

@@ -1,9 +1,10 @@
 // The prediction log: a sample of requests and responses with the answering version and latency. The
-// request path only pushes onto an in-memory queue; a timer writes batches. A slow or failing database
-// therefore never delays or fails a prediction: when the queue is full, entries are dropped and counted.
-import type { Db } from '../../db/client.js';
-import { sql } from 'drizzle-orm';
+// request path only pushes onto an in-memory queue; a timer hands batches to a writer thread
+// (prediction-log-writer.ts), which builds and sends the INSERT. A slow or failing database therefore never
+// delays or fails a prediction: when the queue is full, entries are dropped and counted.
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../../runtime/logger.js';
+import { spawnSourceThread } from '../../runtime/source-thread.js';
 
 export interface PredictionLogEntry {
   model: string;
@@ -16,17 +17,26 @@ export interface PredictionLogEntry {
   responseJson: string;
 }
 
-// Small batches, often: building one insert must never stall the event loop that serves predictions.
+export interface QueuedEntry { entry: PredictionLogEntry; at: number }
+export interface WriterRequest { id: number; batch: QueuedEntry[] }
+export interface WriterReply { id: number; ok: boolean; n: number; error?: string }
+
 const BATCH = 200;
 const FLUSH_MS = 250;
 
 export class PredictionLog {
-  private queue: { entry: PredictionLogEntry; at: number }[] = [];
+  private queue: QueuedEntry[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private writer: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, () => void>();
   private flushing: Promise<void> | null = null;
   readonly stats = { written: 0, dropped: 0, failedBatches: 0 };
 
-  constructor(private readonly deps: { db: Db; logger: Logger; sampleRate: number; maxQueue: number; random?: () => number; onDrop?: (n: number) => void }) {}
+  constructor(private readonly deps: {
+    databaseUrl: string; logger: Logger; sampleRate: number; maxQueue: number;
+    random?: () => number; onDrop?: (n: number) => void;
+  }) {}
 
   start(): void {
     if (this.timer || this.deps.sampleRate === 0) return;
@@ -39,46 +49,65 @@ export class PredictionLog {
     if (this.deps.sampleRate === 0) return;
     if (this.deps.sampleRate < 1 && (this.deps.random ?? Math.random)() >= this.deps.sampleRate) return;
     if (this.queue.length >= this.deps.maxQueue) {
-      this.stats.dropped++;
-      this.deps.onDrop?.(1);
+      this.drop(1);
       return;
     }
     this.queue.push({ entry, at: Date.now() });
   }
 
-  /** Writes what is queued; concurrent calls share one flush. */
+  /** Hands everything queued to the writer and waits for it; concurrent calls share one flush. */
   flush(): Promise<void> {
     this.flushing ??= this.drain().finally(() => (this.flushing = null));
     return this.flushing;
   }
 
+  private writerThread(): Worker {
+    if (!this.writer) {
+      const w = spawnSourceThread(new URL('./prediction-log-writer.ts', import.meta.url), { workerData: { databaseUrl: this.deps.databaseUrl } });
+      w.unref();
+      w.on('message', (r: WriterReply) => {
+        if (r.ok) this.stats.written += r.n;
+        else {
+          // Losing a sample is acceptable; blocking predictions or growing without bound is not.
+          this.stats.failedBatches++;
+          this.drop(r.n);
+          this.deps.logger.warn({ entries: r.n, error: r.error }, 'prediction log batch not written; dropped');
+        }
+        this.pending.get(r.id)?.();
+        this.pending.delete(r.id);
+      });
+      w.on('error', (err) => this.deps.logger.error({ err }, 'prediction log writer thread failed; it restarts on the next batch'));
+      w.on('exit', () => {
+        if (this.writer === w) this.writer = null;
+        for (const done of this.pending.values()) done();
+        this.pending.clear();
+      });
+      this.writer = w;
+    }
+    return this.writer;
+  }
+
   private async drain(): Promise<void> {
+    const sent: Promise<void>[] = [];
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, BATCH);
-      try {
-        // The rows travel as one JSON array assembled from the stored JSON texts, and Postgres types them.
-        const json = `[${batch.map(({ entry: e, at }) => `{"model":${JSON.stringify(e.model)},"version":${e.version},"alias":${JSON.stringify(e.alias)},"rows":${e.rows},"latency_ms":${e.latencyMs},"at":"${new Date(at).toISOString()}","request":${e.requestJson},"response":${e.responseJson}}`).join(',')}]`;
-        await this.deps.db.execute(sql`
-          INSERT INTO prediction_log (model, version, alias, rows, latency_ms, at, request, response)
-          SELECT model, version, alias, rows, latency_ms, at, request, response
-          FROM jsonb_to_recordset(${json}::jsonb)
-            AS x(model text, version int, alias text, rows int, latency_ms float8, at timestamptz, request jsonb, response jsonb)`);
-        this.stats.written += batch.length;
-        await new Promise((r) => setImmediate(r));
-      } catch (err) {
-        // Losing a sample is acceptable; blocking predictions or growing without bound is not.
-        this.stats.failedBatches++;
-        this.stats.dropped += batch.length;
-        this.deps.onDrop?.(batch.length);
-        this.deps.logger.warn({ err, entries: batch.length }, 'prediction log batch not written; dropped');
-        return;
-      }
+      const id = this.nextId++;
+      sent.push(new Promise<void>((resolve) => this.pending.set(id, resolve)));
+      this.writerThread().postMessage({ id, batch } satisfies WriterRequest);
     }
+    await Promise.all(sent);
+  }
+
+  private drop(n: number): void {
+    this.stats.dropped += n;
+    this.deps.onDrop?.(n);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.flush();
+    await this.writer?.terminate();
+    this.writer = null;
   }
 }

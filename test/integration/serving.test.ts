@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionLog } from '../../api/models/prediction-log.js';
-import { connectDb } from '../../db/client.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { shippedSpec } from '../support/specs.js';
@@ -91,23 +90,24 @@ describe('prediction log', () => {
   it('samples, bounds its queue, and never fails a caller when the database is gone', async () => {
     const logger = createLogger('silent');
     const entry = { model: 'm', version: 1, alias: null, rows: 1, latencyMs: 1, requestJson: '{"instances":[]}', responseJson: '{"predictions":[]}' };
-    const none = new PredictionLog({ db: p.db, logger, sampleRate: 0, maxQueue: 10 });
+    const none = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0, maxQueue: 10 });
     none.record(entry);
     await none.flush();
     expect(none.stats).toEqual({ written: 0, dropped: 0, failedBatches: 0 });
 
     let k = 0;
-    const half = new PredictionLog({ db: p.db, logger, sampleRate: 0.5, maxQueue: 100, random: () => [0.1, 0.9][k++ % 2] });
+    const half = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0.5, maxQueue: 100, random: () => [0.1, 0.9][k++ % 2] });
     for (let i = 0; i < 10; i++) half.record(entry);
     await half.flush();
     expect(half.stats.written).toBe(5);
+    await half.stop();
 
-    const deadDb = connectDb(p.databaseUrl);
-    await deadDb.$client.end();
-    const dead = new PredictionLog({ db: deadDb, logger, sampleRate: 1, maxQueue: 2 });
+    // Nothing listens on port 1: every batch fails, and callers never notice.
+    const dead = new PredictionLog({ databaseUrl: 'postgres://nobody:x@127.0.0.1:1/none', logger, sampleRate: 1, maxQueue: 2 });
     for (let i = 0; i < 3; i++) expect(() => dead.record(entry)).not.toThrow();
     await expect(dead.flush()).resolves.toBeUndefined();
     expect(dead.stats).toEqual({ written: 0, dropped: 3, failedBatches: 1 });
+    await dead.stop();
   });
 });
 

@@ -74,7 +74,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdmin
   const metrics = createMetrics({ defaultMetrics: false });
   const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
   serving.start();
-  const predictionLog = new PredictionLog({ db, logger, ...config.predictionLog });
+  const predictionLog = new PredictionLog({ databaseUrl, logger, ...config.predictionLog });
   predictionLog.start();
   const app = createApp({ db, temporal, config, logger, serving, predictionLog, metrics, backend: await initBackend() }, { version: 'test' });
 

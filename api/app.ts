@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps.js';
 import { errorBody, handleError } from './errors.js';
 import { observe, type ApiEnv } from './observability.js';
 import { healthRoutes } from './health/routes.js';
+import { openApiDocument } from './openapi.js';
 import { modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
@@ -38,6 +39,8 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     },
     details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),
   }));
+  const openapi = openApiDocument(opts.version);
+  app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));

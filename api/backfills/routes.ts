@@ -12,7 +12,7 @@ import { webUiLink } from '../runs/start-run.js';
 import { walkForwardCsv, walkForwardRows, walkForwardSvg } from './walk-forward.js';
 
 const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
-const CreateBackfill = z.object({
+export const CreateBackfill = z.object({
   start: isoDay,
   end: isoDay,
   /** Months between asOf points: 1 for monthly, 12 (or "season") for yearly seasons. */

@@ -6,14 +6,14 @@ import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
 
-const PredictQuery = z.object({
+export const PredictQuery = z.object({
   alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
   version: z.coerce.number().int().positive().optional(),
   /** What to do with a value outside a closed category vocabulary: 422 (default) or map it to __other__. */
   unknownCategories: z.enum(['reject', 'other']).default('reject'),
 }).strict();
 
-const MoveAliasBody = z.object({
+export const MoveAliasBody = z.object({
   version: z.number().int().positive(),
   reason: z.string().min(3).max(1000),
 }).strict();

@@ -9,19 +9,19 @@ import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
 import { startPipelineRun, webUiLink } from './start-run.js';
 
-const StartRunBody = z.object({
+export const StartRunBody = z.object({
   /** The run sees only data up to this instant; default now. */
   asOf: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
   allowPromotion: z.boolean().default(true),
   pipelineVersion: z.number().int().positive().optional(),
 }).strict();
 
-const ApprovalBody = z.object({
+export const ApprovalBody = z.object({
   decision: z.enum(['approve', 'reject']),
   reason: z.string().min(3).max(1000),
 }).strict();
 
-const ListRunsQuery = z.object({
+export const ListRunsQuery = z.object({
   pipeline: z.string().optional(),
   status: z.enum(['running', 'succeeded', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -31,7 +31,7 @@ const ScheduleTiming = z.object({
   endAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-const CreateSchedule = ScheduleTiming.extend({
+export const CreateSchedule = ScheduleTiming.extend({
   pipeline: z.string().min(1),
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/).optional(),
   /** Default "skip": a run of this pipeline never overlaps another from the same schedule. */
@@ -43,14 +43,14 @@ const CreateSchedule = ScheduleTiming.extend({
   note: z.string().max(500).optional(),
 }).strict().refine((b) => Boolean(b.cron) !== Boolean(b.interval), { message: 'give exactly one of cron or interval', path: ['cron'] });
 
-const UpdateSchedule = ScheduleTiming.extend({
+export const UpdateSchedule = ScheduleTiming.extend({
   overlap: Overlap.optional(),
   catchupWindow: duration.optional(),
   allowPromotion: z.boolean().optional(),
 }).strict().refine((b) => !(b.cron && b.interval), { message: 'give at most one of cron or interval', path: ['cron'] });
 
-const Note = z.object({ note: z.string().min(1).max(500) }).strict();
-const Backfill = z.object({
+export const Note = z.object({ note: z.string().min(1).max(500) }).strict();
+export const ScheduleBackfill = z.object({
   start: z.iso.datetime({ offset: true }).or(z.iso.date()),
   end: z.iso.datetime({ offset: true }).or(z.iso.date()),
   /** Default "buffer_all": every action time in the range gets its run, one after another. */
@@ -190,7 +190,7 @@ export function scheduleRoutes(deps: ApiDeps) {
 
   // Runs the schedule for every action time in a past range, each with that time as its asOf.
   app.post('/:id/backfill', async (c) => {
-    const b = parseWith(Backfill, await jsonBody(c), 'body', 422);
+    const b = parseWith(ScheduleBackfill, await jsonBody(c), 'body', 422);
     const start = new Date(b.start);
     const end = new Date(b.end);
     if (!(start < end)) throw new HttpError(422, 'validation_failed', 'start must be before end', { issues: [{ path: 'body.start', message: 'must be before end' }] });

@@ -32,9 +32,8 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
       temporal: () => deps.temporal.connection.workflowService.getSystemInfo({}),
       // Ready means able to answer predictions: every production model in the registry is loaded here.
       models: async () => {
-        await deps.serving.preload();
-        const missing = await deps.serving.unloaded();
-        if (missing.length) throw new Error(`production models not loaded: ${missing.join(', ')}`);
+        const failed = await deps.serving.ensureLoaded();
+        if (failed.length) throw new Error(`production models not loaded: ${failed.map((f) => `${f.model} v${f.version} (${f.error})`).join(', ')}`);
       },
     },
     details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),

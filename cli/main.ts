@@ -12,7 +12,7 @@ import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
 import { backup, restore, RestoreRefused } from '../runtime/backup.js';
-import { startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
+import { embeddedDatabaseUrl, REGISTRY_DATABASE, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
 import { codeVersion } from '../runtime/version.js';
 import pg from 'pg';
 import { startPlatform } from '../runtime/platform.js';
@@ -381,15 +381,15 @@ async function samplePrediction(api: ApiClient) {
 async function withRegistryDatabase(config: Config, work: (url: string) => Promise<number>): Promise<number> {
   if (config.database.url) return work(config.database.url);
   const logger = createLogger('warn');
-  const url = `postgres://postgres:postgres@127.0.0.1:${config.database.embeddedPort}/mlplatform`;
+  const url = embeddedDatabaseUrl(config.database.embeddedPort, REGISTRY_DATABASE);
   const probe = new pg.Client({ connectionString: url });
   const running = await probe.connect().then(() => true, () => false);
   await probe.end().catch(() => undefined);
   if (running) return work(url);
   const server = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), port: config.database.embeddedPort, logger });
   try {
-    await server.createDatabase('mlplatform');
-    return await work(server.urlFor('mlplatform'));
+    await server.createDatabase(REGISTRY_DATABASE);
+    return await work(server.urlFor(REGISTRY_DATABASE));
   } finally {
     await server.stop();
   }

@@ -37,6 +37,14 @@ function loadEmbeddedPostgres() {
   return embeddedPostgresModule;
 }
 
+/** The registry's database on the embedded server. */
+export const REGISTRY_DATABASE = 'mlplatform';
+
+/** Where a (possibly already running) embedded server on `port` serves `database`. */
+export function embeddedDatabaseUrl(port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
 export async function startEmbeddedPostgres(opts: { dir: string; port: number; logger: Logger }): Promise<EmbeddedPostgresHandle> {
   const { dir, port, logger } = opts;
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -75,7 +83,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
     if (child && child.exitCode === null) child.kill('SIGINT');
   };
   process.once('exit', killOnExit);
-  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const urlFor = (database: string) => embeddedDatabaseUrl(port, database);
   logger.info({ port, dir }, 'embedded PostgreSQL ready');
   return {
     adminUrl: urlFor('postgres'),

@@ -14,7 +14,7 @@ import { migrateDatabase } from '../db/migrate.js';
 import { initBackend } from '../models/backend.js';
 import { createLocalArtifactStore, type ArtifactStore } from './artifacts.js';
 import type { Config } from './config.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
+import { REGISTRY_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { startEmbeddedTemporal, type EmbeddedTemporalHandle } from './embedded-temporal.js';
 import { redactUrl, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -43,8 +43,8 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     if (!databaseUrl) {
       const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), port: config.database.embeddedPort, logger });
       stops.push(() => pg.stop());
-      await pg.createDatabase('mlplatform');
-      databaseUrl = pg.urlFor('mlplatform');
+      await pg.createDatabase(REGISTRY_DATABASE);
+      databaseUrl = pg.urlFor(REGISTRY_DATABASE);
     }
     let temporalAddress = config.temporal.address;
     let webUiUrl = config.temporal.uiUrl ?? null;
@@ -93,8 +93,8 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       stops.push(() => closeServer(server));
       apiUrl = `http://localhost:${boundPort(server, config.port)}`;
       // Load every production model before reporting started, so the first predictions are not slow.
-      const failed = await serving.preload();
-      for (const f of failed) logger.error({ model: f.model, error: f.error }, 'production model could not be loaded');
+      const failed = await serving.ensureLoaded();
+      for (const f of failed) logger.error(f, 'production model could not be loaded');
       await serving.updateGauges().catch(() => undefined);
       serving.start();
       started = true;

@@ -9,7 +9,7 @@ import type { ApiDeps } from '../deps.js';
 import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
 import { webUiLink } from '../runs/start-run.js';
-import { walkForwardCsv, walkForwardRows, walkForwardSvg } from './walk-forward.js';
+import { walkForwardCsv, walkForwardRows, walkForwardSvg, type WalkForwardRow } from './walk-forward.js';
 
 const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
 export const CreateBackfill = z.object({
@@ -66,7 +66,7 @@ export function backfillRoutes(deps: ApiDeps) {
   });
 
   /** The parent's own view (query), with each partition's latest state from the registry laid over it. */
-  async function progressOf(id: string): Promise<BackfillProgress & { status: string }> {
+  async function progressOf(id: string): Promise<{ progress: BackfillProgress & { status: string }; rows: WalkForwardRow[] }> {
     const handle = deps.temporal.workflow.getHandle(id);
     let desc;
     try {
@@ -86,14 +86,14 @@ export function backfillRoutes(deps: ApiDeps) {
       return p;
     });
     const count = (s: string) => partitions.filter((p) => p.status === s).length;
-    return { ...parent, partitions, done: count('succeeded'), running: count('running'), failed: count('failed'), remaining: count('pending'), status: desc.status.name };
+    return { progress: { ...parent, partitions, done: count('succeeded'), running: count('running'), failed: count('failed'), remaining: count('pending'), status: desc.status.name }, rows };
   }
 
-  app.get('/backfills/:id', async (c) => c.json({ backfill: await progressOf(c.req.param('id')) }));
+  app.get('/backfills/:id', async (c) => c.json({ backfill: (await progressOf(c.req.param('id'))).progress }));
 
   // Runs one failed partition again, alone, under its own ID.
   app.post('/backfills/:id/partitions/:asOf/retry', async (c) => {
-    const progress = await progressOf(c.req.param('id'));
+    const { progress } = await progressOf(c.req.param('id'));
     const day = c.req.param('asOf').slice(0, 10);
     const part = progress.partitions.find((p) => p.asOf.slice(0, 10) === day);
     if (!part) throw new HttpError(404, 'not_found', `backfill has no partition with asOf ${day}; partitions: ${progress.partitions.map((p) => p.asOf.slice(0, 10)).join(', ')}`);
@@ -115,8 +115,7 @@ export function backfillRoutes(deps: ApiDeps) {
   });
 
   app.get('/backfills/:id/report', async (c) => {
-    const progress = await progressOf(c.req.param('id'));
-    const rows = await walkForwardRows(deps.db, progress.partitions);
+    const { progress, rows } = await progressOf(c.req.param('id'));
     const format = c.req.query('format') ?? 'json';
     if (format === 'csv') return c.body(walkForwardCsv(rows), 200, { 'content-type': 'text/csv; charset=utf-8' });
     if (format === 'svg') {

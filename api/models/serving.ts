@@ -79,22 +79,24 @@ export class ModelServing {
   }
 
   /**
-   * Loads every version that `alias` points at, before the replica reports ready, so the first request
-   * to each model does not pay the load. Returns the models that could not be loaded.
+   * Makes sure every version that `alias` points at in the registry is loaded here (loading any that is
+   * not), with one registry read. Used before the replica reports started, so first requests do not pay
+   * the load, and by /health/ready. A version the alias has just moved to is loaded at once, so readiness
+   * does not flap while the next refresh switches to it. Returns what could not be loaded.
    */
-  async preload(alias = 'production'): Promise<{ model: string; error: string }[]> {
-    const failed: { model: string; error: string }[] = [];
+  async ensureLoaded(alias = 'production'): Promise<{ model: string; version: number; error: string }[]> {
+    const failed: { model: string; version: number; error: string }[] = [];
     for (const row of await aliasMetrics(this.deps.db)) {
       if (row.alias !== alias) continue;
-      await this.byAlias(row.model, alias).catch((err: Error) => failed.push({ model: row.model, error: err.message }));
+      try {
+        await this.byVersion(row.model, row.version);
+        const key = `${row.model}\u0000${alias}`;
+        if (!this.aliases.has(key)) this.aliases.set(key, { model: row.model, alias, version: row.version });
+      } catch (err) {
+        failed.push({ model: row.model, version: row.version, error: (err as Error).message });
+      }
     }
     return failed;
-  }
-
-  /** Production models in the registry that this replica has not loaded (for /health/ready). */
-  async unloaded(alias = 'production'): Promise<string[]> {
-    const served = new Set(this.servedAliases().filter((a) => a.alias === alias).map((a) => `${a.model}@${a.version}`));
-    return (await aliasMetrics(this.deps.db)).filter((r) => r.alias === alias && !served.has(`${r.model}@${r.version}`)).map((r) => `${r.model} v${r.version}`);
   }
 
   /** Gauges of what each alias points at and how that version scored. */
@@ -112,7 +114,10 @@ export class ModelServing {
     }
   }
 
-  /** Picks up alias moves: load the new version first, then switch; unload versions no alias uses. */
+  /**
+   * Picks up alias moves: load the new version first, then switch. Earlier versions stay loaded, so a
+   * request that started on one finishes on it.
+   */
   async refresh(): Promise<void> {
     await this.updateGauges().catch((err) => this.deps.logger.warn({ err }, 'model gauges not updated'));
     for (const [key, entry] of this.aliases) {

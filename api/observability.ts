@@ -16,33 +16,24 @@ export function requestLog(c: Context, base: Logger): Logger {
 }
 
 export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<ApiEnv> {
-  // Labelled children resolved once per label set instead of hashing labels on every request.
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
     const started = performance.now();
-    metrics.httpInFlight.inc();
+    metrics.httpInFlight.value++;
     try {
       await next();
     } finally {
-      metrics.httpInFlight.dec();
+      metrics.httpInFlight.value--;
       // Unmatched paths share one label value instead of one per path a scanner tries.
       const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
       const method = c.req.method;
       const status = c.res.status;
       const seconds = (performance.now() - started) / 1000;
-      const ck = `${route} ${method} ${status}`;
-      let counter = counters.get(ck);
-      if (!counter) counters.set(ck, (counter = metrics.httpRequests.labels(route, method, String(status))));
-      counter.inc();
-      const tk = `${route} ${method}`;
-      let timer = timers.get(tk);
-      if (!timer) timers.set(tk, (timer = metrics.httpDuration.labels(route, method)));
-      timer.observe(seconds);
+      metrics.httpRequests.labels(route, method, String(status)).value++;
+      metrics.httpDuration.labels(route, method).observe(seconds);
       if (status >= 500) requestLog(c, logger).error({ method, route, status, ms: seconds * 1000 }, 'request failed');
     }
   };

@@ -3,8 +3,9 @@
 //       the HTTP floor of this machine, runtime and framework;
 //   (b) single-row POST /v1/models/football/predict on the real API serving a freshly trained model;
 //   (c) the same endpoint with 100 distinct real fixtures per request.
-// Every server runs in its own Node process started the same way (node + tsx loader, NODE_ENV=production,
-// loopback only); wrk (C) is a separate process too, so no two of them share an event loop. This process
+// Every server runs in its own Node process started the same way: plain node on JavaScript compiled by tsc
+// (what the container image runs: `npm run build`, then dist/), NODE_ENV=production, loopback only. With
+// --source both run from the TypeScript sources through the tsx loader instead. wrk (C) is a separate process too, so no two of them share an event loop. This process
 // only hosts the embedded PostgreSQL / Temporal dev server / worker that train the model, idle while wrk runs.
 // Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'extra-baselines': { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true, default: [] },
+    source: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -48,7 +50,8 @@ if (values.help) {
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
-    '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0');
+    '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0\n' +
+    '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build');
   process.exit(0);
 }
 function intArg(name: string, raw: string, min: number, max: number): number {
@@ -218,7 +221,7 @@ async function waitHttp(url: string, child: ChildProcess, logFile: string, timeo
 
 interface Server { name: string; url: string; child: ChildProcess; log: string }
 
-/** A Node child with the same runtime setup for every server: same node binary, tsx loader, NODE_ENV. */
+/** A Node child with the same runtime setup for every server: same node binary, same code form, NODE_ENV. */
 async function startServer(name: string, args: string[], env: Record<string, string>, readyPath: string, nodeFlags: string[] = []): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -246,7 +249,7 @@ async function startServerOnce(name: string, args: string[], env: Record<string,
 }
 
 function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
-  return startServer(name, ['bin/mlp.mjs', 'api'], {
+  return startServer(name, [values.source ? 'bin/mlp.mjs' : 'dist/cli/main.js', 'api'], {
     LOG_LEVEL: 'info', ...API_ENV,
     DATA_DIR: platformDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
   }, '/health/ready', nodeFlags);
@@ -254,7 +257,8 @@ function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
 
 function startBare(nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Server> {
   // bin/mlp.mjs registers tsx from inside; --import tsx is the same loader, on the command line.
-  return startServer(env.BODY_LIMIT ? 'bare-body-limit' : 'bare', ['--import', 'tsx', 'bench/serving-bare.ts'], env, '/health', nodeFlags);
+  const entry = values.source ? ['--import', 'tsx', 'bench/serving-bare.ts'] : [BARE_BUILD];
+  return startServer(env.BODY_LIMIT ? 'bare-body-limit' : 'bare', entry, env, '/health', nodeFlags);
 }
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
@@ -422,7 +426,25 @@ async function profiledRun(label: string, start: (nodeFlags: string[]) => Promis
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The compiled form: `npm run build` (dist/, as the Dockerfile does) plus the bare server beside it.
+const BARE_BUILD = 'dist/bench/serving-bare.js';
+function buildServers(): void {
+  const run = (what: string, cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}${r.stderr}\nfix the errors above, or run with --source to benchmark the TypeScript sources`);
+  };
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  run('npm run build', process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  run('copying the build assets', process.execPath, ['scripts/copy-build-assets.mjs']);
+  run('compiling bench/serving-bare.ts', process.execPath, [tsc, 'bench/serving-bare.ts', '--outDir', 'dist/bench', '--rootDir', 'bench',
+    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node']);
+}
+
 async function main(): Promise<void> {
+  if (!values.source) {
+    console.log('compiling the API and the bare server with tsc (npm run build)…');
+    buildServers();
+  }
   dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-serving-'));
   await chmod(dataDir, 0o755);
   const logger = createLogger('error');
@@ -514,7 +536,7 @@ async function main(): Promise<void> {
   console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
   console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured).`);
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
-  console.log('Each server is its own Node process (node + tsx loader, NODE_ENV=production) on 127.0.0.1; wrk is a C process.' +
+  console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
     (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') + '\n');
   console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');

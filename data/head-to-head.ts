@@ -8,13 +8,12 @@
  * (Elo deltas are computed from the pre-date ratings, so the result does not
  * depend on the order of matches within a date).
  *
- * The same `fixtureFeatures` routine is used while walking history
- * (`computeMatchFeatures`) and at serving time (`featuresForFixture`), so a
+ * The same `fixtureFeaturesInto` routine is used while walking history
+ * (`computeMatchFeatures`) and at serving time (`FixtureFeatureSource`), so a
  * fixture featurized from the final state gets exactly the features the walk
  * would give a match on the next day.
  */
 import { z } from 'zod';
-import type { FittedTransform } from './transform.js';
 import { valueToDay, dayToIso } from './instance-validation.js';
 
 // ---------------------------------------------------------------------------
@@ -159,7 +158,9 @@ function own<T>(rec: Record<string, T>, key: string): T | undefined {
 // core feature routine (shared by history walk and serving)
 // ---------------------------------------------------------------------------
 
-function leagueRates(g: GroupStats): { home: number; draw: number; away: number; ppg: number } {
+interface LeagueRates { home: number; draw: number; away: number; ppg: number }
+
+function leagueRates(g: GroupStats): LeagueRates {
   const denom = g.matches + LEAGUE_PRIOR_STRENGTH;
   const home = (g.homeWins + LEAGUE_PRIOR_STRENGTH * LEAGUE_PRIOR.home) / denom;
   const draw = (g.draws + LEAGUE_PRIOR_STRENGTH * LEAGUE_PRIOR.draw) / denom;
@@ -197,6 +198,42 @@ function expectedHome(eloDiff: number): number {
   return 1 / (1 + Math.pow(10, -eloDiff / 400));
 }
 
+/** Writes a fixture's features into `out` in HEAD_TO_HEAD_FEATURES order. */
+function fixtureFeaturesInto(
+  cfg: HeadToHeadConfig,
+  home: TeamState | undefined,
+  away: TeamState | undefined,
+  lg: LeagueRates,
+  day: number,
+  out: Float64Array,
+): void {
+  const initial = cfg.elo.initial;
+  const w = cfg.formWindow;
+  const homeElo = home ? home.elo : initial;
+  const awayElo = away ? away.elo : initial;
+  const eloDiff = homeElo - awayElo + cfg.elo.homeAdvantage;
+  out[0] = homeElo;
+  out[1] = awayElo;
+  out[2] = eloDiff;
+  out[3] = expectedHome(eloDiff);
+  out[4] = formPpg(home, w, lg.ppg);
+  out[5] = formPpg(away, w, lg.ppg);
+  out[6] = formGd(home, w);
+  out[7] = formGd(away, w);
+  out[8] = Math.log1p(home ? home.played : 0);
+  out[9] = Math.log1p(away ? away.played : 0);
+  out[10] = ((home ? home.homeWins : 0) + WIN_RATE_PRIOR_STRENGTH * lg.home) / ((home ? home.homePlayed : 0) + WIN_RATE_PRIOR_STRENGTH);
+  out[11] = ((away ? away.awayWins : 0) + WIN_RATE_PRIOR_STRENGTH * lg.away) / ((away ? away.awayPlayed : 0) + WIN_RATE_PRIOR_STRENGTH);
+  out[12] = restDays(home, day);
+  out[13] = restDays(away, day);
+}
+
+function featureRecord(out: Float64Array): Record<HeadToHeadFeatureName, number> {
+  const rec = {} as Record<HeadToHeadFeatureName, number>;
+  HEAD_TO_HEAD_FEATURES.forEach((name, i) => (rec[name] = out[i]));
+  return rec;
+}
+
 function fixtureFeatures(
   cfg: HeadToHeadConfig,
   home: TeamState | undefined,
@@ -204,30 +241,9 @@ function fixtureFeatures(
   league: GroupStats,
   day: number,
 ): Record<HeadToHeadFeatureName, number> {
-  const initial = cfg.elo.initial;
-  const w = cfg.formWindow;
-  const lg = leagueRates(league);
-  const homeElo = home ? home.elo : initial;
-  const awayElo = away ? away.elo : initial;
-  const eloDiff = homeElo - awayElo + cfg.elo.homeAdvantage;
-  return {
-    home_elo: homeElo,
-    away_elo: awayElo,
-    elo_diff: eloDiff,
-    elo_expected_home: expectedHome(eloDiff),
-    home_form_ppg: formPpg(home, w, lg.ppg),
-    away_form_ppg: formPpg(away, w, lg.ppg),
-    home_form_gd: formGd(home, w),
-    away_form_gd: formGd(away, w),
-    home_matches_log1p: Math.log1p(home ? home.played : 0),
-    away_matches_log1p: Math.log1p(away ? away.played : 0),
-    home_team_home_win_rate:
-      ((home ? home.homeWins : 0) + WIN_RATE_PRIOR_STRENGTH * lg.home) / ((home ? home.homePlayed : 0) + WIN_RATE_PRIOR_STRENGTH),
-    away_team_away_win_rate:
-      ((away ? away.awayWins : 0) + WIN_RATE_PRIOR_STRENGTH * lg.away) / ((away ? away.awayPlayed : 0) + WIN_RATE_PRIOR_STRENGTH),
-    home_rest_days: restDays(home, day),
-    away_rest_days: restDays(away, day),
-  };
+  const out = new Float64Array(HEAD_TO_HEAD_FEATURES.length);
+  fixtureFeaturesInto(cfg, home, away, leagueRates(league), day, out);
+  return featureRecord(out);
 }
 
 /** League stats for a fixture: its group if known to the state, else overall. */
@@ -426,6 +442,48 @@ export function computeMatchFeatures(
 // ---------------------------------------------------------------------------
 
 /**
+ * Head-to-head features of new fixtures from a fitted state, for the predict path. The state's teams and
+ * leagues arrive as JSON records (dictionary-mode objects, where an own-property lookup costs about as much
+ * as computing the features); here they are Maps built once per loaded model, with each league's rates
+ * computed once. The numbers are those of the history walk: the same fixtureFeaturesInto, on the same state.
+ */
+export class FixtureFeatureSource {
+  private readonly teams: Map<string, TeamState>;
+  private readonly leagues: Map<string, LeagueRates>;
+  private readonly overall: LeagueRates;
+  /** Day used when a fixture has no valid date: the day after the state's last match. */
+  private readonly defaultDay: number;
+
+  constructor(state: TeamRatingsState, readonly cfg: HeadToHeadConfig) {
+    this.teams = new Map(Object.entries(state.teams));
+    this.leagues = new Map(Object.entries(state.groups).map(([g, stats]) => [g, leagueRates(stats)]));
+    this.overall = leagueRates(state.overall);
+    this.defaultDay = state.lastDate === null ? NaN : valueToDay(state.lastDate) + 1;
+  }
+
+  /**
+   * Writes the fixture's HEAD_TO_HEAD_FEATURES into `out` (in that order). Returns the value its league
+   * column should be encoded with: the fixture's own, or, when that is missing, the home team's latest
+   * league (what training would have seen).
+   */
+  featuresInto(fixture: Record<string, unknown>, out: Float64Array): unknown {
+    const cfg = this.cfg;
+    let day = valueToDay(fixture[cfg.date]);
+    if (day !== day) day = this.defaultDay;
+    const homeName = groupValue(fixture[cfg.homeTeam]);
+    const awayName = groupValue(fixture[cfg.awayTeam]);
+    const home = homeName === null ? undefined : this.teams.get(homeName);
+    const away = awayName === null ? undefined : this.teams.get(awayName);
+    const rawGroup = cfg.group ? fixture[cfg.group] : null;
+    const group = cfg.group ? groupValue(rawGroup) : null;
+    const g = group ?? home?.group ?? null;
+    const lg = (g !== null ? this.leagues.get(g) : undefined) ?? this.overall;
+    fixtureFeaturesInto(cfg, home, away, lg, day, out);
+    return group === null && home?.group ? home.group : rawGroup;
+  }
+}
+
+/**
  * Features for a new fixture from a state (after all known matches). Fields
  * are read with the config's column names (e.g. `home_team`, `away_team`,
  * `date`, `division`). When the date is absent/invalid, the day after the
@@ -436,35 +494,8 @@ export function featuresForFixture(
   cfg: HeadToHeadConfig,
   fixture: Record<string, unknown>,
 ): Record<string, number> {
-  let day = valueToDay(fixture[cfg.date]);
-  if (Number.isNaN(day)) day = state.lastDate === null ? NaN : valueToDay(state.lastDate) + 1;
-  const homeName = groupValue(fixture[cfg.homeTeam]);
-  const awayName = groupValue(fixture[cfg.awayTeam]);
-  const home = homeName === null ? undefined : own(state.teams, homeName);
-  const away = awayName === null ? undefined : own(state.teams, awayName);
-  const group = cfg.group ? groupValue(fixture[cfg.group]) : null;
-  return fixtureFeatures(cfg, home, away, leagueFor(state, group, home), day);
-}
-
-/**
- * Serving helper: if the transform carries head-to-head state, return copies
- * of the rows with the head-to-head features added (existing keys with the
- * same names are overwritten); otherwise return the rows unchanged. Call this
- * before `applyTransform` in the predict path.
- */
-export function deriveServingRows(t: FittedTransform, rows: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  const h2h = t.headToHead;
-  if (!h2h) return rows as Record<string, unknown>[];
-  const groupCol = h2h.config.group;
-  return rows.map((r) => {
-    // Object.assign, not spread: on the predict path spread copies cost ~35x more per row.
-    const row: Record<string, unknown> = Object.assign({}, r, featuresForFixture(h2h.state, h2h.config, r));
-    // A caller may leave out the league: the home team's latest league is what training would have seen.
-    if (groupCol && groupValue(row[groupCol]) === null) {
-      const home = groupValue(r[h2h.config.homeTeam]);
-      const team = home === null ? undefined : own(h2h.state.teams, home);
-      if (team?.group) row[groupCol] = team.group;
-    }
-    return row;
-  });
+  // Built per call: the state may still be walked forward after this (serving keeps one per loaded model).
+  const out = new Float64Array(HEAD_TO_HEAD_FEATURES.length);
+  new FixtureFeatureSource(state, cfg).featuresInto(fixture, out);
+  return featureRecord(out);
 }

@@ -27,6 +27,16 @@ function digit(s: string, i: number): number {
   return s.charCodeAt(i) - 48;
 }
 
+function isDigit(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+}
+
+function isPlainIsoDate(s: string): boolean {
+  return isDigit(s, 0) && isDigit(s, 1) && isDigit(s, 2) && isDigit(s, 3) && s.charCodeAt(4) === 45 &&
+    isDigit(s, 5) && isDigit(s, 6) && s.charCodeAt(7) === 45 && isDigit(s, 8) && isDigit(s, 9);
+}
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
@@ -41,7 +51,8 @@ function daysInMonth(year: number, month: number): number {
  * independent of the server's time zone (no training/serving skew).
  */
 export function isoDateToDay(s: string): number {
-  if (s.length < 10 || !ISO_DATE_RE.test(s)) return NaN;
+  // A plain 'YYYY-MM-DD' (what predict requests send) is checked digit by digit; the regex is for the rest.
+  if (s.length === 10 ? !isPlainIsoDate(s) : s.length < 10 || !ISO_DATE_RE.test(s)) return NaN;
   const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
   const month = digit(s, 5) * 10 + digit(s, 6);
   const day = digit(s, 8) * 10 + digit(s, 9);

@@ -87,8 +87,8 @@ export type FittedColumn = NumericColumn | CategoricalColumn | DateColumn | Bool
 /**
  * Point-in-time head-to-head features carried by the transform (optional).
  * `applyTransform` does NOT derive them: training rows already contain them
- * (from `computeMatchFeatures`), and at serving time `deriveServingRows()`
- * (./head-to-head.ts) adds them from `state` before `applyTransform`.
+ * (from `computeMatchFeatures`), and at serving time `servingEncoder`
+ * (./feature-pipeline.ts) computes them from `state` as it encodes each instance.
  */
 export interface HeadToHeadBlock {
   config: HeadToHeadConfig;
@@ -373,7 +373,7 @@ export function fitTransform(trainRows: readonly Record<string, unknown>[], opts
 // ---------------------------------------------------------------------------
 
 /** Precomputed per-column encoder; built once per transform object (cached). */
-interface CompiledColumn {
+export interface CompiledColumn {
   name: string;
   kind: 0 | 1 | 2 | 3; // numeric, categorical, date, boolean
   offset: number;
@@ -390,14 +390,15 @@ interface CompiledColumn {
   yearInvStd: number;
 }
 
-interface Compiled {
+export interface CompiledTransform {
   cols: CompiledColumn[];
   width: number;
 }
 
-const compiledCache = new WeakMap<FittedTransform, Compiled>();
+const compiledCache = new WeakMap<FittedTransform, CompiledTransform>();
 
-function compile(t: FittedTransform): Compiled {
+/** The transform's column encoders and matrix width, built once per transform object. */
+export function compileTransform(t: FittedTransform): CompiledTransform {
   const hit = compiledCache.get(t);
   if (hit) return hit;
   if (t.version !== 1) throw new Error(`unsupported transform version ${String(t.version)}`);
@@ -483,7 +484,7 @@ export function applyTransform(
   t: FittedTransform,
   rows: readonly Record<string, unknown>[],
 ): { matrix: Float32Array; rows: number; cols: number } {
-  const { cols, width } = compile(t);
+  const { cols, width } = compileTransform(t);
   const nRows = rows.length;
   const m = new Float32Array(nRows * width);
   const ymd = new Int32Array(3);
@@ -491,65 +492,70 @@ export function applyTransform(
   for (let r = 0; r < nRows; r++) {
     const row = rows[r];
     const base = r * width;
-    for (let j = 0; j < nCols; j++) {
-      const c = cols[j];
-      const v = row[c.name];
-      const o = base + c.offset;
-      switch (c.kind) {
-        case 0: {
-          const x = toNumber(v);
-          if (x !== x) {
-            // missing → mean (0 after standardizing)
-            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-          } else {
-            m[o] = (x - c.mean) * c.invStd;
-          }
-          break;
-        }
-        case 1: {
-          if (isMissing(v)) {
-            m[base + (c.missingSlot >= 0 ? c.missingSlot : c.otherSlot)] = 1;
-          } else {
-            const slot = c.index!.get(toCategory(v));
-            m[base + (slot === undefined ? c.otherSlot : slot)] = 1;
-          }
-          break;
-        }
-        case 2: {
-          const day = valueToDay(v);
-          if (day !== day) {
-            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-            break;
-          }
-          civilFromDays(day, ymd);
-          const y = ymd[0];
-          const mo = ymd[1] - 1;
-          m[o] = (y - c.yearMean) * c.yearInvStd;
-          m[o + 1] = MONTH_SIN[mo];
-          m[o + 2] = MONTH_COS[mo];
-          // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
-          const dow = (((day + 3) % 7) + 7) % 7;
-          m[o + 3 + dow] = 1;
-          const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
-          const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
-          m[o + 10] = Math.sin(ang);
-          m[o + 11] = Math.cos(ang);
-          break;
-        }
-        case 3: {
-          const b = toBool(v);
-          if (b < 0) {
-            m[o] = c.fill;
-            if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-          } else {
-            m[o] = b;
-          }
-          break;
-        }
-      }
-    }
+    for (let j = 0; j < nCols; j++) encodeValue(cols[j], row[cols[j].name], m, base, ymd);
   }
   return { matrix: m, rows: nRows, cols: width };
+}
+
+/**
+ * Writes one column's encoding of the raw value `v` into the zeroed matrix row starting at `base`.
+ * The one place values become model inputs: training (applyTransform) and serving (the predict path's
+ * encoder in ./feature-pipeline.ts) both go through it. `ymd` is scratch space for date columns.
+ */
+export function encodeValue(c: CompiledColumn, v: unknown, m: Float32Array, base: number, ymd: Int32Array): void {
+  const o = base + c.offset;
+  switch (c.kind) {
+    case 0: {
+      const x = toNumber(v);
+      if (x !== x) {
+        // missing → mean (0 after standardizing)
+        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+      } else {
+        m[o] = (x - c.mean) * c.invStd;
+      }
+      return;
+    }
+    case 1: {
+      if (isMissing(v)) {
+        m[base + (c.missingSlot >= 0 ? c.missingSlot : c.otherSlot)] = 1;
+      } else {
+        const slot = c.index!.get(toCategory(v));
+        m[base + (slot === undefined ? c.otherSlot : slot)] = 1;
+      }
+      return;
+    }
+    case 2: {
+      const day = valueToDay(v);
+      if (day !== day) {
+        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+        return;
+      }
+      civilFromDays(day, ymd);
+      const y = ymd[0];
+      const mo = ymd[1] - 1;
+      m[o] = (y - c.yearMean) * c.yearInvStd;
+      m[o + 1] = MONTH_SIN[mo];
+      m[o + 2] = MONTH_COS[mo];
+      // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
+      const dow = (((day + 3) % 7) + 7) % 7;
+      m[o + 3 + dow] = 1;
+      const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
+      const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
+      m[o + 10] = Math.sin(ang);
+      m[o + 11] = Math.cos(ang);
+      return;
+    }
+    case 3: {
+      const b = toBool(v);
+      if (b < 0) {
+        m[o] = c.fill;
+        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+      } else {
+        m[o] = b;
+      }
+      return;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -628,6 +634,6 @@ export const FittedTransformSchema = z.object({
 /** Parse + check a transform loaded from JSON (throws on a corrupt/incompatible file). */
 export function parseFittedTransform(json: unknown): FittedTransform {
   const t = FittedTransformSchema.parse(typeof json === 'string' ? JSON.parse(json) : json) as FittedTransform;
-  compile(t); // validates layout consistency
+  compileTransform(t); // validates layout consistency
   return t;
 }

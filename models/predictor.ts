@@ -2,7 +2,7 @@
 // the API and offline evaluation go through here, so they give the same numbers for the same rows.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeForServing, encodeHistory, type FittedFeatures } from '../data/feature-pipeline.js';
+import { encodeHistory, servingEncoder, type FittedFeatures } from '../data/feature-pipeline.js';
 import { loadModel, type LoadedModel } from './inference.js';
 
 export type Prediction =
@@ -26,12 +26,13 @@ export async function loadPredictor(modelDir: string): Promise<Predictor> {
   const model = await loadModel(modelDir);
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
+  const encode = servingEncoder(fitted.transform);
   return {
     fitted,
     model,
     predictMatrix,
     predict(instances) {
-      const out = predictMatrix(encodeForServing(fitted, instances), instances.length);
+      const out = predictMatrix(encode(instances), instances.length);
       return decode(out, instances.length, classes);
     },
     predictHistory(history, index) {

@@ -1,6 +1,8 @@
 // Prometheus metrics (prom-client). One registry per process role; label sets are bounded: route
-// templates (never raw paths), model names and versions, pipeline names and stage names.
+// templates (never raw paths), model names and versions, pipeline names and stage names. The ones updated
+// on every request are hot-metrics.ts counters and histograms, bound to their label sets once.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -10,15 +12,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const r = [registry];
+  const inFlight = { value: 0 };
+  new Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served', registers: r, collect() { this.set(inFlight.value); } });
   return {
     registry,
-    httpRequests: new Counter({ name: 'http_requests_total', help: 'HTTP requests by route template, method and status', labelNames: ['route', 'method', 'status'] as const, registers: r }),
-    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route', 'method'] as const, buckets: LATENCY_BUCKETS, registers: r }),
-    httpInFlight: new Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served', registers: r }),
-    predictions: new Counter({ name: 'predictions_total', help: 'Predict requests answered, by model and version', labelNames: ['model', 'version'] as const, registers: r }),
-    predictionRows: new Counter({ name: 'prediction_rows_total', help: 'Rows predicted, by model and version', labelNames: ['model', 'version'] as const, registers: r }),
-    predictionDuration: new Histogram({ name: 'prediction_duration_seconds', help: 'Time to validate, encode and score one predict request', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: r }),
-    predictionRowsPerRequest: new Histogram({ name: 'prediction_rows', help: 'Rows per predict request', labelNames: ['model'] as const, buckets: ROW_BUCKETS, registers: r }),
+    httpRequests: new HotCounter('http_requests_total', 'HTTP requests by route template, method and status', ['route', 'method', 'status'], registry),
+    httpDuration: new HotHistogram('http_request_duration_seconds', 'HTTP request latency', ['route', 'method'], LATENCY_BUCKETS, registry),
+    /** Requests being served; read into the gauge at scrape time. */
+    httpInFlight: inFlight,
+    predictions: new HotCounter('predictions_total', 'Predict requests answered, by model and version', ['model', 'version'], registry),
+    predictionRows: new HotCounter('prediction_rows_total', 'Rows predicted, by model and version', ['model', 'version'], registry),
+    predictionDuration: new HotHistogram('prediction_duration_seconds', 'Time to read, validate, encode, score and serialise one predict request', ['model'], LATENCY_BUCKETS, registry),
+    predictionRowsPerRequest: new HotHistogram('prediction_rows', 'Rows per predict request', ['model'], ROW_BUCKETS, registry),
     predictionLogDropped: new Counter({ name: 'prediction_log_dropped_total', help: 'Prediction log entries dropped (queue full or database unavailable)', registers: r }),
     runsStarted: new Counter({ name: 'pipeline_runs_started_total', help: 'Pipeline runs started', labelNames: ['pipeline'] as const, registers: r }),
     runsFinished: new Counter({ name: 'pipeline_runs_finished_total', help: 'Pipeline runs finished, by outcome and (for failures) stage', labelNames: ['pipeline', 'outcome', 'stage'] as const, registers: r }),

@@ -40,7 +40,10 @@ export class PredictionLog {
 
   start(): void {
     if (this.timer || this.deps.sampleRate === 0) return;
-    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    // A tick while a flush is still under way (a slow database) skips: the queue bound does the rest.
+    this.timer = setInterval(() => {
+      if (!this.flushing) void this.flush();
+    }, FLUSH_MS);
     this.timer.unref();
   }
 
@@ -55,10 +58,18 @@ export class PredictionLog {
     this.queue.push({ entry, at: Date.now() });
   }
 
-  /** Hands everything queued to the writer and waits for it; concurrent calls share one flush. */
+  /**
+   * Hands everything queued to the writer and waits for it. What was recorded before the call is written
+   * (or dropped) when it resolves, even if a flush was already under way: that one is waited for first.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => (this.flushing = null));
-    return this.flushing;
+    const current: Promise<void> = (this.flushing ?? Promise.resolve())
+      .then(() => this.drain())
+      .finally(() => {
+        if (this.flushing === current) this.flushing = null;
+      });
+    this.flushing = current;
+    return current;
   }
 
   private writerThread(): Worker {

@@ -2,9 +2,11 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { validateInstances } from '../../data/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
+import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
+import type { ServedModel } from './serving.js';
 
 export const PredictQuery = z.object({
   alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
@@ -70,36 +72,50 @@ export function modelRoutes(deps: ApiDeps) {
   });
 
   const DEFAULT_PREDICT_QUERY = PredictQuery.parse({});
+  // Metric slots of each served version, bound on its first request.
+  const meters = new WeakMap<ServedModel, { requests: CounterSlot; rows: CounterSlot; rowsPerRequest: HistogramSlot; duration: HistogramSlot }>();
+  const metersOf = (served: ServedModel) => {
+    let m = meters.get(served);
+    if (!m) {
+      const version = String(served.version);
+      m = {
+        requests: deps.metrics.predictions.labels(served.model, version),
+        rows: deps.metrics.predictionRows.labels(served.model, version),
+        rowsPerRequest: deps.metrics.predictionRowsPerRequest.labels(served.model),
+        duration: deps.metrics.predictionDuration.labels(served.model),
+      };
+      meters.set(served, m);
+    }
+    return m;
+  };
 
-  // The hot path: kept free of work a request does not need (no query parsing without a query string,
-  // the response serialised once and reused by the prediction log).
+  // The hot path: kept free of work a request does not need (no query parsing without a query string, no
+  // promise when the alias's model is loaded, the response serialised once and reused by the prediction log).
   app.post('/:name/predict', async (c) => {
     const started = performance.now();
     const q = c.req.url.includes('?') ? parseWith(PredictQuery, c.req.query(), 'query') : DEFAULT_PREDICT_QUERY;
     const name = c.req.param('name');
     const text = await bodyText(c);
     const body = await jsonBody(c, { text });
-    const served = q.version !== undefined
-      ? await deps.serving.byVersion(name, q.version)
-      : await deps.serving.byAlias(name, q.alias ?? 'production');
+    const alias = q.version !== undefined ? null : q.alias ?? 'production';
+    const served = alias === null
+      ? await deps.serving.byVersion(name, q.version!)
+      : deps.serving.current(name, alias) ?? await deps.serving.byAlias(name, alias);
     const instances = body && typeof body === 'object' && !Array.isArray(body) ? (body as { instances?: unknown }).instances : undefined;
     if (instances === undefined) throw new HttpError(422, 'validation_failed', 'the body must be {"instances": [ {column: value, ...}, ... ]}', { issues: [{ path: 'instances', message: 'required' }] });
     const checked = validateInstances(served.predictor.fitted.inputSchema, instances, { unknownCategories: q.unknownCategories });
     if (!checked.ok) {
       throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
     }
-    const predictions = served.predictor.predict(checked.rows);
-    const response = { model: name, version: served.version, alias: q.version !== undefined ? null : q.alias ?? 'production', predictions };
-    const version = String(served.version);
-    deps.metrics.predictions.inc({ model: name, version });
-    deps.metrics.predictionRows.inc({ model: name, version }, checked.rows.length);
-    deps.metrics.predictionRowsPerRequest.observe({ model: name }, checked.rows.length);
-    deps.metrics.predictionDuration.observe({ model: name }, (performance.now() - started) / 1000);
-    const responseJson = JSON.stringify(response);
-    deps.predictionLog.record({
-      model: name, version: served.version, alias: response.alias, rows: checked.rows.length,
-      latencyMs: performance.now() - started, requestJson: text, responseJson,
-    });
+    const rows = checked.rows.length;
+    const responseJson = JSON.stringify({ model: name, version: served.version, alias, predictions: served.predictor.predict(checked.rows) });
+    const m = metersOf(served);
+    m.requests.value++;
+    m.rows.value += rows;
+    m.rowsPerRequest.observe(rows);
+    const latencyMs = performance.now() - started;
+    m.duration.observe(latencyMs / 1000);
+    deps.predictionLog.record({ model: name, version: served.version, alias, rows, latencyMs, requestJson: text, responseJson });
     return c.body(responseJson, 200, { 'content-type': 'application/json' });
   });
 

@@ -15,8 +15,13 @@ export interface ServedModel {
   predictor: Predictor;
 }
 
+interface AliasEntry { model: string; alias: string; version: number; served: ServedModel }
+
+const aliasKey = (model: string, alias: string) => `${model}\u0000${alias}`;
+
 export class ModelServing {
-  private readonly aliases = new Map<string, { model: string; alias: string; version: number }>();
+  /** Alias → the loaded version it points at. An entry is set only once its model has loaded. */
+  private readonly aliases = new Map<string, AliasEntry>();
   private readonly loaded = new Map<string, Promise<ServedModel>>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -37,20 +42,24 @@ export class ModelServing {
 
   /** Aliases this replica serves, and their versions (for /health). */
   servedAliases(): { model: string; alias: string; version: number }[] {
-    return [...this.aliases.values()];
+    return [...this.aliases.values()].map(({ model, alias, version }) => ({ model, alias, version }));
+  }
+
+  /** What `alias` serves when it is already resolved and loaded here, without a promise; else undefined. */
+  current(model: string, alias: string): ServedModel | undefined {
+    return this.aliases.get(aliasKey(model, alias))?.served;
   }
 
   async byAlias(model: string, alias: string): Promise<ServedModel> {
-    const key = `${model}\u0000${alias}`;
-    let entry = this.aliases.get(key);
-    if (!entry) {
-      const version = await resolveAlias(this.deps.db, model, alias);
-      if (version === null) throw new HttpError(404, 'no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
-      entry = { model, alias, version };
-      await this.byVersion(model, version);
-      this.aliases.set(key, entry);
-    }
-    return this.byVersion(model, entry.version);
+    const key = aliasKey(model, alias);
+    const entry = this.aliases.get(key);
+    if (entry) return entry.served;
+    const version = await resolveAlias(this.deps.db, model, alias);
+    if (version === null) throw new HttpError(404, 'no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
+    const served = await this.byVersion(model, version);
+    // A refresh may have set a newer version meanwhile; keep it.
+    if (!this.aliases.has(key)) this.aliases.set(key, { model, alias, version, served });
+    return this.aliases.get(key)!.served;
   }
 
   byVersion(model: string, version: number): Promise<ServedModel> {
@@ -89,9 +98,9 @@ export class ModelServing {
     for (const row of await aliasMetrics(this.deps.db)) {
       if (row.alias !== alias) continue;
       try {
-        await this.byVersion(row.model, row.version);
-        const key = `${row.model}\u0000${alias}`;
-        if (!this.aliases.has(key)) this.aliases.set(key, { model: row.model, alias, version: row.version });
+        const served = await this.byVersion(row.model, row.version);
+        const key = aliasKey(row.model, alias);
+        if (!this.aliases.has(key)) this.aliases.set(key, { model: row.model, alias, version: row.version, served });
       } catch (err) {
         failed.push({ model: row.model, version: row.version, error: (err as Error).message });
       }
@@ -124,9 +133,9 @@ export class ModelServing {
       try {
         const version = await resolveAlias(this.deps.db, entry.model, entry.alias);
         if (version === null || version === entry.version) continue;
-        await this.byVersion(entry.model, version);
+        const served = await this.byVersion(entry.model, version);
         const previous = entry.version;
-        this.aliases.set(key, { ...entry, version });
+        this.aliases.set(key, { ...entry, version, served });
         this.deps.logger.info({ model: entry.model, alias: entry.alias, from: previous, to: version }, 'alias moved; now serving the new version');
       } catch (err) {
         this.deps.logger.warn({ err, model: entry.model, alias: entry.alias }, 'alias refresh failed; still serving the loaded version');

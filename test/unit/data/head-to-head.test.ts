@@ -9,12 +9,12 @@ import {
   REST_DAYS_CAP,
   UNKNOWN_TEAM_FALLBACK,
   computeMatchFeatures,
-  deriveServingRows,
   eloDelta,
   emptyState,
   featuresForFixture,
   outcomeLabel,
 } from '../../../data/head-to-head.js';
+import { servingEncoder } from '../../../data/feature-pipeline.js';
 import { applyTransform, fitTransform, inputSchema } from '../../../data/transform.js';
 
 const cfg = HeadToHeadConfigSchema.parse({ kind: 'head-to-head' });
@@ -196,7 +196,7 @@ describe('featuresForFixture', () => {
     return { t, state };
   }
 
-  it('serves through the fitted transform: inputSchema shows raw fields, deriveServingRows adds features', () => {
+  it('serves through the fitted transform: inputSchema shows raw fields, the serving encoder adds features', () => {
     const { t, state } = fittedOnSmall();
     const loaded = JSON.parse(JSON.stringify(t));
     const schema = inputSchema(loaded);
@@ -206,21 +206,27 @@ describe('featuresForFixture', () => {
       ['away_team', 'categorical', true],
       ['date', 'date', false],
     ]);
-    const req = [{ home_team: 'A', away_team: 'C', division: 'L' }];
-    const served = applyTransform(loaded, deriveServingRows(loaded, req));
-    const direct = applyTransform(t, [{ ...req[0], ...featuresForFixture(state, cfg, req[0]) }]);
-    expect(served.matrix).toEqual(direct.matrix);
-    expect(served.cols).toBe(HEAD_TO_HEAD_FEATURES.length + 2);
+    const req = [
+      { home_team: 'A', away_team: 'C', division: 'L' },
+      { home_team: 'C', away_team: 'A', division: 'L', date: '2020-03-01' },
+      { home_team: 'Nobody FC', away_team: 'A', division: 'L', home_elo: 9999 },
+    ];
+    const served = servingEncoder(loaded)(req);
+    const direct = applyTransform(t, req.map((r) => ({ ...r, ...featuresForFixture(state, cfg, r) })));
+    expect(served).toEqual(direct.matrix);
+    expect(direct.cols).toBe(HEAD_TO_HEAD_FEATURES.length + 2);
   });
 
   it('fills a missing league from the home team\'s latest league, as training saw it', () => {
     const { t, state } = fittedOnSmall();
     const home = small[small.length - 1].home_team;
-    const league = state.teams[home].group;
-    const [filled] = deriveServingRows(t, [{ home_team: home, away_team: 'C' }]);
-    expect(filled.division).toBe(league);
-    const [kept] = deriveServingRows(t, [{ home_team: home, away_team: 'C', division: 'Other league' }]);
-    expect(kept.division).toBe('Other league');
+    const league = state.teams[home].group!;
+    const encode = servingEncoder(t);
+    const encodeAs = (division: unknown) => applyTransform(t, [{ home_team: home, away_team: 'C', division, ...featuresForFixture(state, cfg, { home_team: home, away_team: 'C', division }) }]).matrix;
+    expect(encode([{ home_team: home, away_team: 'C' }])).toEqual(encodeAs(league));
+    expect(encode([{ home_team: home, away_team: 'C', division: '  ' }])).toEqual(encodeAs(league));
+    expect(encode([{ home_team: home, away_team: 'C', division: 'Other league' }])).toEqual(encodeAs('Other league'));
+    expect(encode([{ home_team: home, away_team: 'C', division: 'Other league' }])).not.toEqual(encodeAs(league));
   });
 });
 

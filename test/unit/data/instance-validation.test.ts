@@ -82,9 +82,12 @@ describe('validateInstances', () => {
 describe('isoDateToDay', () => {
   it('parses ISO dates and timestamps by calendar date as written', () => {
     expect(isoDateToDay('1970-01-02')).toBe(1);
+    expect(isoDateToDay('2000-12-31')).toBe(Date.UTC(2000, 11, 31) / 86_400_000);
     expect(isoDateToDay('2016-02-29')).toBe(Date.UTC(2016, 1, 29) / 86_400_000);
     expect(isoDateToDay('2016-02-29T23:59:59.123-08:00')).toBe(isoDateToDay('2016-02-29'));
-    for (const bad of ['2017-02-29', '2017-1-01', '17-01-01', '2017-01-01T25:00', 'yesterday', '']) {
+    // Ten-character strings take the digit-by-digit path, the others the regex: both must refuse these.
+    for (const bad of ['2017-02-29', '2017-1-01', '17-01-01', '2017-01-01T25:00', 'yesterday', '', '2017/01/01', '2017-01-0x',
+      '201a-01-01', '2017-00-10', '2017-01-32', '+017-01-01', '2017-01-1 ', ' 2017-01-1', '2017-01-01Z', '20170101  ']) {
       expect(isoDateToDay(bad)).toBeNaN();
     }
   });

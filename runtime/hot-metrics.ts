@@ -97,9 +97,9 @@ export class HotHistogram extends HotMetric<HistogramSlot> {
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {
       cumulative += slot.counts[i];
-      out.push({ labels: { ...labels, le: this.bounds[i] }, value: cumulative, metricName: `${this.name}_bucket` });
+      out.push({ labels: { le: this.bounds[i], ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
     }
-    out.push({ labels: { ...labels, le: '+Inf' }, value: slot.count, metricName: `${this.name}_bucket` });
+    out.push({ labels: { le: '+Inf', ...labels }, value: slot.count, metricName: `${this.name}_bucket` });
     out.push({ labels, value: slot.sum, metricName: `${this.name}_sum` });
     out.push({ labels, value: slot.count, metricName: `${this.name}_count` });
     return out;

@@ -76,7 +76,9 @@ describe('prediction log', () => {
     await p.predictionLog.flush();
     await p.db.execute(sql`delete from prediction_log`);
     await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1), day(2)] });
-    await p.request('POST', '/v1/models/seattle-temp/predict?version=2', { instances: [day(3)] });
+    // Stored as sent, including text jsonb would refuse (\u0000) or rewrite.
+    const unusual = { instances: [{ ...day(3), note: 'tab\t nul\u0000 é 😀', n: 1e-7 }] };
+    await p.request('POST', '/v1/models/seattle-temp/predict?version=2', unusual);
     await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [{ weather: 'sun' }] }); // 422: not logged
     await p.predictionLog.flush();
     const rows = (await p.db.execute(sql`select model, version, alias, rows, latency_ms, request, response from prediction_log order by id`)).rows as any[];
@@ -85,6 +87,8 @@ describe('prediction log', () => {
     expect(rows[0].request).toEqual({ instances: [day(1), day(2)] });
     expect(rows[0].response).toMatchObject({ model: 'seattle-temp', version: 1 });
     expect(rows[0].response.predictions).toHaveLength(2);
+    expect(rows[1].request).toEqual(unusual);
+    expect(rows[1].response.predictions).toHaveLength(1);
   });
 
   it('samples, bounds its queue, and never fails a caller when the database is gone', async () => {

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { ApiDeps } from './deps.js';
 import { errorBody, handleError } from './errors.js';
-import { observe, type ApiEnv } from './observability.js';
+import { perRequest, type ApiEnv } from './observability.js';
 import { healthRoutes } from './health/routes.js';
 import { openApiDocument } from './openapi.js';
 import { modelRoutes } from './models/routes.js';
@@ -14,15 +14,12 @@ import { scheduleRoutes } from './schedules/routes.js';
 
 export function createApp(deps: ApiDeps, opts: { version: string; started?: () => boolean }) {
   const app = new Hono<ApiEnv>();
-  app.use('*', observe(deps.logger, deps.metrics));
+  // Body size is enforced where bodies are read (bodyText), with the limit perRequest sets: Hono's bodyLimit
+  // middleware touches c.req.raw, which makes the Node adapter build a full fetch Request, a third of a
+  // predict's cost.
+  app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes }));
   app.onError(handleError(deps.logger));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
-  // Body size is enforced where bodies are read (jsonBody): Hono's bodyLimit middleware touches
-  // c.req.raw, which makes the Node adapter build a full fetch Request, a third of a predict's cost.
-  app.use('/v1/*', async (c, next) => {
-    c.set('maxBodyBytes', deps.config.serving.maxBodyBytes);
-    await next();
-  });
   app.route('/health', healthRoutes({
     version: opts.version,
     backend: deps.backend,

@@ -1,9 +1,10 @@
-// Per-request observability: a request ID on every response and log line, and HTTP metrics labelled by
-// route template (c.req.routePath), never by raw path, so label sets stay bounded. Kept cheap: it runs on
-// every prediction.
+// Per-request context and observability: a request ID on every response and log line, the body limit, and
+// HTTP metrics labelled by route template (c.req.routePath), never by raw path, so label sets stay bounded.
+// Kept cheap: it runs on every prediction.
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../runtime/logger.js';
+import type { CounterSlot, HistogramSlot } from '../runtime/hot-metrics.js';
 import type { Metrics } from '../runtime/metrics.js';
 
 export type ApiEnv = { Variables: { requestId: string; maxBodyBytes: number } };
@@ -15,11 +16,28 @@ export function requestLog(c: Context, base: Logger): Logger {
   return base.child({ requestId: c.get('requestId') });
 }
 
-export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<ApiEnv> {
+interface RouteMeters { duration: HistogramSlot; byStatus: Map<number, CounterSlot> }
+
+/**
+ * The one middleware every request passes: request ID, body limit, HTTP metrics. One layer rather than
+ * several, because each Hono layer costs a dispatch and a promise on every prediction.
+ */
+export function perRequest(logger: Logger, metrics: Metrics, limits: { maxBodyBytes: number }): MiddlewareHandler<ApiEnv> {
+  // route template → method → meters. Nested maps of strings Hono hands out unchanged, not a joined key:
+  // no string is built to count a request.
+  const meters = new Map<string, Map<string, RouteMeters>>();
+  const metersOf = (route: string, method: string): RouteMeters => {
+    let byMethod = meters.get(route);
+    if (!byMethod) meters.set(route, (byMethod = new Map()));
+    let m = byMethod.get(method);
+    if (!m) byMethod.set(method, (m = { duration: metrics.httpDuration.labels(route, method), byStatus: new Map() }));
+    return m;
+  };
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
+    c.set('maxBodyBytes', limits.maxBodyBytes);
     c.header('x-request-id', requestId);
     const started = performance.now();
     metrics.httpInFlight.value++;
@@ -32,8 +50,11 @@ export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<Api
       const method = c.req.method;
       const status = c.res.status;
       const seconds = (performance.now() - started) / 1000;
-      metrics.httpRequests.labels(route, method, String(status)).value++;
-      metrics.httpDuration.labels(route, method).observe(seconds);
+      const m = metersOf(route, method);
+      let count = m.byStatus.get(status);
+      if (!count) m.byStatus.set(status, (count = metrics.httpRequests.labels(route, method, String(status))));
+      count.value++;
+      m.duration.observe(seconds);
       if (status >= 500) requestLog(c, logger).error({ method, route, status, ms: seconds * 1000 }, 'request failed');
     }
   };

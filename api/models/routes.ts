@@ -108,7 +108,9 @@ export function modelRoutes(deps: ApiDeps) {
       throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
     }
     const rows = checked.rows.length;
-    const responseJson = JSON.stringify({ model: name, version: served.version, alias, predictions: served.predictor.predict(checked.rows) });
+    // The model name was matched by the router and is echoed back: JSON.stringify escapes it.
+    const responseJson = `{"model":${JSON.stringify(name)},"version":${served.version},"alias":${alias === null ? 'null' : JSON.stringify(alias)},` +
+      `"predictions":${served.predictor.predictJson(checked.rows)}}`;
     const m = metersOf(served);
     m.requests.value++;
     m.rows.value += rows;

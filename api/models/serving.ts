@@ -17,11 +17,12 @@ export interface ServedModel {
 
 interface AliasEntry { model: string; alias: string; version: number; served: ServedModel }
 
-const aliasKey = (model: string, alias: string) => `${model}\u0000${alias}`;
-
 export class ModelServing {
-  /** Alias → the loaded version it points at. An entry is set only once its model has loaded. */
-  private readonly aliases = new Map<string, AliasEntry>();
+  /**
+   * model → alias → the loaded version it points at. An entry is set only once its model has loaded.
+   * Nested rather than keyed by a joined string: the predict path looks it up without building a key.
+   */
+  private readonly aliases = new Map<string, Map<string, AliasEntry>>();
   private readonly loaded = new Map<string, Promise<ServedModel>>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -42,24 +43,39 @@ export class ModelServing {
 
   /** Aliases this replica serves, and their versions (for /health). */
   servedAliases(): { model: string; alias: string; version: number }[] {
-    return [...this.aliases.values()].map(({ model, alias, version }) => ({ model, alias, version }));
+    return this.entries().map(({ model, alias, version }) => ({ model, alias, version }));
   }
 
   /** What `alias` serves when it is already resolved and loaded here, without a promise; else undefined. */
   current(model: string, alias: string): ServedModel | undefined {
-    return this.aliases.get(aliasKey(model, alias))?.served;
+    return this.aliases.get(model)?.get(alias)?.served;
   }
 
   async byAlias(model: string, alias: string): Promise<ServedModel> {
-    const key = aliasKey(model, alias);
-    const entry = this.aliases.get(key);
-    if (entry) return entry.served;
+    const known = this.current(model, alias);
+    if (known) return known;
     const version = await resolveAlias(this.deps.db, model, alias);
     if (version === null) throw new HttpError(404, 'no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
     const served = await this.byVersion(model, version);
     // A refresh may have set a newer version meanwhile; keep it.
-    if (!this.aliases.has(key)) this.aliases.set(key, { model, alias, version, served });
-    return this.aliases.get(key)!.served;
+    return this.setIfAbsent({ model, alias, version, served }).served;
+  }
+
+  private entries(): AliasEntry[] {
+    return [...this.aliases.values()].flatMap((byAlias) => [...byAlias.values()]);
+  }
+
+  private set(entry: AliasEntry): void {
+    let byAlias = this.aliases.get(entry.model);
+    if (!byAlias) this.aliases.set(entry.model, (byAlias = new Map()));
+    byAlias.set(entry.alias, entry);
+  }
+
+  private setIfAbsent(entry: AliasEntry): AliasEntry {
+    const existing = this.aliases.get(entry.model)?.get(entry.alias);
+    if (existing) return existing;
+    this.set(entry);
+    return entry;
   }
 
   byVersion(model: string, version: number): Promise<ServedModel> {
@@ -99,8 +115,7 @@ export class ModelServing {
       if (row.alias !== alias) continue;
       try {
         const served = await this.byVersion(row.model, row.version);
-        const key = aliasKey(row.model, alias);
-        if (!this.aliases.has(key)) this.aliases.set(key, { model: row.model, alias, version: row.version, served });
+        this.setIfAbsent({ model: row.model, alias, version: row.version, served });
       } catch (err) {
         failed.push({ model: row.model, version: row.version, error: (err as Error).message });
       }
@@ -129,13 +144,13 @@ export class ModelServing {
    */
   async refresh(): Promise<void> {
     await this.updateGauges().catch((err) => this.deps.logger.warn({ err }, 'model gauges not updated'));
-    for (const [key, entry] of this.aliases) {
+    for (const entry of this.entries()) {
       try {
         const version = await resolveAlias(this.deps.db, entry.model, entry.alias);
         if (version === null || version === entry.version) continue;
         const served = await this.byVersion(entry.model, version);
         const previous = entry.version;
-        this.aliases.set(key, { ...entry, version, served });
+        this.set({ ...entry, version, served });
         this.deps.logger.info({ model: entry.model, alias: entry.alias, from: previous, to: version }, 'alias moved; now serving the new version');
       } catch (err) {
         this.deps.logger.warn({ err, model: entry.model, alias: entry.alias }, 'alias refresh failed; still serving the loaded version');

@@ -98,7 +98,16 @@ export function encodeHistory(fitted: FittedFeatures, history: Row[], index: num
  * column goes through transform.ts's encodeValue, so a row encodes exactly as the training path
  * (computeMatchFeatures + applyTransform) encodes a match on the day after the state's last one.
  */
-export function servingEncoder(t: FittedTransform): (instances: readonly Row[]) => Float32Array {
+export interface ServingEncoder {
+  /** Matrix columns per instance. */
+  width: number;
+  /** A new rows × width matrix. */
+  encode(instances: readonly Row[]): Float32Array;
+  /** Into `m`, which must hold instances.length × width values, all zero. */
+  encodeInto(instances: readonly Row[], m: Float32Array): void;
+}
+
+export function servingEncoder(t: FittedTransform): ServingEncoder {
   const { cols, width } = compileTransform(t);
   const h2h = t.headToHead ? new FixtureFeatureSource(t.headToHead.state, t.headToHead.config) : null;
   const derived = new Set<string>(t.headToHead?.featureNames ?? []);
@@ -108,9 +117,8 @@ export function servingEncoder(t: FittedTransform): (instances: readonly Row[]) 
   const features = new Float64Array(HEAD_TO_HEAD_FEATURES.length);
   const ymd = new Int32Array(3);
   const nCols = cols.length;
-  return (instances) => {
+  const encodeInto = (instances: readonly Row[], m: Float32Array) => {
     const n = instances.length;
-    const m = new Float32Array(n * width);
     for (let r = 0; r < n; r++) {
       const row = instances[r];
       const group = h2h !== null ? h2h.featuresInto(row, features) : undefined;
@@ -120,7 +128,15 @@ export function servingEncoder(t: FittedTransform): (instances: readonly Row[]) 
         encodeValue(cols[j], f >= 0 ? features[f] : j === groupColumn ? group : row[cols[j].name], m, base, ymd);
       }
     }
-    return m;
+  };
+  return {
+    width,
+    encodeInto,
+    encode(instances) {
+      const m = new Float32Array(instances.length * width);
+      encodeInto(instances, m);
+      return m;
+    },
   };
 }
 

@@ -14,6 +14,8 @@ export interface LoadedModel {
    * classification, or rows values in the target's original units for regression.
    */
   predict(features: Float32Array, rows: number): Float32Array;
+  /** Same, into `out` (at least rows*numClasses long); returns `out`. */
+  predictInto(features: Float32Array, rows: number, out: Float32Array): Float32Array;
   dispose(): void;
 }
 
@@ -108,6 +110,10 @@ function jsModel(meta: ModelMeta, compiled: DenseForward): ServingModel {
       if (forward === null) throw new Error('predict() called on a disposed model');
       return forward.predict(features, rows);
     },
+    predictInto(features: Float32Array, rows: number, out: Float32Array): Float32Array {
+      if (forward === null) throw new Error('predict() called on a disposed model');
+      return forward.predictInto(features, rows, out);
+    },
     dispose(): void {
       forward = null; // drops the weights and scratch buffers
     },
@@ -126,6 +132,19 @@ async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArt
 
   const { cols, numClasses } = meta;
   let disposed = false;
+  const predict = (features: Float32Array, rows: number): Float32Array => {
+    checkArgs(disposed, features, rows, cols);
+    if (rows === 0) return new Float32Array(0);
+    return tf.tidy(() => {
+      // model.apply on a concrete tensor runs one forward pass; predict()
+      // would split into batches of 32 and add per-call validation work.
+      const out = model.apply(tf.tensor2d(features, [rows, cols])) as tf.Tensor;
+      const values = out.dataSync();
+      // The cpu backend may hand out its internal buffer; copy so the
+      // caller's array is independent of tensor lifetimes.
+      return values instanceof Float32Array && tf.getBackend() !== 'cpu' ? values : Float32Array.from(values);
+    });
+  };
   return {
     task: meta.task,
     numClasses,
@@ -133,18 +152,12 @@ async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArt
     meta,
     engine: 'tfjs',
     fallbackReason,
-    predict(features: Float32Array, rows: number): Float32Array {
-      checkArgs(disposed, features, rows, cols);
-      if (rows === 0) return new Float32Array(0);
-      return tf.tidy(() => {
-        // model.apply on a concrete tensor runs one forward pass; predict()
-        // would split into batches of 32 and add per-call validation work.
-        const out = model.apply(tf.tensor2d(features, [rows, cols])) as tf.Tensor;
-        const values = out.dataSync();
-        // The cpu backend may hand out its internal buffer; copy so the
-        // caller's array is independent of tensor lifetimes.
-        return values instanceof Float32Array && tf.getBackend() !== 'cpu' ? values : Float32Array.from(values);
-      });
+    predict,
+    predictInto(features: Float32Array, rows: number, out: Float32Array): Float32Array {
+      const values = predict(features, rows);
+      if (out.length < values.length) throw new Error(`out has ${out.length} values, needs rows*outputs = ${values.length}`);
+      out.set(values);
+      return out;
     },
     dispose(): void {
       if (disposed) return;

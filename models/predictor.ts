@@ -28,18 +28,26 @@ export async function loadPredictor(modelDir: string): Promise<Predictor> {
   const model = await loadModel(modelDir);
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
-  const encode = servingEncoder(fitted.transform);
+  const encoder = servingEncoder(fitted.transform);
   const toJson = predictionsJsonWriter(classes);
+  // One-row requests, the latency-sensitive case, reuse one input and one output buffer (a typed array
+  // of this size is allocated outside the V8 heap, and costs a collector's attention). Encoding, scoring
+  // and formatting run synchronously, so no other request can see them half-written.
+  const oneRowIn = new Float32Array(encoder.width);
+  const oneRowOut = new Float32Array(model.numClasses);
+  /** Model output for the instances; valid until the next call. */
+  const score = (instances: Record<string, unknown>[]): Float32Array => {
+    if (instances.length !== 1) return predictMatrix(encoder.encode(instances), instances.length);
+    oneRowIn.fill(0);
+    encoder.encodeInto(instances, oneRowIn);
+    return model.predictInto(oneRowIn, 1, oneRowOut);
+  };
   return {
     fitted,
     model,
     predictMatrix,
-    predict(instances) {
-      return predictionsOf(predictMatrix(encode(instances), instances.length), instances.length, classes);
-    },
-    predictJson(instances) {
-      return toJson(predictMatrix(encode(instances), instances.length), instances.length);
-    },
+    predict: (instances) => predictionsOf(score(instances), instances.length, classes),
+    predictJson: (instances) => toJson(score(instances), instances.length),
     predictHistory(history, index) {
       return predictMatrix(encodeHistory(fitted, history, index), index.length);
     },

@@ -112,6 +112,13 @@ describe('the football pipeline', () => {
     }
   });
 
+  it('answers a row alone exactly as inside a batch, and one-row answers do not leak into each other', async () => {
+    const batch = await p.request('POST', '/v1/models/football/predict', { instances: fixtures });
+    const alone = await Promise.all(fixtures.map((f) => p.request('POST', '/v1/models/football/predict', { instances: [f] })));
+    expect(alone.map((r) => r.body.predictions[0])).toEqual(batch.body.predictions);
+    expect(new Set(alone.map((r) => JSON.stringify(r.body.predictions[0].probabilities))).size).toBe(fixtures.length);
+  });
+
   it('falls back to a new team\'s default rating instead of failing', async () => {
     const res = await p.request('POST', '/v1/models/football/predict', { instances: [{ home_team: 'Never Seen FC', away_team: 'Also New United' }] });
     expect(res.status).toBe(200);

@@ -211,7 +211,7 @@ describe('featuresForFixture', () => {
       { home_team: 'C', away_team: 'A', division: 'L', date: '2020-03-01' },
       { home_team: 'Nobody FC', away_team: 'A', division: 'L', home_elo: 9999 },
     ];
-    const served = servingEncoder(loaded)(req);
+    const served = servingEncoder(loaded).encode(req);
     const direct = applyTransform(t, req.map((r) => ({ ...r, ...featuresForFixture(state, cfg, r) })));
     expect(served).toEqual(direct.matrix);
     expect(direct.cols).toBe(HEAD_TO_HEAD_FEATURES.length + 2);
@@ -221,7 +221,7 @@ describe('featuresForFixture', () => {
     const { t, state } = fittedOnSmall();
     const home = small[small.length - 1].home_team;
     const league = state.teams[home].group!;
-    const encode = servingEncoder(t);
+    const encode = (rows: Record<string, unknown>[]) => servingEncoder(t).encode(rows);
     const encodeAs = (division: unknown) => applyTransform(t, [{ home_team: home, away_team: 'C', division, ...featuresForFixture(state, cfg, { home_team: home, away_team: 'C', division }) }]).matrix;
     expect(encode([{ home_team: home, away_team: 'C' }])).toEqual(encodeAs(league));
     expect(encode([{ home_team: home, away_team: 'C', division: '  ' }])).toEqual(encodeAs(league));

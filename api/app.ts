@@ -6,7 +6,7 @@ import { errorBody, handleError } from './errors.js';
 import { perRequest, type ApiEnv } from './observability.js';
 import { healthRoutes } from './health/routes.js';
 import { openApiDocument } from './openapi.js';
-import { modelRoutes } from './models/routes.js';
+import { isPredictPath, modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
 import { runRoutes } from './runs/routes.js';
@@ -17,9 +17,12 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
   // Body size is enforced where bodies are read (bodyText), with the limit perRequest sets: Hono's bodyLimit
   // middleware touches c.req.raw, which makes the Node adapter build a full fetch Request, a third of a
   // predict's cost.
-  app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes }));
+  app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes, ownRequestIdHeader: isPredictPath }));
   app.onError(handleError(deps.logger));
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => {
+    c.header('x-request-id', c.get('requestId'));
+    return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
+  });
   app.route('/health', healthRoutes({
     version: opts.version,
     backend: deps.backend,

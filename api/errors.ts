@@ -26,6 +26,8 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
 
 export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
+    // Routes that build their own response (the predict path) leave the request ID to the error response.
+    c.header('x-request-id', c.get('requestId'));
     if (err instanceof HttpError) return c.json(errorBody(err.code, err.message, err.details), err.status);
     // Hono's own HTTPException (e.g. body limit) carries a status; keep the shape.
     const status = (err as { status?: number }).status;
@@ -37,7 +39,6 @@ export function handleError(logger: Logger) {
   };
 }
 
-/** Reads a JSON body, turning a malformed one into a 400 instead of a 500. */
 /** The body as text, refused with 413 beyond the configured limit (by Content-Length when sent, else by size read). */
 export async function bodyText(c: Context): Promise<string> {
   const max = (c.get('maxBodyBytes') as number | undefined) ?? Number.POSITIVE_INFINITY;
@@ -50,6 +51,7 @@ export async function bodyText(c: Context): Promise<string> {
   return text;
 }
 
+/** Reads a JSON body, turning a malformed one into a 400 instead of a 500. */
 export async function jsonBody(c: Context, opts: { optional?: boolean; text?: string } = {}): Promise<unknown> {
   const text = opts.text ?? (await bodyText(c));
   if (opts.optional && text.trim() === '') return {};

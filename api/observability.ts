@@ -22,7 +22,17 @@ interface RouteMeters { duration: HistogramSlot; byStatus: Map<number, CounterSl
  * The one middleware every request passes: request ID, body limit, HTTP metrics. One layer rather than
  * several, because each Hono layer costs a dispatch and a promise on every prediction.
  */
-export function perRequest(logger: Logger, metrics: Metrics, limits: { maxBodyBytes: number }): MiddlewareHandler<ApiEnv> {
+export interface PerRequestOptions {
+  maxBodyBytes: number;
+  /**
+   * Paths whose handler returns a Response carrying x-request-id itself, with plain headers. Setting the
+   * header here makes Hono keep a fetch Headers object for the response, which costs the predict path
+   * about as much as scoring a row. Their error responses get it from handleError.
+   */
+  ownRequestIdHeader?: (path: string) => boolean;
+}
+
+export function perRequest(logger: Logger, metrics: Metrics, opts: PerRequestOptions): MiddlewareHandler<ApiEnv> {
   // route template → method → meters. Nested maps of strings Hono hands out unchanged, not a joined key:
   // no string is built to count a request.
   const meters = new Map<string, Map<string, RouteMeters>>();
@@ -37,8 +47,8 @@ export function perRequest(logger: Logger, metrics: Metrics, limits: { maxBodyBy
     const incoming = c.req.header('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
-    c.set('maxBodyBytes', limits.maxBodyBytes);
-    c.header('x-request-id', requestId);
+    c.set('maxBodyBytes', opts.maxBodyBytes);
+    if (!opts.ownRequestIdHeader?.(c.req.path)) c.header('x-request-id', requestId);
     const started = performance.now();
     metrics.httpInFlight.value++;
     try {

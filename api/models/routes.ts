@@ -5,6 +5,7 @@ import { aliasHistory, getVersion, listModels, listVersions, moveAlias, Registry
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, jsonBody, parseWith } from '../errors.js';
+import type { ApiEnv } from '../observability.js';
 import { actorOf } from '../request-context.js';
 import type { ServedModel } from './serving.js';
 
@@ -15,13 +16,16 @@ export const PredictQuery = z.object({
   unknownCategories: z.enum(['reject', 'other']).default('reject'),
 }).strict();
 
+/** The predict route's path, as the per-request middleware sees it (see PerRequestOptions.ownRequestIdHeader). */
+export const isPredictPath = (path: string) => path.endsWith('/predict') && path.startsWith('/v1/models/');
+
 export const MoveAliasBody = z.object({
   version: z.number().int().positive(),
   reason: z.string().min(3).max(1000),
 }).strict();
 
 export function modelRoutes(deps: ApiDeps) {
-  const app = new Hono();
+  const app = new Hono<ApiEnv>();
 
   app.get('/', async (c) => c.json({ models: await listModels(deps.db) }));
 
@@ -118,7 +122,8 @@ export function modelRoutes(deps: ApiDeps) {
     const latencyMs = performance.now() - started;
     m.duration.observe(latencyMs / 1000);
     deps.predictionLog.record({ model: name, version: served.version, alias, rows, latencyMs, requestJson: text, responseJson });
-    return c.body(responseJson, 200, { 'content-type': 'application/json' });
+    // A Response with plain headers: the Node adapter writes it without building fetch Headers.
+    return new Response(responseJson, { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': c.get('requestId') } });
   });
 
   return app;

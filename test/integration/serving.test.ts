@@ -33,6 +33,29 @@ describe('predict', () => {
     expect(one.body.predictions[0].value).toBeCloseTo(res.body.predictions[123].value, 5);
   });
 
+  it('every response carries a request ID, over real HTTP: the caller\'s when it is sane, else a new one', async () => {
+    const base = await p.listen();
+    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const answered = await post('/v1/models/seattle-temp/predict', JSON.stringify({ instances: [day(1)] }), { 'x-request-id': 'caller-42' });
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('x-request-id')).toBe('caller-42');
+    expect(answered.headers.get('content-type')).toBe('application/json');
+    expect(Number(answered.headers.get('content-length'))).toBe(Buffer.byteLength(await answered.text()));
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const refused = await post('/v1/models/seattle-temp/predict', '{"instances": []}', { 'x-request-id': 'bad id with spaces' });
+    expect(refused.status).toBe(422);
+    expect(refused.headers.get('x-request-id')).toMatch(uuid);
+    expect((await refused.json()).error.code).toBe('validation_failed');
+    const missing = await post('/v1/models/nope/predict', JSON.stringify({ instances: [day(1)] }));
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-request-id')).toMatch(uuid);
+    const elsewhere = await fetch(`${base}/v1/models/seattle-temp/versions`, { headers: { 'x-request-id': 'list-1' } });
+    expect(elsewhere.headers.get('x-request-id')).toBe('list-1');
+    const unmatched = await fetch(`${base}/no/such/path`, { headers: { 'x-request-id': 'lost-1' } });
+    expect([unmatched.status, unmatched.headers.get('x-request-id')]).toEqual([404, 'lost-1']);
+  });
+
   it('serves an explicit version beside the alias', async () => {
     const byAlias = await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1)] });
     const byVersion = await p.request('POST', '/v1/models/seattle-temp/predict?version=2', { instances: [day(1)] });

@@ -36,6 +36,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     threads: { type: 'string', default: '1' },
     'batch-rows': { type: 'string', default: '100' },
+    rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'extra-baselines': { type: 'boolean', default: false },
@@ -46,7 +47,8 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
-    '         [--batch-rows N (2-1000)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]...\n' +
+    '         [--batch-rows N (2-1000)] [--rounds N (1-9)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]... [--source]\n' +
+    '  --rounds   measure (a), (b), (c) this many times, interleaved, each on a fresh server; report the medians (default 3)\n' +
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
@@ -67,6 +69,7 @@ const WARMUP = intArg('warmup', values.warmup!, 0, 30);
 const CONNECTIONS = intArg('connections', values.connections!, 1, 1024);
 const THREADS = intArg('threads', values.threads!, 1, 8);
 const BATCH_ROWS = intArg('batch-rows', values['batch-rows']!, 2, 1000);
+const ROUNDS = intArg('rounds', values.rounds!, 1, 9);
 const PROFILE = values.profile!;
 const API_ENV: Record<string, string> = {};
 for (const kv of values['api-env'] ?? []) {
@@ -509,17 +512,35 @@ async function main(): Promise<void> {
     console.log(`machine load before the runs, everything idle: ${idleBefore.toFixed(2)} cores busy`);
     if (idleBefore > 0.25) console.log(`  WARNING: something else is using ${idleBefore.toFixed(2)} of ${cpus().length} cores; the figures below will be low and noisy (check top)`);
   }
-  const a = await measure('(a) bare Hono', bare, bareUrl, sSingle, 1);
-  await stopChild(bare.child);
+  // The checking processes stop; every measurement gets a freshly started server, so no target runs on a
+  // JIT state shaped by another target's traffic, and rounds interleave (a), (b), (c) so that a slow patch
+  // of the machine does not fall on one target only. Each target's figure is its median round.
+  await Promise.all([stopChild(api.child), stopChild(bare.child)]);
+  const fresh = async <T>(start: () => Promise<Server>, use: (server: Server, url: string) => Promise<T>): Promise<T> => {
+    const server = await start();
+    try {
+      return await use(server, `${server.url}/v1/models/football/predict`);
+    } finally {
+      await stopChild(server.child);
+    }
+  };
+  const rounds: { a: WrkResult; b: WrkResult; c: WrkResult }[] = [];
   let a2: WrkResult | null = null;
-  if (values['extra-baselines']) {
-    const bl = await startBare([], { BODY_LIMIT: String(5 * 1024 * 1024) });
-    a2 = await measure('(a2) bare Hono + bodyLimit', bl, `${bl.url}/v1/models/football/predict`, sSingle, 1);
-    await stopChild(bl.child);
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`round ${round} of ${ROUNDS}:`);
+    const a = await fresh(() => startBare(), (srv, url) => measure('(a) bare Hono', srv, url, sSingle, 1));
+    if (values['extra-baselines'] && round === 1) {
+      a2 = await fresh(() => startBare([], { BODY_LIMIT: String(5 * 1024 * 1024) }), (srv, url) => measure('(a2) bare Hono + bodyLimit', srv, url, sSingle, 1));
+    }
+    const b = await fresh(() => startApi('api-b'), (srv, url) => measure('(b) predict, 1 row', srv, url, sSingle, 1));
+    const c = await fresh(() => startApi('api-c'), (srv, url) => measure(`(c) predict, ${BATCH_ROWS} rows`, srv, url, sBatch, BATCH_ROWS));
+    rounds.push({ a, b, c });
   }
-  const b = await measure('(b) predict, 1 row', api, predictUrl, sSingle, 1);
-  const c = await measure(`(c) predict, ${BATCH_ROWS} rows`, api, predictUrl, sBatch, BATCH_ROWS);
-  await stopChild(api.child);
+  const median = (key: 'a' | 'b' | 'c'): WrkResult => {
+    const sorted = rounds.map((r) => r[key]).sort((x, y) => x.rps - y.rps);
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  };
+  const [a, b, c] = [median('a'), median('b'), median('c')];
   const idleAfter = await idleMachineCores();
 
   const ratio = b.rps / a.rps;
@@ -534,7 +555,8 @@ async function main(): Promise<void> {
 
   console.log(`\n## Prediction serving: HTTP throughput and latency\n`);
   console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
-  console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured).`);
+  console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured;`);
+  console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c), each on a freshly started server; the table shows each target's median round).`);
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
   console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
     (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') + '\n');
@@ -544,7 +566,8 @@ async function main(): Promise<void> {
   if (a2) console.log(row('(a2) same + hono `bodyLimit` on /v1/* (as api/app.ts)', a2));
   console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
   console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
-  console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**`);
+  console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**` +
+    (ROUNDS > 1 ? ` (round by round: ${rounds.map((r) => (r.b.rps / r.a.rps).toFixed(2)).join(', ')}; (c) rows/s by round: ${rounds.map((r) => fmt(r.c.rowsPerSec)).join(', ')})` : ''));
   if (a.serverCores && b.serverCores) {
     // Server CPU per request does not depend on how much CPU other processes left to the server.
     const cpuRatio = (a.serverCores / a.rps) / (b.serverCores / b.rps);
@@ -560,7 +583,8 @@ async function main(): Promise<void> {
   console.log('|---|---:|:---:|');
   console.log(`| (b)/(a) requests/s ≥ 0.5 | ${ratio.toFixed(2)} | ${yes(ratio >= 0.5)} |`);
   console.log(`| p99 of (b) < 20 ms | ${ms(b.p99ms)} ms | ${yes(b.p99ms < 20)} |`);
-  console.log(`| zero errors / non-2xx | ${a.errorTotal + b.errorTotal + c.errorTotal} | ${yes(a.errorTotal + b.errorTotal + c.errorTotal === 0)} |`);
+  const errors = rounds.reduce((n, r) => n + r.a.errorTotal + r.b.errorTotal + r.c.errorTotal, 0);
+  console.log(`| zero errors / non-2xx (all rounds) | ${errors} | ${yes(errors === 0)} |`);
   console.log(`| (c) ≥ 200,000 rows/s | ${fmt(c.rowsPerSec)} | ${yes(c.rowsPerSec >= 200_000)} |`);
 
   if (PROFILE) {

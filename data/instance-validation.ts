@@ -127,43 +127,59 @@ export interface ValidationOptions {
   unknownCategories?: 'reject' | 'other';
 }
 
-// Vocabulary sets per schema object, built once: the schema of a loaded model never changes.
-const vocabularies = new WeakMap<InputSchema, (Set<string> | null)[]>();
-function vocabularyOf(schema: InputSchema): (Set<string> | null)[] {
-  let v = vocabularies.get(schema);
-  if (!v) {
-    v = schema.map((f) => (f.kind === 'categorical' && f.closed && f.categories ? new Set(f.categories) : null));
-    vocabularies.set(schema, v);
+/** A schema laid out for the loop below, built once per schema object: a loaded model's never changes. */
+interface CompiledSchema {
+  names: string[];
+  kinds: number[];
+  required: boolean[];
+  /** Closed vocabularies (null where a field has none). */
+  closed: (Set<string> | null)[];
+  /** No vocabularies at all, for `unknownCategories: 'other'`. */
+  open: null[];
+}
+const compiledSchemas = new WeakMap<InputSchema, CompiledSchema>();
+function compileSchema(schema: InputSchema): CompiledSchema {
+  let c = compiledSchemas.get(schema);
+  if (!c) {
+    c = {
+      names: schema.map((f) => f.name),
+      kinds: schema.map((f) => KIND_CODE[f.kind]),
+      required: schema.map((f) => f.required),
+      closed: schema.map((f) => (f.kind === 'categorical' && f.closed && f.categories ? new Set(f.categories) : null)),
+      open: schema.map(() => null),
+    };
+    compiledSchemas.set(schema, c);
   }
-  return v;
+  return c;
+}
+
+/** Adds an issue; true once enough have been collected to stop. */
+function addIssue(issues: ValidationIssue[], path: string, msg: string): boolean {
+  issues.push({ path, message: `${path}: ${msg}` });
+  return issues.length >= MAX_VALIDATION_ISSUES;
 }
 
 export function validateInstances(schema: InputSchema, instances: unknown, opts: ValidationOptions = {}): ValidationResult {
   const issues: ValidationIssue[] = [];
-  const push = (path: string, msg: string): boolean => {
-    issues.push({ path, message: `${path}: ${msg}` });
-    return issues.length >= MAX_VALIDATION_ISSUES;
-  };
 
   if (!Array.isArray(instances)) {
-    push('instances', `expected a non-empty array of objects, got ${describe(instances)}`);
+    addIssue(issues, 'instances', `expected a non-empty array of objects, got ${describe(instances)}`);
     return { ok: false, issues };
   }
   if (instances.length === 0) {
-    push('instances', 'expected a non-empty array of objects, got an empty array');
+    addIssue(issues, 'instances', 'expected a non-empty array of objects, got an empty array');
     return { ok: false, issues };
   }
 
+  const compiled = compileSchema(schema);
   const nFields = schema.length;
-  const names = schema.map((f) => f.name);
-  const kinds = schema.map((f) => KIND_CODE[f.kind]);
-  const required = schema.map((f) => f.required);
-  const closed = opts.unknownCategories === 'other' ? schema.map(() => null) : vocabularyOf(schema);
+  const { names, kinds, required } = compiled;
+  const closed = opts.unknownCategories === 'other' ? compiled.open : compiled.closed;
 
   outer: for (let i = 0; i < instances.length; i++) {
     const row = instances[i] as unknown;
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      if (push(`instances[${i}]`, `expected an object, got ${describe(row)}`)) break;
+      if (addIssue(issues, `instances[${i}]`, `expected an object, got ${describe(row)}`)) break;
       continue;
     }
     const obj = row as Record<string, unknown>;
@@ -171,7 +187,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
       const name = names[j];
       const v = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
       if (v === undefined || v === null) {
-        if (required[j] && push(`instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
+        if (required[j] && addIssue(issues, `instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
         continue;
       }
       let err: string | null = null;
@@ -194,7 +210,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
           if (typeof v !== 'boolean') err = `expected a boolean, got ${describe(v)}`;
           break;
       }
-      if (err !== null && push(`instances[${i}].${name}`, err)) break outer;
+      if (err !== null && addIssue(issues, `instances[${i}].${name}`, err)) break outer;
     }
   }
 

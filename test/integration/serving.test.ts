@@ -46,7 +46,7 @@ describe('predict', () => {
     const refused = await post('/v1/models/seattle-temp/predict', '{"instances": []}', { 'x-request-id': 'bad id with spaces' });
     expect(refused.status).toBe(422);
     expect(refused.headers.get('x-request-id')).toMatch(uuid);
-    expect((await refused.json()).error.code).toBe('validation_failed');
+    expect(((await refused.json()) as any).error.code).toBe('validation_failed');
     const missing = await post('/v1/models/nope/predict', JSON.stringify({ instances: [day(1)] }));
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-request-id')).toMatch(uuid);

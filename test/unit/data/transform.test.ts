@@ -146,20 +146,18 @@ describe('fitTransform / applyTransform', () => {
     ]);
   });
 
-  it('is fast for 100k rows and for one row', () => {
+  it('encodes 100k rows, each exactly as it encodes alone', () => {
+    // Speed is measured by bench/pipeline.ts (feature stage), not asserted here.
     const cats = Array.from({ length: 50 }, (_, i) => `c${i}`);
     const rows = Array.from({ length: 100_000 }, (_, i) => ({
-      a: i * 0.5, b: i % 13 === 0 ? null : (i * 7) % 101, c: cats[i % 50], d: '2016-05-14', e: i % 2 === 0, y: 0,
+      a: i * 0.5, b: i % 13 === 0 ? null : (i * 7) % 101, c: cats[i % 50], d: i % 17 === 0 ? null : `2016-05-${String(1 + (i % 28)).padStart(2, '0')}`, e: i % 2 === 0, y: 0,
     }));
     const t = fitTransform(rows, { target: 'y', features, candidateColumns: ['a', 'b', 'c', 'd', 'e', 'y'] });
-    const t0 = performance.now();
     const out = applyTransform(t, rows);
-    const ms = performance.now() - t0;
     expect(out.rows).toBe(100_000);
     expect(out.cols).toBe(t.outputNames.length);
-    expect(ms).toBeLessThan(2000);
-    const t1 = performance.now();
-    for (let i = 0; i < 1000; i++) applyTransform(t, [rows[i]]);
-    expect((performance.now() - t1) / 1000).toBeLessThan(1);
+    for (const i of [0, 1, 13, 17, 4_999, 50_000, 99_999]) {
+      expect(out.matrix.subarray(i * out.cols, (i + 1) * out.cols)).toEqual(applyTransform(t, [rows[i]]).matrix);
+    }
   });
 });

@@ -40,6 +40,8 @@ export const EnvSchema = z.object({
   PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   /** Entries held in memory awaiting their batch insert; beyond it new entries are dropped (and counted), never waited for. */
   PREDICTION_LOG_MAX_QUEUE: z.coerce.number().int().min(1).default(10_000),
+  /** Days prediction_log keeps an entry; older ones are deleted by the API replicas (0 keeps everything). */
+  PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /** Max request body for the API. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   /** Who the API records as the actor of changes when the caller sends no X-Actor header. */
@@ -98,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
-    predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE },
+    predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE, retentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
     defaultActor: e.DEFAULT_ACTOR,
     gitCommit: e.GIT_COMMIT,
     apiUrl: e.API_URL ?? `http://localhost:${e.PORT}`,

@@ -1,5 +1,5 @@
-// The prediction log's INSERT, apart from the writer thread that sends it (and from bench/prediction-log.ts,
-// which measures what it costs PostgreSQL).
+// The prediction log's statements, apart from the writer thread that sends them (and for
+// bench/prediction-log.ts, which measures what the INSERT costs PostgreSQL).
 import type { QueuedEntry } from './prediction-log.js';
 
 /**
@@ -17,4 +17,23 @@ export function predictionLogInsert(batch: readonly QueuedEntry[]): { text: stri
     values.push(e.model, e.version, e.alias, e.rows, e.latencyMs, new Date(at).toISOString(), e.requestJson, e.responseJson);
   }
   return { text: `INSERT INTO prediction_log (model, version, alias, rows, latency_ms, at, request, response) VALUES ${tuples.join(',')}`, values };
+}
+
+/** Rows one pruning statement deletes at most: each statement stays short, whatever the backlog. */
+export const PRUNE_CHUNK = 10_000;
+
+/**
+ * Deletes the oldest rows older than `retentionDays`, at most PRUNE_CHUNK of them, oldest id first. Rows
+ * are inserted in time order (ids follow `at`, give or take a batch), so the scan of the primary key
+ * stops at the first chunk: a pass costs one chunk even when nothing is old, with no index on `at`.
+ * Returns how many rows it looked at (`seen`) and deleted: a pass is complete when deleted < seen.
+ */
+export function predictionLogPrune(retentionDays: number): { text: string; values: unknown[] } {
+  return {
+    text: `WITH oldest AS (SELECT id, at FROM prediction_log ORDER BY id LIMIT $2::int),
+                deleted AS (DELETE FROM prediction_log p USING oldest o
+                            WHERE p.id = o.id AND o.at < now() - make_interval(secs => $1::float8 * 86400) RETURNING 1)
+           SELECT (SELECT count(*) FROM oldest)::int AS seen, (SELECT count(*) FROM deleted)::int AS deleted`,
+    values: [retentionDays, PRUNE_CHUNK],
+  };
 }

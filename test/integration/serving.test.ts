@@ -122,7 +122,7 @@ describe('prediction log', () => {
     const none = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0, maxQueue: 10 });
     none.record(entry);
     await none.flush();
-    expect(none.stats).toEqual({ written: 0, dropped: 0, failedBatches: 0 });
+    expect(none.stats).toEqual({ written: 0, dropped: 0, failedBatches: 0, pruned: 0 });
 
     let k = 0;
     const half = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0.5, maxQueue: 100, random: () => [0.1, 0.9][k++ % 2] });
@@ -135,8 +135,41 @@ describe('prediction log', () => {
     const dead = new PredictionLog({ databaseUrl: 'postgres://nobody:x@127.0.0.1:1/none', logger, sampleRate: 1, maxQueue: 2 });
     for (let i = 0; i < 3; i++) expect(() => dead.record(entry)).not.toThrow();
     await expect(dead.flush()).resolves.toBeUndefined();
-    expect(dead.stats).toEqual({ written: 0, dropped: 3, failedBatches: 1 });
+    expect(dead.stats).toEqual({ written: 0, dropped: 3, failedBatches: 1, pruned: 0 });
     await dead.stop();
+  });
+});
+
+describe('prediction log retention', () => {
+  it('deletes entries past the retention, chunk after chunk, and nothing newer', async () => {
+    await p.predictionLog.flush();
+    await p.db.execute(sql`delete from prediction_log`);
+    const add = (n: number, age: string) => p.db.execute(sql`insert into prediction_log (model, version, alias, rows, latency_ms, request, response, at)
+      select 'm', 1, null, 1, 1, '{"instances":[]}', '{"predictions":[]}', now() - ${age}::interval from generate_series(1, ${n})`);
+    await add(25_000, '3 days'); // more than two pruning chunks
+    await add(3, '20 hours');
+    await add(2, '1 minute');
+    const count = async () => Number(((await p.db.execute(sql`select count(*) as n from prediction_log`)).rows[0] as { n: string }).n);
+    const logger = createLogger('silent');
+
+    const keepAll = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 1, maxQueue: 10, retentionDays: 0 });
+    expect(await keepAll.prune()).toBe(0);
+    expect(await count()).toBe(25_005);
+
+    const log = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 1, maxQueue: 10, retentionDays: 1 });
+    try {
+      expect(await log.prune()).toBe(25_000);
+      expect(await count()).toBe(5);
+      expect(await log.prune()).toBe(0);
+      expect(log.stats.pruned).toBe(25_000);
+      const halfDay = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0, maxQueue: 10, retentionDays: 0.5 });
+      expect(await halfDay.prune()).toBe(3);
+      await halfDay.stop();
+      expect(await count()).toBe(2);
+    } finally {
+      await log.stop();
+      await keepAll.stop();
+    }
   });
 });
 

@@ -17,7 +17,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +29,8 @@ import { predictionsJsonWriter } from '../models/predictor.js';
 import { mulberry32 } from '../models/prng.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../runtime/embedded-postgres.js';
 import { createLogger } from '../runtime/logger.js';
+import { freePort } from '../test/support/global-setup.js';
+import { intArg } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -50,14 +51,6 @@ if (values.help) {
     '  --rows     instances per logged predict request (default 100; 1 for single-row requests)\n' +
     '  --rounds   measure previous and current this many times, interleaved; report the medians (default 3)');
   process.exit(0);
-}
-function intArg(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
 }
 const ENTRIES = intArg('entries', values.entries!, 100, 100_000);
 const BATCH = intArg('batch', values.batch!, 1, 1000);
@@ -128,17 +121,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------
 // CPU accounting from /proc. An exited backend's time moves into the postmaster's cutime/cstime when it is

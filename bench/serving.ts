@@ -11,7 +11,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,8 @@ import { startPlatform, type Platform } from '../runtime/platform.js';
 import { installTemporalRuntime } from '../runtime/worker.js';
 import type { TrainingPipelineResult } from '../workflows/shared.js';
 import { formatProfileSummary, summarizeCpuProfile } from './cpuprofile-summary.js';
+import { freePort } from '../test/support/global-setup.js';
+import { intArg } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -55,14 +56,6 @@ if (values.help) {
     '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0\n' +
     '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build');
   process.exit(0);
-}
-function intArg(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
 }
 const DURATION = intArg('duration', values.duration!, 1, 120);
 const WARMUP = intArg('warmup', values.warmup!, 0, 30);
@@ -158,17 +151,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tail = (file: string, n = 30) => {
   try {

@@ -52,9 +52,14 @@ export async function bodyText(c: Context): Promise<string> {
 }
 
 /** Reads a JSON body, turning a malformed one into a 400 instead of a 500. */
-export async function jsonBody(c: Context, opts: { optional?: boolean; text?: string } = {}): Promise<unknown> {
-  const text = opts.text ?? (await bodyText(c));
+export async function jsonBody(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+  const text = await bodyText(c);
   if (opts.optional && text.trim() === '') return {};
+  return parseJsonBody(c, text);
+}
+
+/** A body already read, as JSON: 415 without a JSON content type, 400 when malformed. Synchronous, for the predict path. */
+export function parseJsonBody(c: Context, text: string): unknown {
   const type = c.req.header('content-type') ?? '';
   if (!type.includes('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
   try {

@@ -4,7 +4,7 @@ import { validateInstances } from '../../data/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
-import { bodyText, HttpError, jsonBody, parseWith } from '../errors.js';
+import { bodyText, HttpError, jsonBody, parseJsonBody, parseWith } from '../errors.js';
 import type { ApiEnv } from '../observability.js';
 import { actorOf } from '../request-context.js';
 import type { ServedModel } from './serving.js';
@@ -17,7 +17,8 @@ export const PredictQuery = z.object({
 }).strict();
 
 /** The predict route's path, as the per-request middleware sees it (see PerRequestOptions.ownRequestIdHeader). */
-export const isPredictPath = (path: string) => path.endsWith('/predict') && path.startsWith('/v1/models/');
+const PREDICT_PATH = /^\/v1\/models\/[^/]+\/predict$/;
+export const isPredictPath = (path: string) => PREDICT_PATH.test(path);
 
 export const MoveAliasBody = z.object({
   version: z.number().int().positive(),
@@ -100,7 +101,7 @@ export function modelRoutes(deps: ApiDeps) {
     const q = c.req.url.includes('?') ? parseWith(PredictQuery, c.req.query(), 'query') : DEFAULT_PREDICT_QUERY;
     const name = c.req.param('name');
     const text = await bodyText(c);
-    const body = await jsonBody(c, { text });
+    const body = parseJsonBody(c, text);
     const alias = q.version !== undefined ? null : q.alias ?? 'production';
     const served = alias === null
       ? await deps.serving.byVersion(name, q.version!)

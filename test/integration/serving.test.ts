@@ -54,6 +54,9 @@ describe('predict', () => {
     expect(missing.headers.get('x-request-id')).toMatch(generated);
     const elsewhere = await fetch(`${base}/v1/models/seattle-temp/versions`, { headers: { 'x-request-id': 'list-1' } });
     expect(elsewhere.headers.get('x-request-id')).toBe('list-1');
+    // An alias may be called "predict": its path ends like the predict route's but is not it.
+    const moved = await post('/v1/models/seattle-temp/aliases/predict', JSON.stringify({ version: 1, reason: 'alias named like the route' }), { 'x-request-id': 'move-1' });
+    expect([moved.status, moved.headers.get('x-request-id')]).toEqual([200, 'move-1']);
     const unmatched = await fetch(`${base}/no/such/path`, { headers: { 'x-request-id': 'lost-1' } });
     expect([unmatched.status, unmatched.headers.get('x-request-id')]).toEqual([404, 'lost-1']);
   });

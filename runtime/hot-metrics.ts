@@ -43,9 +43,16 @@ abstract class HotMetric<Slot> {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
+  /**
+   * Zeroes every series in place: callers keep the slots they bound, and what they count afterwards is
+   * printed again. A series at zero is not printed, as prom-client prints a labelled series only once it
+   * has been updated (after a reset too).
+   */
   reset(): void {
-    this.slots.clear();
+    for (const { slot } of this.slots.values()) this.zero(slot);
   }
+
+  protected abstract zero(slot: Slot): void;
 }
 
 export interface CounterSlot { value: number }
@@ -56,7 +63,10 @@ export class HotCounter extends HotMetric<CounterSlot> {
     return { value: 0 };
   }
   protected export(labels: LabelValues, slot: CounterSlot): ExportedValue[] {
-    return [{ labels, value: slot.value }];
+    return slot.value === 0 ? [] : [{ labels, value: slot.value }];
+  }
+  protected zero(slot: CounterSlot): void {
+    slot.value = 0;
   }
 }
 
@@ -92,7 +102,14 @@ export class HotHistogram extends HotMetric<HistogramSlot> {
     return new HistogramSlot(this.bounds);
   }
 
+  protected zero(slot: HistogramSlot): void {
+    slot.counts.fill(0);
+    slot.sum = 0;
+    slot.count = 0;
+  }
+
   protected export(labels: LabelValues, slot: HistogramSlot): ExportedValue[] {
+    if (slot.count === 0) return [];
     const out: ExportedValue[] = [];
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {

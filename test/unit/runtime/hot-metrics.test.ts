@@ -28,8 +28,22 @@ describe('hot-path metrics', () => {
     expect(await ours.metrics()).toContain('latency_seconds_bucket{le="0.001",route="/a"} 2');
     expect(await ours.metrics()).toContain('latency_seconds_bucket{le="+Inf",route="/b\\"x\\\\"} 2');
 
+    // After a reset, slots bound before it keep counting and are printed again, as prom-client's children are;
+    // series nobody touched since are not printed.
+    const boundCount = hotCount.labels('/a', '200');
+    const boundHist = hotHist.labels('/a');
+    const theirCount = count.labels('/a', '200');
+    const theirHist = hist.labels('/a');
     ours.resetMetrics();
+    theirs.resetMetrics();
     expect(await ours.metrics()).not.toContain('requests_total{');
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    boundCount.value += 2;
+    theirCount.inc(2);
+    boundHist.observe(0.05);
+    theirHist.observe(0.05);
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.metrics()).toContain('requests_total{route="/a",status="200"} 2');
   });
 
   it('refuses a wrong number of label values and unordered buckets', () => {

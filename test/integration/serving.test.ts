@@ -1,11 +1,13 @@
 // Serving: batches, explicit versions, every kind of bad input as a 4xx, the prediction log, and
 // checksum verification of model artifacts.
+import { readFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionLog } from '../../api/models/prediction-log.js';
 import { createLogger } from '../../runtime/logger.js';
+import { projectRoot } from '../../runtime/project-root.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { shippedSpec } from '../support/specs.js';
 
@@ -140,6 +142,34 @@ describe('prediction log', () => {
     await expect(dead.flush()).resolves.toBeUndefined();
     expect(dead.stats).toEqual({ written: 0, dropped: 3, failedBatches: 1, pruned: 0 });
     await dead.stop();
+  });
+});
+
+describe('prediction log storage', () => {
+  it('migration 0002 rewrites rows stored compressed as jsonb into uncompressed json', async () => {
+    // The migration's own SQL, on a copy of the table as migration 0001 made it, holding a compressed row.
+    const migration = readFileSync(join(projectRoot, 'db', 'migrations', '0002_prediction_log_json.sql'), 'utf8')
+      .replaceAll('"prediction_log"', '"prediction_log_0001"').replaceAll('--> statement-breakpoint', '');
+    await p.db.execute(sql.raw(`create table prediction_log_0001 (id bigserial primary key, request jsonb not null, response jsonb not null)`));
+    const big = JSON.stringify({ instances: Array.from({ length: 300 }, (_, i) => day(i)) });
+    await p.db.execute(sql`insert into prediction_log_0001 (request, response) values (${big}::jsonb, ${big}::jsonb)`);
+    const compression = async () => (await p.db.execute(sql.raw(`select pg_column_compression(request) as req, pg_column_compression(response) as res,
+      request::text as body from prediction_log_0001`))).rows[0] as { req: string | null; res: string | null; body: string };
+    expect(await compression()).toMatchObject({ req: 'pglz', res: 'pglz' });
+    await p.db.execute(sql.raw(migration));
+    const after = await compression();
+    expect([after.req, after.res]).toEqual([null, null]);
+    expect(JSON.parse(after.body)).toEqual(JSON.parse(big));
+    await p.db.execute(sql.raw('drop table prediction_log_0001'));
+  });
+
+  it('keeps bodies as json, stored uncompressed', async () => {
+    const columns = (await p.db.execute(sql`select attname, format_type(atttypid, atttypmod) as type, attstorage from pg_attribute
+      where attrelid = 'prediction_log'::regclass and attname in ('request', 'response') order by attname`)).rows;
+    expect(columns).toEqual([
+      { attname: 'request', type: 'json', attstorage: 'e' },
+      { attname: 'response', type: 'json', attstorage: 'e' },
+    ]);
   });
 });
 

@@ -21,6 +21,8 @@ export function predictionLogInsert(batch: readonly QueuedEntry[]): { text: stri
 
 /** Rows one pruning statement deletes at most: each statement stays short, whatever the backlog. */
 export const PRUNE_CHUNK = 10_000;
+/** Chunks one pruning pass deletes at most; the next pass (10 minutes later) goes on. */
+export const PRUNE_CHUNKS_PER_PASS = 20;
 
 /**
  * Deletes the oldest rows older than `retentionDays`, at most PRUNE_CHUNK of them, oldest id first. Rows

@@ -3,7 +3,7 @@
 // predictions; and deletes entries past the retention.
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { predictionLogInsert, predictionLogPrune, PRUNE_CHUNK } from './prediction-log-insert.js';
+import { predictionLogInsert, predictionLogPrune, PRUNE_CHUNK, PRUNE_CHUNKS_PER_PASS } from './prediction-log-insert.js';
 import type { QueuedEntry, WriterReply, WriterRequest } from './prediction-log.js';
 
 const pool = new pg.Pool({ connectionString: (workerData as { databaseUrl: string }).databaseUrl, max: 1 });
@@ -25,12 +25,17 @@ async function write(batch: QueuedEntry[]): Promise<number> {
   return batch.length;
 }
 
-/** Deletes chunk after chunk until the oldest row is within the retention; returns how many went. */
+/**
+ * Deletes chunk after chunk until the oldest row is within the retention, or PRUNE_CHUNKS_PER_PASS chunks
+ * have gone (a backlog, e.g. retention switched on over a large table, is worked off pass by pass, and log
+ * writes queued behind the pruning on this thread's one connection wait one chunk at most).
+ */
 async function prune(retentionDays: number): Promise<number> {
   let total = 0;
-  for (;;) {
+  for (let chunk = 0; chunk < PRUNE_CHUNKS_PER_PASS; chunk++) {
     const { rows } = await pool.query<{ seen: number; deleted: number }>(predictionLogPrune(retentionDays));
     total += rows[0].deleted;
-    if (rows[0].deleted < rows[0].seen || rows[0].seen < PRUNE_CHUNK) return total;
+    if (rows[0].deleted < rows[0].seen || rows[0].seen < PRUNE_CHUNK) break;
   }
+  return total;
 }

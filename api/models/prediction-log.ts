@@ -158,7 +158,7 @@ export class PredictionLog {
     if (this.timer) clearInterval(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = this.pruneTimer = null;
-    await this.pruning;
+    // A pruning pass is not waited for: terminating the thread aborts its current DELETE, which rolls back.
     await this.flush();
     await this.writer?.terminate();
     this.writer = null;

@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'extra-baselines': { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true, default: [] },
     source: { type: 'boolean', default: false },
+    'control-plane-first': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -54,7 +55,9 @@ if (values.help) {
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
     '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0\n' +
-    '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build');
+    '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build\n' +
+    '  --control-plane-first  have each API server answer GET /v1/schedules (a Temporal call) before it is measured:\n' +
+    '             the state of a replica that also serves runs and schedules (see runtime/platform.ts on promise hooks)');
   process.exit(0);
 }
 const DURATION = intArg('duration', values.duration!, 1, 120);
@@ -233,11 +236,16 @@ async function startServerOnce(name: string, args: string[], env: Record<string,
   return { name, url, child, log };
 }
 
-function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
-  return startServer(name, [values.source ? 'bin/mlp.mjs' : 'dist/cli/main.js', 'api'], {
+async function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
+  const server = await startServer(name, [values.source ? 'bin/mlp.mjs' : 'dist/cli/main.js', 'api'], {
     LOG_LEVEL: 'info', ...API_ENV,
     DATA_DIR: platformDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
   }, '/health/ready', nodeFlags);
+  if (values['control-plane-first']) {
+    const r = await fetch(`${server.url}/v1/schedules`, { signal: AbortSignal.timeout(10_000) });
+    if (r.status !== 200) throw new Error(`--control-plane-first: GET /v1/schedules answered ${r.status}: ${await r.text()}`);
+  }
+  return server;
 }
 
 function startBare(nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Server> {
@@ -541,7 +549,8 @@ async function main(): Promise<void> {
   console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c), each on a freshly started server; the table shows each target's median round).`);
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
   console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
-    (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') + '\n');
+    (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') +
+    (values['control-plane-first'] ? ' Each API server answered GET /v1/schedules (a Temporal call) before it was measured.' : '') + '\n');
   console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(row('(a) bare Hono: parse JSON body, constant reply', a));

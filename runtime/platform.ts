@@ -67,8 +67,11 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     // The connection scopes per-call deadlines and metadata in an AsyncLocalStorage. On Node 20 the first
     // run() of one (connect's own deadline) switches on promise hooks for the whole process, and they stay
     // on: every promise of every predict request then pays for them (about 3 µs a request, measured with
-    // bench/serving.ts --profile). Nothing here scopes calls with withDeadline/withMetadata, so the storage
-    // is switched off again; a later run() would switch it back on by itself, so this only saves cost.
+    // bench/serving.ts). Switching the storage off again keeps a replica that only serves predictions free
+    // of them. It does not last past the replica's first workflow-service call that names a namespace (a
+    // run, schedule or backfill request): the client scopes the namespace header with run(), which turns
+    // the storage, and the hooks, back on (bench/serving.ts --control-plane-first measures that state).
+    // Nothing here depends on the storage being off, only the cost does.
     connection.callContextStorage.disable();
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const version = codeVersion(config.gitCommit);

@@ -2,7 +2,7 @@
 // and/or the API. `npm start`, the container entry points and the end-to-end tests all come through here.
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { createApp } from '../api/app.js';
@@ -19,6 +19,7 @@ import { startEmbeddedTemporal, type EmbeddedTemporalHandle } from './embedded-t
 import { redactUrl, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { codeVersion } from './version.js';
+import { connectTemporal } from './temporal-connection.js';
 import { startWorker, type WorkerHandle } from './worker.js';
 
 export interface Platform {
@@ -62,17 +63,8 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     const db = connectDb(databaseUrl);
     stops.push(() => db.$client.end());
     const artifacts = createLocalArtifactStore(config.artifactDir);
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connection = await connectTemporal(temporalAddress, config.temporal.namespace);
     stops.push(() => connection.close());
-    // The connection scopes per-call deadlines and metadata in an AsyncLocalStorage. On Node 20 the first
-    // run() of one (connect's own deadline) switches on promise hooks for the whole process, and they stay
-    // on: every promise of every predict request then pays for them (about 3 µs a request, measured with
-    // bench/serving.ts). Switching the storage off again keeps a replica that only serves predictions free
-    // of them. It does not last past the replica's first workflow-service call that names a namespace (a
-    // run, schedule or backfill request): the client scopes the namespace header with run(), which turns
-    // the storage, and the hooks, back on (bench/serving.ts --control-plane-first measures that state).
-    // Nothing here depends on the storage being off, only the cost does.
-    connection.callContextStorage.disable();
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const version = codeVersion(config.gitCommit);
 

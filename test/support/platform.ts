@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { FaultInjector } from '../../activities/failures.js';
@@ -19,6 +19,7 @@ import { createLocalArtifactStore, type ArtifactStore } from '../../runtime/arti
 import { loadConfig, type Config } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createMetrics, type Metrics } from '../../runtime/metrics.js';
+import { connectTemporal } from '../../runtime/temporal-connection.js';
 import { installTemporalRuntime, startWorker, type WorkerHandle } from '../../runtime/worker.js';
 import type { TrainingPipelineResult } from '../../workflows/shared.js';
 
@@ -63,7 +64,8 @@ export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdmin
   installTemporalRuntime(logger);
   const db = connectDb(databaseUrl);
   const artifacts = createLocalArtifactStore(config.artifactDir);
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  // The platform's own connection, so every API test goes through it.
+  const connection = await connectTemporal(inject('temporalAddress'), 'default');
   const temporal = new Client({ connection });
   const workerMetrics = createMetrics({ defaultMetrics: false });
   const worker: WorkerHandle = await startWorker({

@@ -57,7 +57,7 @@ if (values.help) {
     '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0\n' +
     '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build\n' +
     '  --control-plane-first  have each API server answer GET /v1/schedules (a Temporal call) before it is measured:\n' +
-    '             the state of a replica that also serves runs and schedules (see runtime/platform.ts on promise hooks)');
+    '             the state of a replica that also serves runs and schedules (see runtime/temporal-connection.ts)');
   process.exit(0);
 }
 const DURATION = intArg('duration', values.duration!, 1, 120);

@@ -123,8 +123,8 @@ export const predictionLog = pgTable('prediction_log', {
   rows: integer('rows').notNull(),
   latencyMs: doublePrecision('latency_ms').notNull(),
   // json, not jsonb, stored uncompressed (migration 0002): the bodies are kept exactly as sent, and neither
-  // building jsonb nor pglz-compressing number-heavy text is paid on every logged request (measured: 638 →
-  // about 135 µs of PostgreSQL CPU an entry for 100-row requests). `::jsonb` still gives jsonb operators.
+  // building jsonb nor pglz-compressing number-heavy text is paid on every logged request (537 → 158 µs of
+  // PostgreSQL CPU per logged 100-row request, bench/prediction-log.ts). `::jsonb` gives jsonb operators.
   request: json('request').notNull(),
   response: json('response').notNull(),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),

@@ -24,20 +24,20 @@ export function requestLog(c: Context, base: Logger): Logger {
 
 interface RouteMeters { duration: HistogramSlot; byStatus: Map<number, CounterSlot> }
 
-/**
- * The one middleware every request passes: request ID, body limit, HTTP metrics. One layer rather than
- * several, because each Hono layer costs a dispatch and a promise on every prediction.
- */
 export interface PerRequestOptions {
   maxBodyBytes: number;
   /**
    * Paths whose handler returns a Response carrying x-request-id itself, with plain headers. Setting the
    * header here makes Hono keep a fetch Headers object for the response, which costs the predict path
-   * about as much as scoring a row. Their error responses get it from handleError.
+   * about as much as scoring a row. Their error responses get it from handleError (and notFound).
    */
   ownRequestIdHeader?: (path: string) => boolean;
 }
 
+/**
+ * The one middleware every request passes: request ID, body limit, HTTP metrics. One layer rather than
+ * several, because each Hono layer costs a dispatch and a promise on every prediction.
+ */
 export function perRequest(logger: Logger, metrics: Metrics, opts: PerRequestOptions): MiddlewareHandler<ApiEnv> {
   // route template → method → meters. Nested maps of strings Hono hands out unchanged, not a joined key:
   // no string is built to count a request.

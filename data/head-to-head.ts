@@ -246,9 +246,14 @@ function fixtureFeatures(
   return featureRecord(out);
 }
 
-/** League stats for a fixture: its group if known to the state, else overall. */
+/** The league a fixture is played in: its own, else the home team's latest, else none (overall). */
+function leagueOf(group: string | null, home: TeamState | undefined): string | null {
+  return group ?? home?.group ?? null;
+}
+
+/** League stats for a fixture: its league if known to the state, else overall. */
 function leagueFor(state: TeamRatingsState, group: string | null, home: TeamState | undefined): GroupStats {
-  const g = group ?? home?.group ?? null;
+  const g = leagueOf(group, home);
   if (g !== null) {
     const stats = own(state.groups, g);
     if (stats) return stats;
@@ -476,7 +481,7 @@ export class FixtureFeatureSource {
     const away = awayName === null ? undefined : this.teams.get(awayName);
     const rawGroup = cfg.group ? fixture[cfg.group] : null;
     const group = cfg.group ? groupValue(rawGroup) : null;
-    const g = group ?? home?.group ?? null;
+    const g = leagueOf(group, home);
     const lg = (g !== null ? this.leagues.get(g) : undefined) ?? this.overall;
     fixtureFeaturesInto(cfg, home, away, lg, day, out);
     return group === null && home?.group ? home.group : rawGroup;

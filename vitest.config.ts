@@ -2,14 +2,30 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // One real Temporal dev server and one real PostgreSQL for the whole run; each file gets its own
-    // database and task queue (see test/support/platform.ts).
-    globalSetup: ['test/support/global-setup.ts'],
-    pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        // Pure code: no services, seconds (`npm run test:unit`).
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
+        },
+      },
+      {
+        // Real services: one Temporal dev server and one PostgreSQL for the whole run, each file with its own
+        // database and task queue (see test/support/platform.ts); and the workflow replay suite.
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
   },
 });

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { markStage } from '../registry/runs.js';
-import type { RunRef, Stage } from '../workflows/shared.js';
+import type { RunRef, Stage } from '../pipelines/contract.js';
 import { classifyFailures } from './failures.js';
-import type { ActivityDeps } from './index.js';
+import type { ActivityDeps } from './deps.js';
 
 /**
  * One attempt of a pipeline stage: records the stage for listings, gives the fault seam its chance,

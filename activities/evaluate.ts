@@ -1,29 +1,30 @@
 // evaluate: scores the candidate on the held-out split against baselines computed in the same run and
 // against the current production model on the very same rows, then registers the candidate as a version.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
+import { readFeatureMatrices, readSplitIndex } from '../data/feature-artifacts.js';
+import { encodeHistory } from '../data/feature-pipeline.js';
 import {
   alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,
 } from '../models/metrics.js';
-import { loadPredictor, type Predictor } from '../models/predictor.js';
+import { loadPredictor, type Predictor } from '../serving/predictor.js';
 import { getVersion, registerVersion, resolveAlias } from '../registry/models.js';
 import { specHash } from '../registry/pipelines.js';
 import { sha256Dir } from '../runtime/artifacts.js';
-import type { DatasetRef, EvaluateOutput, FeatureOutput, MetricSet, RunRef, TrainOutput } from '../workflows/shared.js';
+import type { EvaluateInput, EvaluateOutput, MetricSet } from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
-import { readF32 } from './data-stages.js';
-import type { ActivityDeps } from './index.js';
+import type { ActivityDeps } from './deps.js';
 
 export function createEvaluateActivity(deps: ActivityDeps) {
   const { db, artifacts } = deps;
   return {
-    async evaluate(input: { run: RunRef; features: FeatureOutput; trained: TrainOutput; clean: DatasetRef; pipelineVersion: number }): Promise<EvaluateOutput> {
+    async evaluate(input: EvaluateInput): Promise<EvaluateOutput> {
       const { run, features, trained, clean } = input;
       return stageAttempt(deps, 'evaluate', run, async () => {
         const featureDir = await artifacts.localPath(features.uri);
-        const [xTest, yTest, yTrain] = await Promise.all(['x_test', 'y_test', 'y_train'].map((f) => readF32(join(featureDir, `${f}.f32`))));
-        const split = JSON.parse(await readFile(join(featureDir, 'split.json'), 'utf8')) as { testIndex: number[] };
+        const [xTest, yTest, yTrain] = await readFeatureMatrices(featureDir, ['xTest', 'yTest', 'yTrain']);
+        const split = await readSplitIndex(featureDir);
         const modelDir = await artifacts.localPath(trained.modelUri);
         const candidate = await loadPredictor(modelDir);
         const n = features.testRows;
@@ -58,7 +59,7 @@ export function createEvaluateActivity(deps: ActivityDeps) {
             const history = pl.readParquet(await artifacts.localPath(clean.uri)).toRecords() as Record<string, unknown>[];
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
-              const out = alignClasses(champ, champ.predictHistory(history, split.testIndex), classes, n);
+              const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);
               champion = { version: championVersion, metrics: score(out) };
             } finally {
               champ.dispose();

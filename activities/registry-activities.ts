@@ -2,20 +2,18 @@
 // run, so a retried activity (or a replayed workflow) finds its earlier move instead of making another.
 import { moveAlias } from '../registry/models.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
-import type { PipelineSpec } from '../pipelines/spec.js';
 import { getPipeline } from '../registry/pipelines.js';
 import { beginRun, finishRun } from '../registry/runs.js';
-import { fmt, promotionGateReasons, promotionMetric } from '../workflows/promotion-gate.js';
-import type { EvaluateOutput, PromoteOutput, RunRef, Trigger } from '../workflows/shared.js';
+import { fmt, promotionGateReasons, promotionMetric } from '../pipelines/promotion-rule.js';
+import type { BeginRunInput, FinishRunInput, PromoteInput, PromoteOutput, ResolvedPipeline, ResolvePipelineInput } from '../pipelines/contract.js';
 import { stageAttempt } from './attempt.js';
 import { classifyFailures } from './failures.js';
-import type { ActivityDeps } from './index.js';
+import type { ActivityDeps } from './deps.js';
 
 export function createRegistryActivities(deps: ActivityDeps) {
   const { db } = deps;
   return {
-    /** For runs started without a spec snapshot (schedules): the pipeline as it is now. */
-    async resolvePipeline({ pipeline, version }: { pipeline: string; version?: number }): Promise<{ spec: PipelineSpec; version: number }> {
+    async resolvePipeline({ pipeline, version }: ResolvePipelineInput): Promise<ResolvedPipeline> {
       return classifyFailures(async () => {
         const p = await getPipeline(db, pipeline, version);
         if (!p) throw new PipelineInputError('InvalidSpec', `pipeline "${pipeline}"${version ? ` version ${version}` : ''} does not exist (deleted after the schedule was created?)`);
@@ -23,25 +21,18 @@ export function createRegistryActivities(deps: ActivityDeps) {
       });
     },
 
-    async beginRun(r: { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }): Promise<void> {
+    async beginRun(r: BeginRunInput): Promise<void> {
       await beginRun(db, r);
       deps.metrics?.runsStarted.inc({ pipeline: r.pipeline });
     },
 
-    async finishRun(r:
-      | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: Record<string, unknown> }
-      | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } },
-    ): Promise<void> {
+    async finishRun(r: FinishRunInput): Promise<void> {
       await finishRun(db, r.workflowId, r);
       // Counted once the row is written: a failed attempt counts nothing, its retry counts the run.
       deps.metrics?.runsFinished.inc({ pipeline: r.pipeline, outcome: r.status, stage: r.status === 'failed' ? r.failure.stage : 'none' });
     },
 
-    async promote({ run, evaluated, allowPromotion, actor, approval }: {
-      run: RunRef; evaluated: EvaluateOutput; allowPromotion: boolean; actor: string;
-      /** Set when the pipeline required a person's approval and got it. */
-      approval?: { by: string; reason: string };
-    }): Promise<PromoteOutput> {
+    async promote({ run, evaluated, allowPromotion, actor, approval }: PromoteInput): Promise<PromoteOutput> {
       return stageAttempt(deps, 'promote', run, async (attempt) => {
         const rule = run.spec.promotion;
         const metric = promotionMetric(rule, evaluated);

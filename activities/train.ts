@@ -1,24 +1,23 @@
 // train: runs the tfjs training loop in a worker thread so this event loop keeps heartbeating. Heartbeats
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { copyFittedFeatures, readFeatureMatrices } from '../data/feature-artifacts.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
-import type { FeatureOutput, RunRef, TrainOutput } from '../workflows/shared.js';
+import { isTrainingDiverged } from '../models/training-errors.js';
+import type { TrainOutput, TrainStageInput } from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
-import { readF32 } from './data-stages.js';
-import type { ActivityDeps } from './index.js';
+import type { ActivityDeps } from './deps.js';
 
 export function createTrainActivity(deps: ActivityDeps) {
   const { artifacts } = deps;
   return {
-    async train({ run, features }: { run: RunRef; features: FeatureOutput }): Promise<TrainOutput> {
+    async train({ run, features }: TrainStageInput): Promise<TrainOutput> {
       return stageAttempt(deps, 'train', run, async (attempt) => {
         const ctx = Context.current();
         const featureDir = await artifacts.localPath(features.uri);
-        const [x, y] = await Promise.all([readF32(join(featureDir, 'x_train.f32')), readF32(join(featureDir, 'y_train.f32'))]);
+        const [x, y] = await readFeatureMatrices(featureDir, ['xTrain', 'yTrain']);
         const checkpointDir = await artifacts.workDir(artifactKey(run.workflowId, 'train-checkpoint'));
         const modelKey = artifactKey(run.workflowId, 'model');
         const modelDir = await artifacts.workDir(modelKey, { fresh: true });
@@ -46,12 +45,10 @@ export function createTrainActivity(deps: ActivityDeps) {
           abort.signal,
         ).catch((err: Error) => {
           if (injected) throw injected;
-          // Divergence is a property of the spec and the data: retrying the same numbers diverges again.
-          if (/training diverged/.test(err.message)) throw new PipelineInputError('TrainingFailed', `${err.message} (model.learningRate is ${run.spec.model.learningRate})`);
+          if (isTrainingDiverged(err)) throw new PipelineInputError('TrainingFailed', `${err.message} (model.learningRate is ${run.spec.model.learningRate})`);
           throw err;
         });
-        // The fitted transform travels with the model: the serving path needs both, from one place.
-        await copyFile(join(featureDir, 'fitted.json'), join(modelDir, 'fitted.json'));
+        await copyFittedFeatures(featureDir, modelDir);
         return {
           modelUri: await artifacts.publish(modelKey),
           epochsRun: result.epochsRun, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly,

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { Logger } from '../runtime/logger.js';
+import { ServingError, type ServingErrorReason } from '../serving/errors.js';
 
 export type ErrorCode =
   | 'bad_request' | 'validation_failed' | 'not_found' | 'conflict' | 'payload_too_large'
@@ -24,11 +25,21 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: { code, message, details: details ?? null } };
 }
 
+const SERVING_ERRORS: Record<ServingErrorReason, { status: ContentfulStatusCode; code: ErrorCode }> = {
+  no_model: { status: 404, code: 'no_model' },
+  no_version: { status: 404, code: 'not_found' },
+  unavailable: { status: 503, code: 'unavailable' },
+};
+
 export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
     // Routes that build their own response (the predict path) leave the request ID to the error response.
     c.header('x-request-id', c.get('requestId'));
     if (err instanceof HttpError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+    if (err instanceof ServingError) {
+      const { status, code } = SERVING_ERRORS[err.reason];
+      return c.json(errorBody(code, err.message), status);
+    }
     // Hono's own HTTPException (e.g. body limit) carries a status; keep the shape.
     const status = (err as { status?: number }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {

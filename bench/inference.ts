@@ -1,7 +1,7 @@
 // Benchmark: prediction throughput of a football-sized model (20 inputs, hidden [32, 16], 3 classes, softmax),
 // served by loadModel's two engines in the same process, on the same saved model directory:
 //   tfjs  the tfjs layers-model on the best tfjs backend that loads here (the baseline);
-//   js    the plain-JS dense forward pass (models/dense-forward.ts), what loadModel uses by default.
+//   js    the plain-JS dense forward pass (serving/dense-forward.ts), what loadModel uses by default.
 // The model is trained with the real trainer (trainMlp, a few epochs on synthetic data) and saved/loaded
 // through the real model-directory code, checksums included.
 // Run: npx tsx bench/inference.ts  [--batches 1,100,1000,10000] [--seconds 1] [--rounds 5]
@@ -10,9 +10,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../models/backend.js';
-import { loadModel, type ServingModel } from '../models/inference.js';
-import { mulberry32 } from '../models/prng.js';
-import { ModelSpecSchema } from '../models/spec.js';
+import { loadModel, type ServingModel } from '../serving/model-loader.js';
+import { mulberry32 } from '../data/prng.js';
+import { ModelSpecSchema } from '../pipelines/model-spec.js';
 import { trainMlp } from '../models/training.js';
 
 const { values } = parseArgs({

@@ -8,18 +8,18 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readF32 } from '../activities/data-stages.js';
-import { startPipelineRun } from '../api/runs/start-run.js';
+import { readFeatureMatrices } from '../data/feature-artifacts.js';
+import { startTrainingRun } from '../api/launcher.js';
 import { initBackend, tf } from '../models/backend.js';
 import { trainMlp } from '../models/training.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
-import { startPlatform } from '../runtime/platform.js';
-import { installTemporalRuntime } from '../runtime/worker.js';
-import { freePort } from '../test/support/global-setup.js';
-import { STAGES, type TrainingPipelineResult } from '../workflows/shared.js';
+import { startPlatform } from '../app/platform.js';
+import { installTemporalRuntime } from '../app/worker.js';
+import { freePort } from '../app/free-port.js';
+import { STAGES, type TrainingPipelineResult } from '../pipelines/contract.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, epochs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
@@ -40,7 +40,7 @@ try {
   const results: { wall: number; r: TrainingPipelineResult }[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const started = await startPipelineRun({ temporal: platform.temporal, config }, pipeline, { trigger: 'cli', allowPromotion: i === 0, actor: 'bench' });
+    const started = await startTrainingRun({ temporal: platform.temporal, config }, pipeline, { trigger: 'cli', allowPromotion: i === 0, actor: 'bench' });
     const r = await platform.temporal.workflow.getHandle(started.workflowId).result() as TrainingPipelineResult;
     const wall = (performance.now() - t0) / 1000;
     results.push({ wall, r });
@@ -60,7 +60,7 @@ try {
 
   // B. Same rows, same spec, each backend, on this thread.
   const featureDir = join(config.artifactDir, 'runs', results[0].r.workflowId.replace(/[^A-Za-z0-9._=-]/g, '_'), 'features');
-  const [x, y] = await Promise.all([readF32(join(featureDir, 'x_train.f32')), readF32(join(featureDir, 'y_train.f32'))]);
+  const [x, y] = await readFeatureMatrices(featureDir, ['xTrain', 'yTrain']);
   const cols = x.length / y.length;
   const spec = { ...pipeline.spec.model, epochs: Number(values.epochs), earlyStoppingPatience: 0 };
   const best = await initBackend();

@@ -22,14 +22,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import pg from 'pg';
-import type { QueuedEntry } from '../api/models/prediction-log.js';
-import { predictionLogInsert } from '../api/models/prediction-log-insert.js';
+import type { QueuedEntry } from '../serving/prediction-log.js';
+import { predictionLogInsert } from '../serving/prediction-log-insert.js';
 import { migrateDatabase } from '../db/migrate.js';
-import { predictionsJsonWriter } from '../models/predictor.js';
-import { mulberry32 } from '../models/prng.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../runtime/embedded-postgres.js';
+import { predictionsJsonWriter } from '../serving/predictor.js';
+import { mulberry32 } from '../data/prng.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../app/embedded-postgres.js';
 import { createLogger } from '../runtime/logger.js';
-import { freePort } from '../test/support/global-setup.js';
+import { freePort } from '../app/free-port.js';
 import { intArg } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,7 +37,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
   options: {
     entries: { type: 'string', default: '6000' },
-    // The API's batch size (BATCH in api/models/prediction-log.ts, not exported).
+    // The API's batch size (BATCH in serving/prediction-log.ts, not exported).
     batch: { type: 'string', default: '200' },
     rows: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '3' },

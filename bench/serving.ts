@@ -15,16 +15,16 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startPipelineRun } from '../api/runs/start-run.js';
+import { startTrainingRun } from '../api/launcher.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
-import { startPlatform, type Platform } from '../runtime/platform.js';
-import { installTemporalRuntime } from '../runtime/worker.js';
-import type { TrainingPipelineResult } from '../workflows/shared.js';
+import { startPlatform, type Platform } from '../app/platform.js';
+import { installTemporalRuntime } from '../app/worker.js';
+import type { TrainingPipelineResult } from '../pipelines/contract.js';
 import { formatProfileSummary, summarizeCpuProfile } from './cpuprofile-summary.js';
-import { freePort } from '../test/support/global-setup.js';
+import { freePort } from '../app/free-port.js';
 import { intArg } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -462,7 +462,7 @@ async function main(): Promise<void> {
 
   console.log('training the football model…');
   const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), 'bench');
-  const started = await startPipelineRun({ temporal: platform.temporal, config: config! }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
+  const started = await startTrainingRun({ temporal: platform.temporal, config: config! }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
   const handle = platform.temporal.workflow.getHandle(started.workflowId);
   const run = await Promise.race([
     handle.result() as Promise<TrainingPipelineResult>,

@@ -11,12 +11,12 @@ import { migrateDatabase } from '../db/migrate.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
-import { backup, restore, RestoreRefused } from '../runtime/backup.js';
-import { embeddedDatabaseUrl, REGISTRY_DATABASE, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
+import { backup, restore, RestoreRefused } from '../app/backup.js';
+import { embeddedDatabaseUrl, REGISTRY_DATABASE, startEmbeddedPostgres } from '../app/embedded-postgres.js';
 import { codeVersion } from '../runtime/version.js';
 import pg from 'pg';
-import { startPlatform } from '../runtime/platform.js';
-import { installTemporalRuntime } from '../runtime/worker.js';
+import { startPlatform } from '../app/platform.js';
+import { installTemporalRuntime } from '../app/worker.js';
 import { ApiClient } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
 

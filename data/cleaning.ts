@@ -2,27 +2,15 @@
 // rules of the spec. A broken rule throws PipelineInputError naming the column, the count and the rule.
 import pl from 'nodejs-polars';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import type { CleanReport } from '../workflows/shared.js';
+import type { CleanReport, Task } from '../pipelines/contract.js';
 import { outcomeLabel } from './head-to-head.js';
+import { candidateFeatureColumns } from './feature-columns.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { timeMillis } from './time-column.js';
-
-export type Task = 'classification' | 'regression';
 
 const NUMERIC = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float32', 'Float64']);
 export const isNumericDtype = (dtype: unknown) => NUMERIC.has(dtypeName(dtype));
 export const dtypeName = (dtype: unknown) => String(dtype).replace(/^DataType\(/, '').replace(/\)$/, '').replace(/\(.*$/, '');
-
-/** Raw columns that feed the feature stage (before `include` narrows them). */
-export function candidateFeatureColumns(spec: PipelineSpec, columns: string[]): string[] {
-  const excluded = new Set([spec.target, ...spec.features.exclude]);
-  if (spec.timeColumn) excluded.add(spec.timeColumn);
-  if (spec.targetFrom) [spec.targetFrom.homeScore, spec.targetFrom.awayScore].forEach((c) => excluded.add(c));
-  const d = spec.features.derive;
-  if (d) [d.homeTeam, d.awayTeam, d.homeScore, d.awayScore, d.date].forEach((c) => excluded.add(c));
-  const base = spec.features.include ?? columns;
-  return base.filter((c) => !excluded.has(c));
-}
 
 export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec): { clean: pl.DataFrame; report: CleanReport; task: Task } {
   const columns = raw.columns;

@@ -13,37 +13,8 @@
  * fixture featurized from the final state gets exactly the features the walk
  * would give a match on the next day.
  */
-import { z } from 'zod';
-import { valueToDay, dayToIso } from './instance-validation.js';
-
-// ---------------------------------------------------------------------------
-// config
-// ---------------------------------------------------------------------------
-
-export const HeadToHeadConfigSchema = z.object({
-  kind: z.literal('head-to-head'),
-  date: z.string().min(1).default('date'),
-  homeTeam: z.string().min(1).default('home_team'),
-  awayTeam: z.string().min(1).default('away_team'),
-  homeScore: z.string().min(1).default('home_score'),
-  awayScore: z.string().min(1).default('away_score'),
-  /** Column grouping teams into leagues (league averages are per group). A
-   *  missing/blank value falls back to the team's last group, then overall.
-   *  null disables grouping (one global league). */
-  group: z.string().min(1).nullable().default('division'),
-  elo: z
-    .object({
-      k: z.number().positive().default(20),
-      homeAdvantage: z.number().default(60),
-      initial: z.number().default(1500),
-      goalDiffMultiplier: z.boolean().default(true),
-    })
-    .prefault({}),
-  formWindow: z.number().int().min(1).max(100).default(5),
-});
-/** Fully-defaulted config (output of `HeadToHeadConfigSchema.parse`). */
-export type HeadToHeadConfig = z.output<typeof HeadToHeadConfigSchema>;
-export type HeadToHeadConfigInput = z.input<typeof HeadToHeadConfigSchema>;
+import type { HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
+import { dayToIso, valueToDay } from './dates.js';
 
 // ---------------------------------------------------------------------------
 // labels

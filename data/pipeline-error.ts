@@ -1,4 +1,4 @@
-import type { FailureType } from '../workflows/shared.js';
+import type { FailureType } from '../pipelines/contract.js';
 
 /**
  * A fault in the data or the spec that retrying cannot fix. Activities turn it into a non-retryable

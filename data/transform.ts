@@ -25,8 +25,9 @@
  * "Missing" = null, undefined, NaN, or a blank string.
  */
 import { z } from 'zod';
-import { HEAD_TO_HEAD_FEATURES, HeadToHeadConfigSchema, type HeadToHeadConfig, type TeamRatingsState } from './head-to-head.js';
-import { valueToDay, dayToIso } from './instance-validation.js';
+import { HEAD_TO_HEAD_FEATURES, type TeamRatingsState } from './head-to-head.js';
+import { HeadToHeadConfigSchema, type HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
+import { valueToDay, dayToIso } from './dates.js';
 
 export type ColumnKind = 'numeric' | 'categorical' | 'date' | 'boolean';
 
@@ -87,7 +88,7 @@ export type FittedColumn = NumericColumn | CategoricalColumn | DateColumn | Bool
 /**
  * Point-in-time head-to-head features carried by the transform (optional).
  * `applyTransform` does NOT derive them: training rows already contain them
- * (from `computeMatchFeatures`), and at serving time `servingEncoder`
+ * (from `computeMatchFeatures`), and at serving time `servingEncoder` (serving/encoder.ts)
  * (./feature-pipeline.ts) computes them from `state` as it encodes each instance.
  */
 export interface HeadToHeadBlock {

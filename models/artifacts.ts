@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
 import { tf } from './backend.js';
-import { ModelSpecSchema } from './spec.js';
+import { ModelSpecSchema } from '../pipelines/model-spec.js';
 
 /**
  * On-disk format of a trained model directory:

@@ -1,7 +1,7 @@
-import type { Task } from './artifacts.js';
+import type { Task } from '../pipelines/contract.js';
 import { tf } from './backend.js';
-import { deriveSeed } from './prng.js';
-import type { ModelSpec } from './spec.js';
+import { deriveSeed } from '../data/prng.js';
+import type { ModelSpec } from '../pipelines/model-spec.js';
 
 /**
  * The MLP as one tfjs Sequential model, so it saves/loads as a standard

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { writeModelDir, type Task } from './artifacts.js';
+import { writeModelDir } from './artifacts.js';
+import { TrainingDivergedError } from './training-errors.js';
+import { type Task } from '../pipelines/contract.js';
 import { initBackend, tf } from './backend.js';
 import {
   readCheckpoint,
@@ -12,8 +14,8 @@ import {
   type HistoryEntry,
 } from './checkpoint.js';
 import { buildMlp, forwardEval, forwardTrain, readWeights, writeWeights, type Mlp } from './network.js';
-import { deriveSeed, mulberry32, permutation } from './prng.js';
-import { ModelSpecSchema, type ModelSpec } from './spec.js';
+import { deriveSeed, mulberry32, permutation } from '../data/prng.js';
+import { ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
 
 export type { Task };
 
@@ -132,7 +134,7 @@ export async function trainMlp(
       const epoch = state.epoch + 1;
       const loss = await runEpoch(mlp, optimizer, data, spec, epoch);
       if (!Number.isFinite(loss)) {
-        throw new Error(`training diverged at epoch ${epoch} (loss ${loss}); try a lower learningRate or scale the features`);
+        throw new TrainingDivergedError(`training diverged at epoch ${epoch} (loss ${loss}); try a lower learningRate or scale the features`);
       }
       const valLoss = evalLoss(mlp, data);
       epochsThisCall++;

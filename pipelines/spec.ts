@@ -1,7 +1,7 @@
 // A pipeline is data: this schema is the contract for specs created through the API, the CLI or shipped here.
 import { z } from 'zod';
-import { ModelSpecSchema } from '../models/spec.js';
-import { HeadToHeadConfigSchema } from '../data/head-to-head.js';
+import { ModelSpecSchema } from './model-spec.js';
+import { HeadToHeadConfigSchema } from './head-to-head-config.js';
 
 const columnName = z.string().min(1).max(200);
 

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { datasets } from '../db/schema.js';
-import type { DatasetRef } from '../workflows/shared.js';
+import type { DatasetRef } from '../pipelines/contract.js';
 
 /** Keyed by run + stage: a retried activity overwrites its own row instead of adding one. */
 export async function recordDataset(db: Db, runWorkflowId: string, stage: 'raw' | 'clean', ref: DatasetRef, report?: unknown): Promise<void> {

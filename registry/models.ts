@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { aliasEvents, aliases, auditLog, metrics, models, modelVersions } from '../db/schema.js';
-import type { MetricSet } from '../workflows/shared.js';
+import type { MetricSet } from '../pipelines/contract.js';
 
 export type ModelVersionRow = typeof modelVersions.$inferSelect;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -102,8 +102,6 @@ export interface AliasMove {
    * the move is refused so a stale comparison never wins a race.
    */
   expectedFrom?: number | null;
-  /** Checked under the lock, after `expectedFrom`; returns reasons to refuse. */
-  gate?: () => string[];
 }
 
 export type AliasMoveResult =
@@ -116,7 +114,13 @@ export async function moveAlias(db: Db, m: AliasMove): Promise<AliasMoveResult> 
     if (!existingModel) throw new RegistryError('not_found', `model "${m.model}" does not exist`);
     const modelId = await lockModel(tx, m.model, existingModel.task);
     const [done] = await tx.select().from(aliasEvents).where(eq(aliasEvents.idempotencyKey, m.idempotencyKey));
-    if (done) return { moved: true, fromVersion: done.fromVersion, toVersion: done.toVersion, replayed: true };
+    if (done) {
+      // The same key for another move is a caller's mistake, not a retry: refuse it rather than answer the first.
+      if (done.modelId !== modelId || done.alias !== m.alias || done.toVersion !== m.toVersion) {
+        throw new RegistryError('conflict', `the idempotency key "${m.idempotencyKey}" was already used for another alias move; send a new key for a new move`);
+      }
+      return { moved: true, fromVersion: done.fromVersion, toVersion: done.toVersion, replayed: true };
+    }
     if (!(await getVersion(tx, m.model, m.toVersion))) {
       throw new RegistryError('not_found', `model "${m.model}" has no version ${m.toVersion}`);
     }
@@ -125,7 +129,6 @@ export async function moveAlias(db: Db, m: AliasMove): Promise<AliasMoveResult> 
     if (m.expectedFrom !== undefined && current !== m.expectedFrom) {
       reasons.push(`${m.alias} moved from v${m.expectedFrom ?? 'none'} to v${current} while this candidate was evaluated against v${m.expectedFrom ?? 'none'}`);
     }
-    if (reasons.length === 0 && m.gate) reasons.push(...m.gate());
     if (reasons.length > 0) return { moved: false, fromVersion: current, toVersion: m.toVersion, reasons, replayed: false };
     await tx.insert(aliases).values({ modelId, alias: m.alias, version: m.toVersion })
       .onConflictDoUpdate({ target: [aliases.modelId, aliases.alias], set: { version: m.toVersion, updatedAt: new Date() } });

@@ -3,7 +3,7 @@
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { runs } from '../db/schema.js';
-import type { Stage, Trigger } from '../workflows/shared.js';
+import type { Stage, Trigger } from '../pipelines/contract.js';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -14,9 +14,10 @@ export async function beginRun(db: Db, r: {
     workflowId: r.workflowId, temporalRunId: r.temporalRunId, pipeline: r.pipeline, pipelineVersion: r.pipelineVersion,
     asOf: new Date(r.asOf), trigger: r.trigger, status: 'running', stage: 'collect',
   }).onConflictDoUpdate({
-    // A retried begin (or a reset workflow) refreshes the row rather than adding one.
+    // A retried begin, a reset workflow or a failed run started again under its ID refreshes the row
+    // rather than adding one, and records the version that this execution runs.
     target: runs.workflowId,
-    set: { temporalRunId: r.temporalRunId, status: 'running', failure: null, finishedAt: null },
+    set: { temporalRunId: r.temporalRunId, pipelineVersion: r.pipelineVersion, status: 'running', failure: null, finishedAt: null },
   });
 }
 

@@ -1,7 +1,8 @@
 // A backfill: the training pipeline for each asOf of a past range, as child workflows with a concurrency
 // bound. Child IDs are derived from the backfill, so the same backfill never starts a partition twice.
 import { ChildWorkflowFailure, ApplicationFailure, executeChild, setHandler, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
-import { backfillProgressQuery, type BackfillInput, type BackfillProgress, type PartitionState, type TrainingPipelineResult } from './shared.js';
+import type { BackfillInput, BackfillProgress, PartitionState, TrainingPipelineResult } from '../pipelines/contract.js';
+import { backfillProgressQuery } from './definitions.js';
 import { trainingPipeline } from './training-pipeline.js';
 
 export async function backfillPipeline(input: BackfillInput): Promise<BackfillProgress> {
@@ -9,6 +10,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillPr
   const progress = (): BackfillProgress => ({
     backfillId: workflowInfo().workflowId,
     pipeline: input.pipeline,
+    pipelineVersion: input.pipelineVersion,
     total: partitions.length,
     done: partitions.filter((p) => p.status === 'succeeded').length,
     running: partitions.filter((p) => p.status === 'running').length,

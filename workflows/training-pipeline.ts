@@ -3,12 +3,12 @@
 import {
   ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/index.js';
-import { promotionGateReasons } from './promotion-gate.js';
 import {
-  approvalUpdate, FAILURE_TYPES, progressQuery, SCHEDULED_START_TIME, SEARCH_ATTRIBUTES, type ApprovalDecision,
-  type RunRef, type Stage, type StageProgress, type TrainingPipelineInput, type TrainingPipelineResult,
-} from './shared.js';
+  FAILURE_TYPES, type ApprovalDecision, type PipelineActivities, type RunRef, type Stage, type StageProgress, type TrainingPipelineInput,
+  type TrainingPipelineResult,
+} from '../pipelines/contract.js';
+import { promotionGateReasons } from '../pipelines/promotion-rule.js';
+import { approvalUpdate, progressQuery, SCHEDULED_START_TIME, SEARCH_ATTRIBUTES } from './definitions.js';
 
 const nonRetryableErrorTypes = [...FAILURE_TYPES];
 

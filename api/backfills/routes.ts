@@ -1,14 +1,15 @@
 // Pipeline backfills: one run per asOf over a past range, by a parent workflow with a concurrency bound.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
-import { backfillIds, backfillProgressQuery, type BackfillInput, type BackfillProgress, type TrainingPipelineInput } from '../../workflows/shared.js';
+import { backfillIds } from '../../pipelines/workflow-ids.js';
+import { backfillProgressQuery } from '../../workflows/definitions.js';
+import type { BackfillInput, BackfillProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
-import { webUiLink } from '../runs/start-run.js';
+import { retryBackfillPartition, startBackfill, webUiLink } from '../launcher.js';
 import { walkForwardCsv, walkForwardRows, walkForwardSvg, type WalkForwardRow } from './walk-forward.js';
 
 const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
@@ -51,12 +52,9 @@ export function backfillRoutes(deps: ApiDeps) {
     const input: BackfillInput = { pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, partitions, concurrency: b.concurrency, allowPromotion: b.allowPromotion };
     let existing = false;
     try {
-      await deps.temporal.workflow.start('backfillPipeline', {
-        taskQueue: deps.config.temporal.taskQueue, workflowId: backfillId, args: [input],
-        // Re-submitting the same backfill, even after it finished, starts nothing new.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `Backfill ${pipeline.name}: ${asOfs.length} runs from ${asOfs[0].slice(0, 10)} every ${stepMonths} months`,
-        staticDetails: `Started by ${actorOf(c, deps)}. Concurrency ${b.concurrency}. Promotion ${b.allowPromotion ? 'allowed' : 'disabled'}.`,
+      await startBackfill(deps, backfillId, input, {
+        summary: `Backfill ${pipeline.name} v${pipeline.version}: ${asOfs.length} runs from ${asOfs[0].slice(0, 10)} every ${stepMonths} months`,
+        details: `Started by ${actorOf(c, deps)}. Concurrency ${b.concurrency}. Promotion ${b.allowPromotion ? 'allowed' : 'disabled'}.`,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -98,16 +96,12 @@ export function backfillRoutes(deps: ApiDeps) {
     const part = progress.partitions.find((p) => p.asOf.slice(0, 10) === day);
     if (!part) throw new HttpError(404, 'not_found', `backfill has no partition with asOf ${day}; partitions: ${progress.partitions.map((p) => p.asOf.slice(0, 10)).join(', ')}`);
     if (part.status !== 'failed') throw new HttpError(409, 'conflict', `partition ${day} is ${part.status}; only a failed partition can be retried`);
-    const pipeline = await getPipeline(deps.db, progress.pipeline);
-    if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${progress.pipeline}" no longer exists`);
-    const input: TrainingPipelineInput = { pipeline: pipeline.name, asOf: part.asOf, trigger: 'backfill', allowPromotion: false, actor: `${actorOf(c, deps)} (retry of ${c.req.param('id')})` };
+    // The backfill's pinned version, not the latest: one walk-forward report never mixes spec versions.
+    const pipeline = await getPipeline(deps.db, progress.pipeline, progress.pipelineVersion);
+    if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${progress.pipeline}" version ${progress.pipelineVersion} no longer exists`);
     try {
-      const handle = await deps.temporal.workflow.start('trainingPipeline', {
-        taskQueue: deps.config.temporal.taskQueue, workflowId: part.workflowId, args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        staticSummary: `Retry of backfill partition asOf ${day} of ${pipeline.name}`,
-      });
-      return c.json({ retry: { workflowId: part.workflowId, runId: handle.firstExecutionRunId, webUiUrl: webUiLink(deps.config, part.workflowId, handle.firstExecutionRunId) } }, 202);
+      const retry = await retryBackfillPartition(deps, pipeline, part, { backfillId: c.req.param('id'), actor: actorOf(c, deps) });
+      return c.json({ retry: { workflowId: retry.workflowId, runId: retry.runId, pipelineVersion: pipeline.version, webUiUrl: retry.webUiUrl } }, 202);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'conflict', `partition ${day} is already running`);
       throw err;

@@ -3,7 +3,7 @@
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { modelVersions, runs } from '../../db/schema.js';
-import type { MetricSet, PartitionState } from '../../workflows/shared.js';
+import type { MetricSet, PartitionState } from '../../pipelines/contract.js';
 
 export interface WalkForwardRow {
   asOf: string;

@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { validateInstances } from '../../data/instance-validation.js';
+import { validateInstances } from '../../serving/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, jsonBody, parseJsonBody, parseWith } from '../errors.js';
 import type { ApiEnv } from '../observability.js';
 import { actorOf } from '../request-context.js';
-import type { ServedModel } from './serving.js';
+import type { ServedModel } from '../../serving/model-cache.js';
 
 export const PredictQuery = z.object({
   alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),

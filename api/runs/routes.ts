@@ -3,11 +3,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
 import { getRun, listRuns } from '../../registry/runs.js';
-import { approvalUpdate, progressQuery, type StageProgress } from '../../workflows/shared.js';
+import { approvalUpdate, progressQuery } from '../../workflows/definitions.js';
+import { type StageProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
-import { startPipelineRun, webUiLink } from './start-run.js';
+import { startTrainingRun, webUiLink } from '../launcher.js';
 
 export const StartRunBody = z.object({
   /** The run sees only data up to this instant; default now. */
@@ -34,7 +35,7 @@ export function runRoutes(deps: ApiDeps) {
     const body = parseWith(StartRunBody, await jsonBody(c, { optional: true }), 'body', 422);
     const pipeline = await getPipeline(deps.db, c.req.param('name'), body.pipelineVersion);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${c.req.param('name')}" does not exist; create it with POST /v1/pipelines`);
-    const started = await startPipelineRun(deps, pipeline, { asOf: body.asOf, trigger: 'api', allowPromotion: body.allowPromotion, actor: actorOf(c, deps) });
+    const started = await startTrainingRun(deps, pipeline, { asOf: body.asOf, trigger: 'api', allowPromotion: body.allowPromotion, actor: actorOf(c, deps) });
     return c.json({ run: { ...started, pipeline: pipeline.name, pipelineVersion: pipeline.version } }, 201);
   });
 

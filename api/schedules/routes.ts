@@ -2,15 +2,14 @@
 // no asOf and no spec, so the run trains on the data as of its nominal time with the pipeline as it is then.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common';
-import { TypedSearchAttributes } from '@temporalio/common';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
-import { SEARCH_ATTRIBUTES, type TrainingPipelineInput } from '../../workflows/shared.js';
+import type { TrainingPipelineInput } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, jsonBody, parseWith } from '../errors.js';
 import { actorOf } from '../request-context.js';
-import { webUiLink } from '../runs/start-run.js';
+import { scheduledTrainingAction, webUiLink } from '../launcher.js';
 
 const duration = z.string().refine((d) => {
   try {
@@ -111,19 +110,11 @@ export function scheduleRoutes(deps: ApiDeps) {
     const pipeline = await getPipeline(deps.db, b.pipeline);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${b.pipeline}" does not exist; create it first`);
     const id = b.id ?? `retrain-${b.pipeline}`;
-    const input: TrainingPipelineInput = { pipeline: b.pipeline, trigger: 'schedule', allowPromotion: b.allowPromotion, actor: `schedule:${id}` };
     try {
       await client.create({
         scheduleId: id,
         spec: timingSpec(b),
-        action: {
-          type: 'startWorkflow', workflowType: 'trainingPipeline', taskQueue: deps.config.temporal.taskQueue,
-          // Temporal appends the action time: train:<pipeline>:scheduled-2026-01-05T03:00:00Z.
-          workflowId: `train:${b.pipeline}:scheduled`,
-          args: [input],
-          typedSearchAttributes: new TypedSearchAttributes([{ key: SEARCH_ATTRIBUTES.pipeline.key, value: b.pipeline }]),
-          staticSummary: `Scheduled retraining of ${b.pipeline} (${id})`,
-        },
+        action: scheduledTrainingAction(deps.config, { pipeline: b.pipeline, scheduleId: id, allowPromotion: b.allowPromotion }),
         policies: { overlap: toPolicy(b.overlap), catchupWindow: b.catchupWindow as never },
         state: { paused: b.paused, note: b.note ?? `created by ${actorOf(c, deps)}` },
         memo: { pipeline: b.pipeline },

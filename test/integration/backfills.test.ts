@@ -2,7 +2,7 @@
 // partition retried alone, and the walk-forward report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineInputError } from '../../data/pipeline-error.js';
-import type { BackfillProgress } from '../../workflows/shared.js';
+import type { BackfillProgress } from '../../pipelines/contract.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
@@ -56,13 +56,19 @@ describe('a football backfill over three seasons', () => {
     expect(after.body.runs).toHaveLength(3);
   });
 
-  it('retries the failed partition alone, and the progress counts it done', async () => {
+  it('retries the failed partition alone, on the backfill\'s pinned pipeline version, and the progress counts it done', async () => {
     const refused = await p.request('POST', `/v1/backfills/${encoded()}/partitions/2015-07-01/retry`);
     expect(refused.status).toBe(409);
     sourceDown = false;
+    // The pipeline is edited after the backfill started: the retried partition must still run version 1.
+    const edited = await p.request('POST', '/v1/pipelines', { ...quickFootballSpec(), description: 'edited after the backfill started' });
+    expect(edited.body.pipeline.version).toBe(2);
     const retry = await p.request('POST', `/v1/backfills/${encoded()}/partitions/2016-07-01/retry`);
     expect(retry.status).toBe(202);
+    expect(retry.body.retry.pipelineVersion).toBe(1);
     await p.temporal.workflow.getHandle(retry.body.retry.workflowId).result();
+    const run = await p.request('GET', `/v1/runs/${encodeURIComponent(retry.body.retry.workflowId)}`);
+    expect(run.body.run).toMatchObject({ pipeline: 'football', pipelineVersion: 1, status: 'succeeded' });
     const progress = await p.request('GET', `/v1/backfills/${encoded()}`);
     expect(progress.body.backfill).toMatchObject({ total: 3, done: 3, failed: 0, running: 0, remaining: 0, status: 'COMPLETED' });
   });

@@ -1,9 +1,9 @@
 // The flagship pipeline end to end on the real Temporal dev server and real PostgreSQL.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPredictor } from '../../models/predictor.js';
-import type { TrainingPipelineResult } from '../../workflows/shared.js';
-import { progressQuery } from '../../workflows/shared.js';
+import { loadPredictor } from '../../serving/predictor.js';
+import type { TrainingPipelineResult } from '../../pipelines/contract.js';
+import { progressQuery } from '../../workflows/definitions.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 

@@ -4,10 +4,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backup, restore, RestoreRefused } from '../../runtime/backup.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../runtime/embedded-postgres.js';
+import { backup, restore, RestoreRefused } from '../../app/backup.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../app/embedded-postgres.js';
 import { createLogger } from '../../runtime/logger.js';
-import { freePort } from '../support/global-setup.js';
+import { freePort } from '../../app/free-port.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { shippedSpec } from '../support/specs.js';
 

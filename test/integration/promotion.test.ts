@@ -144,9 +144,14 @@ describe('rollback while serving', () => {
     await p.request('POST', '/v1/pipelines', quickFootballSpec({ name: 'served', model: { ...quickFootballSpec().model, seed: 99, hiddenLayers: [24] } }));
     const second = await p.runPipeline('served');
     if (first.error || second.error) throw first.error ?? second.error;
-    const manual = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { 'x-actor': 'carol' });
+    const manual = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
     expect(manual.status).toBe(200);
-    expect(manual.body).toMatchObject({ moved: true, fromVersion: 1, toVersion: 2 });
+    expect(manual.body).toMatchObject({ moved: true, fromVersion: 1, toVersion: 2, replayed: false });
+    const retried = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
+    expect(retried.body).toMatchObject({ moved: true, fromVersion: 1, toVersion: 2, replayed: true });
+    const reused = await p.request('POST', '/v1/models/served/aliases/production', { version: 1, reason: 'back again' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/idempotency key "carol-1" was already used for another alias move/) });
 
     const base = await p.listen();
     const body = JSON.stringify({ instances: [{ home_team: 'Arsenal', away_team: 'Chelsea' }] });

@@ -5,7 +5,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PredictionLog } from '../../api/models/prediction-log.js';
+import { PredictionLog } from '../../serving/prediction-log.js';
 import { createLogger } from '../../runtime/logger.js';
 import { projectRoot } from '../../runtime/project-root.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../support/global-setup.js';
+import { freePort } from '../../app/free-port.js';
 
 let child: ChildProcess;
 let workerPort: number;

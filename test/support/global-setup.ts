@@ -1,15 +1,15 @@
 // Starts the real services the integration tests run against: an embedded PostgreSQL and a Temporal dev
 // server (in memory), on free ports, plus one workflow bundle shared by every test worker.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../runtime/embedded-postgres.js';
-import { startEmbeddedTemporal } from '../../runtime/embedded-temporal.js';
+import { startEmbeddedPostgres } from '../../app/embedded-postgres.js';
+import { freePort } from '../../app/free-port.js';
+import { startEmbeddedTemporal } from '../../app/embedded-temporal.js';
 import { createLogger } from '../../runtime/logger.js';
-import { workflowsPath } from '../../runtime/worker.js';
+import { workflowsPath } from '../../app/worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,18 +18,6 @@ declare module 'vitest' {
     temporalAddress: string;
     workflowBundleCode: string;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject) {

@@ -1,27 +1,24 @@
 // A per-file slice of the platform over the shared real services: a fresh database, a fresh artifact
-// folder, a worker on its own task queue, the API app, and a Temporal client.
+// folder, and the platform's own assembly (app/assemble.ts) with a worker on its own task queue.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { FaultInjector } from '../../activities/failures.js';
-import { createApp } from '../../api/app.js';
-import { PredictionLog } from '../../api/models/prediction-log.js';
-import { ModelServing } from '../../api/models/serving.js';
-import { connectDb, type Db } from '../../db/client.js';
+import { assemblePlatform } from '../../app/assemble.js';
+import { installTemporalRuntime } from '../../app/worker.js';
+import type { Db } from '../../db/client.js';
 import { migrateDatabase } from '../../db/migrate.js';
-import { initBackend } from '../../models/backend.js';
-import { createLocalArtifactStore, type ArtifactStore } from '../../runtime/artifacts.js';
+import type { ArtifactStore } from '../../runtime/artifacts.js';
+import type { PredictionLog } from '../../serving/prediction-log.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createMetrics, type Metrics } from '../../runtime/metrics.js';
-import { connectTemporal } from '../../runtime/temporal-connection.js';
-import { installTemporalRuntime, startWorker, type WorkerHandle } from '../../runtime/worker.js';
-import type { TrainingPipelineResult } from '../../workflows/shared.js';
+import type { TrainingPipelineResult } from '../../pipelines/contract.js';
 
 export interface TestPlatform {
   config: Config;
@@ -62,23 +59,17 @@ export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdmin
   });
   const logger = createLogger('error', { test: id });
   installTemporalRuntime(logger);
-  const db = connectDb(databaseUrl);
-  const artifacts = createLocalArtifactStore(config.artifactDir);
-  // The platform's own connection, so every API test goes through it.
-  const connection = await connectTemporal(inject('temporalAddress'), 'default');
-  const temporal = new Client({ connection });
+  // The platform's own assembly, with the shared services, this file's task queue and the fault seam.
   const workerMetrics = createMetrics({ defaultMetrics: false });
-  const worker: WorkerHandle = await startWorker({
-    address: inject('temporalAddress'), namespace: 'default', taskQueue,
-    deps: { db, artifacts, logger, codeVersion: 'test', faults: opts.faults, metrics: workerMetrics },
+  const metrics = createMetrics({ defaultMetrics: false });
+  const assembled = await assemblePlatform({
+    config, logger, databaseUrl, temporalAddress: inject('temporalAddress'), roles: { api: true, worker: true },
+    metrics: { api: metrics, worker: workerMetrics }, codeVersion: 'test', faults: opts.faults,
     workflowBundle: { code: inject('workflowBundleCode') },
   });
-  const metrics = createMetrics({ defaultMetrics: false });
-  const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
-  serving.start();
-  const predictionLog = new PredictionLog({ databaseUrl, logger, ...config.predictionLog });
-  predictionLog.start();
-  const app = createApp({ db, temporal, config, logger, serving, predictionLog, metrics, backend: await initBackend() }, { version: 'test' });
+  const { db, temporal, artifacts } = assembled;
+  const { app, models, predictionLog } = assembled.api!;
+  models.start();
 
   const request: TestPlatform['request'] = async (method, path, body, headers = {}) => {
     const res = await app.request(path, {
@@ -112,11 +103,7 @@ export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdmin
     },
     async stop() {
       if (server) await new Promise((r) => server!.close(() => r(null)));
-      serving.stop();
-      await predictionLog.stop();
-      await worker.shutdown();
-      await connection.close();
-      await db.$client.end();
+      await assembled.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

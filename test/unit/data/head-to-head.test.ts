@@ -2,19 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import {
-  HeadToHeadConfigSchema,
-  HEAD_TO_HEAD_FEATURES,
-  OUTCOME_CLASSES,
-  REST_DAYS_CAP,
-  UNKNOWN_TEAM_FALLBACK,
-  computeMatchFeatures,
-  eloDelta,
-  emptyState,
-  featuresForFixture,
-  outcomeLabel,
-} from '../../../data/head-to-head.js';
-import { servingEncoder } from '../../../data/feature-pipeline.js';
+import { HeadToHeadConfigSchema } from '../../../pipelines/head-to-head-config.js';
+import { HEAD_TO_HEAD_FEATURES, OUTCOME_CLASSES, REST_DAYS_CAP, UNKNOWN_TEAM_FALLBACK, computeMatchFeatures, eloDelta, emptyState, featuresForFixture, outcomeLabel } from '../../../data/head-to-head.js';
+import { servingEncoder } from '../../../serving/encoder.js';
 import { applyTransform, fitTransform, inputSchema } from '../../../data/transform.js';
 
 const cfg = HeadToHeadConfigSchema.parse({ kind: 'head-to-head' });

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { mulberry32 } from '../../../models/prng.js';
-import { ModelSpecSchema, type ModelSpec, type ModelSpecInput } from '../../../models/spec.js';
+import { mulberry32 } from '../../../data/prng.js';
+import { ModelSpecSchema, type ModelSpec, type ModelSpecInput } from '../../../pipelines/model-spec.js';
 import type { TrainInput } from '../../../models/training.js';
 
 /** Two Gaussian blobs in `cols` dims, separated along the first two features. */

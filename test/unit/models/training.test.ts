@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../models/backend.js';
-import { loadModel } from '../../../models/inference.js';
+import { loadModel } from '../../../serving/model-loader.js';
 import { classificationMetrics } from '../../../models/metrics.js';
 import { trainMlp, type EpochProgress } from '../../../models/training.js';
 import { classificationInput, regressionData, spec, tempDir } from './fixtures.js';

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { validateInstances, isoDateToDay } from '../../../data/instance-validation.js';
+import { validateInstances } from '../../../serving/instance-validation.js';
+import { isoDateToDay } from '../../../data/dates.js';
 import type { InputSchema } from '../../../data/transform.js';
 
 const schema: InputSchema = [

@@ -1,26 +1,23 @@
-// Composition root: starts (or connects to) Postgres and Temporal, applies migrations, then runs the worker
-// and/or the API. `npm start`, the container entry points and the end-to-end tests all come through here.
+// A platform process: starts any embedded service that is not configured (Postgres, Temporal), applies the
+// migrations, assembles the roles asked for (app/assemble.ts) and serves them on their ports. `npm start`
+// and the container roles come through here.
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { createApp } from '../api/app.js';
 import { healthRoutes } from '../api/health/routes.js';
-import { PredictionLog } from '../api/models/prediction-log.js';
-import { ModelServing } from '../api/models/serving.js';
-import { connectDb, type Db } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { initBackend } from '../models/backend.js';
-import { createLocalArtifactStore, type ArtifactStore } from './artifacts.js';
-import type { Config } from './config.js';
+import type { ArtifactStore } from '../runtime/artifacts.js';
+import type { Config } from '../runtime/config.js';
 import { REGISTRY_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { startEmbeddedTemporal, type EmbeddedTemporalHandle } from './embedded-temporal.js';
-import { redactUrl, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { codeVersion } from './version.js';
-import { connectTemporal } from './temporal-connection.js';
-import { startWorker, type WorkerHandle } from './worker.js';
+import { redactUrl, type Logger } from '../runtime/logger.js';
+import { createMetrics } from '../runtime/metrics.js';
+import { codeVersion } from '../runtime/version.js';
+import { assemblePlatform } from './assemble.js';
 
 export interface Platform {
   config: Config;
@@ -60,46 +57,29 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     }
     logger.info({ database: redactUrl(databaseUrl), temporal: temporalAddress }, 'services reachable; applying migrations');
     await migrateDatabase(databaseUrl);
-    const db = connectDb(databaseUrl);
-    stops.push(() => db.$client.end());
-    const artifacts = createLocalArtifactStore(config.artifactDir);
-    const connection = await connectTemporal(temporalAddress, config.temporal.namespace);
-    stops.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const version = codeVersion(config.gitCommit);
-
+    // One registry for both roles: a process that runs both serves the worker's metrics at the API's /metrics.
     const metrics = createMetrics();
-    let worker: WorkerHandle | null = null;
-    if (roles.worker) {
-      worker = await startWorker({
-        address: temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
-        deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: version, metrics },
-      });
-      const w = worker;
-      stops.push(() => w.shutdown());
-      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
-    }
+    let started = false;
+    const assembled = await assemblePlatform({
+      config, logger, databaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
+    });
+    stops.push(() => assembled.stop());
+    const { db, temporal, artifacts, worker, api } = assembled;
+    if (worker) logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
 
     let apiUrl: string | null = null;
-    if (roles.api) {
-      const backend = await initBackend();
-      const serving = new ModelServing({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics });
-      stops.push(async () => serving.stop());
-      const predictionLog = new PredictionLog({ databaseUrl, logger, ...config.predictionLog, onDrop: (n) => metrics.predictionLogDropped.inc(n) });
-      predictionLog.start();
-      stops.push(() => predictionLog.stop());
-      let started = false;
-      const app = createApp({ db, temporal, config, logger: logger.child({ role: 'api' }), serving, predictionLog, metrics, backend }, { version, started: () => started });
-      const server = await listen(app.fetch, config.port, config.host, 'PORT');
+    if (api) {
+      const server = await listen(api.app.fetch, config.port, config.host, 'PORT');
       stops.push(() => closeServer(server));
       apiUrl = `http://localhost:${boundPort(server, config.port)}`;
       // Load every production model before reporting started, so the first predictions are not slow.
-      const failed = await serving.ensureLoaded();
+      const failed = await api.models.ensureLoaded();
       for (const f of failed) logger.error(f, 'production model could not be loaded');
-      await serving.updateGauges().catch(() => undefined);
-      serving.start();
+      await api.models.updateGauges().catch(() => undefined);
+      api.models.start();
       started = true;
-      logger.info({ url: apiUrl, backend }, 'API listening');
+      logger.info({ url: apiUrl, backend: api.backend }, 'API listening');
     } else if (worker) {
       // A worker on its own still answers probes and scrapes on WORKER_PORT.
       const w = worker;

@@ -6,10 +6,10 @@ import {
   type DenseActivation,
   type DenseNetworkSpec,
   type LayersModelArtifacts,
-} from '../../../models/dense-forward.js';
+} from '../../../serving/dense-forward.js';
 import { buildMlp } from '../../../models/network.js';
-import { mulberry32 } from '../../../models/prng.js';
-import { spec } from './fixtures.js';
+import { mulberry32 } from '../../../data/prng.js';
+import { spec } from '../models/fixtures.js';
 
 function randomArray(n: number, seed: number, scale = 1): Float32Array {
   const rand = mulberry32(seed);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../../models/prng.js';
-import { PROBABILITY_DECIMALS, predictionsJsonWriter, predictionsOf } from '../../../models/predictor.js';
+import { mulberry32 } from '../../../data/prng.js';
+import { PROBABILITY_DECIMALS, predictionsJsonWriter, predictionsOf } from '../../../serving/predictor.js';
 
 describe('prediction output', () => {
   const classes = ['home', 'draw', 'away'];

@@ -3,77 +3,11 @@
  * model's input schema (see `inputSchema()` in ./transform.ts).
  *
  * This runs on the predict hot path, so there is no zod here: each instance is
- * checked field by field with `typeof` tests. It also hosts the ISO-date
- * primitives shared by the transform and the head-to-head features so the
- * training pipeline and the API parse dates with exactly the same code.
+ * checked field by field with `typeof` tests. Dates are read by data/dates.ts,
+ * the same code the training pipeline uses.
  */
-import type { InputSchema } from './transform.js';
-
-// ---------------------------------------------------------------------------
-// ISO date primitives (shared with transform.ts and head-to-head.ts)
-// ---------------------------------------------------------------------------
-
-/**
- * 'YYYY-MM-DD' optionally followed by a time ('T' or space separator),
- * fractional seconds and a 'Z' / ±HH:MM offset.
- */
-export const ISO_DATE_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d|60)(?:\.\d{1,9})?)?(?:[Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
-
-const MS_PER_DAY = 86_400_000;
-
-// A module-level helper, not a closure per call: this runs for every date of every predict row.
-function digit(s: string, i: number): number {
-  return s.charCodeAt(i) - 48;
-}
-
-function isDigit(s: string, i: number): boolean {
-  const c = s.charCodeAt(i);
-  return c >= 48 && c <= 57;
-}
-
-function isPlainIsoDate(s: string): boolean {
-  return isDigit(s, 0) && isDigit(s, 1) && isDigit(s, 2) && isDigit(s, 3) && s.charCodeAt(4) === 45 &&
-    isDigit(s, 5) && isDigit(s, 6) && s.charCodeAt(7) === 45 && isDigit(s, 8) && isDigit(s, 9);
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/**
- * Calendar day of an ISO date string as days since 1970-01-01, or NaN when the
- * string is not a valid ISO date/timestamp.
- *
- * The day is the calendar date AS WRITTEN (the first 10 characters); any time
- * of day and UTC offset are validated but ignored. This makes date features
- * independent of the server's time zone (no training/serving skew).
- */
-export function isoDateToDay(s: string): number {
-  // A plain 'YYYY-MM-DD' (what predict requests send) is checked digit by digit; the regex is for the rest.
-  if (s.length === 10 ? !isPlainIsoDate(s) : s.length < 10 || !ISO_DATE_RE.test(s)) return NaN;
-  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
-  const month = digit(s, 5) * 10 + digit(s, 6);
-  const day = digit(s, 8) * 10 + digit(s, 9);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
-  return Date.UTC(year, month - 1, day) / MS_PER_DAY;
-}
-
-/** Day number (days since epoch) for a raw value: ISO string or Date. NaN otherwise. */
-export function valueToDay(v: unknown): number {
-  if (typeof v === 'string') return isoDateToDay(v);
-  if (v instanceof Date) {
-    const t = v.getTime();
-    return Number.isFinite(t) ? Math.floor(t / MS_PER_DAY) : NaN;
-  }
-  return NaN;
-}
-
-/** 'YYYY-MM-DD' for a day number. */
-export function dayToIso(day: number): string {
-  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
-}
+import { isoDateToDay } from '../data/dates.js';
+import type { InputSchema } from '../data/transform.js';
 
 // ---------------------------------------------------------------------------
 // Instance validation

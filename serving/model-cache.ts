@@ -1,13 +1,13 @@
 // Keeps the models that aliases point at loaded and ready. Each replica re-reads its aliases every
 // MODEL_REFRESH_MS; a moved alias is switched only after the new version has loaded and verified, so
 // in-flight and new requests never see a half-loaded model.
-import type { Db } from '../../db/client.js';
-import { loadPredictor, type Predictor } from '../../models/predictor.js';
-import { aliasMetrics, getVersion, resolveAlias } from '../../registry/models.js';
-import { sha256Dir, type ArtifactStore } from '../../runtime/artifacts.js';
-import type { Logger } from '../../runtime/logger.js';
-import type { Metrics } from '../../runtime/metrics.js';
-import { HttpError } from '../errors.js';
+import type { Db } from '../db/client.js';
+import { loadPredictor, type Predictor } from './predictor.js';
+import { aliasMetrics, getVersion, resolveAlias } from '../registry/models.js';
+import { sha256Dir, type ArtifactStore } from '../runtime/artifacts.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { ServingError } from './errors.js';
 
 export interface ServedModel {
   model: string;
@@ -17,7 +17,7 @@ export interface ServedModel {
 
 interface AliasEntry { model: string; alias: string; version: number; served: ServedModel }
 
-export class ModelServing {
+export class ModelCache {
   /**
    * model → alias → the loaded version it points at. An entry is set only once its model has loaded.
    * Nested rather than keyed by a joined string: the predict path looks it up without building a key.
@@ -55,7 +55,7 @@ export class ModelServing {
     const known = this.current(model, alias);
     if (known) return known;
     const version = await resolveAlias(this.deps.db, model, alias);
-    if (version === null) throw new HttpError(404, 'no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
+    if (version === null) throw new ServingError('no_model', `model "${model}" has no "${alias}" version; run its pipeline or move the alias first`);
     const served = await this.byVersion(model, version);
     // A refresh may have set a newer version meanwhile; keep it.
     return this.setIfAbsent({ model, alias, version, served }).served;
@@ -92,11 +92,11 @@ export class ModelServing {
 
   private async load(model: string, version: number): Promise<ServedModel> {
     const row = await getVersion(this.deps.db, model, version);
-    if (!row) throw new HttpError(404, 'not_found', `model "${model}" has no version ${version}`);
+    if (!row) throw new ServingError('no_version', `model "${model}" has no version ${version}`);
     const dir = await this.deps.artifacts.localPath(row.artifactUri);
     const sha = await sha256Dir(dir);
     if (sha !== row.artifactSha256) {
-      throw new HttpError(503, 'unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
+      throw new ServingError('unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
     }
     const predictor = await loadPredictor(dir);
     this.deps.logger.info({ model, version }, 'model loaded for serving');

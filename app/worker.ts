@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Logger } from '../runtime/logger.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,7 +57,7 @@ let temporalRuntimeInstalled = false;
  * Installs the Temporal SDK runtime once per process, before any worker: its logs go to our JSON logger,
  * and with `metricsPort` its own metrics (task latencies, slots, polls) are served for Prometheus.
  */
-export function installTemporalRuntime(logger: import('./logger.js').Logger, opts: { metricsPort?: number } = {}): void {
+export function installTemporalRuntime(logger: Logger, opts: { metricsPort?: number } = {}): void {
   if (temporalRuntimeInstalled) return;
   temporalRuntimeInstalled = true;
   const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeModelDir } from '../../../models/artifacts.js';
 import { initBackend, tf } from '../../../models/backend.js';
-import { loadModel, type ServingModel } from '../../../models/inference.js';
+import { loadModel, type ServingModel } from '../../../serving/model-loader.js';
 import { buildMlp } from '../../../models/network.js';
-import { mulberry32 } from '../../../models/prng.js';
+import { mulberry32 } from '../../../data/prng.js';
 import { trainMlp, type TrainInput } from '../../../models/training.js';
-import { blobs, classificationInput, regressionData, spec, tempDir } from './fixtures.js';
+import { blobs, classificationInput, regressionData, spec, tempDir } from '../models/fixtures.js';
 
 describe('loadModel', () => {
   it('round-trips: predictions after load equal the in-memory model before save', async () => {

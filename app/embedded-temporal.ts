@@ -4,9 +4,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
-import type { Logger } from './logger.js';
-import { projectRoot } from './project-root.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import type { Logger } from '../runtime/logger.js';
+import { projectRoot } from '../runtime/project-root.js';
 
 export interface EmbeddedTemporalHandle {
   address: string;

@@ -1,26 +1,19 @@
-// Workflow-safe contract between the API, the worker and the workflows: types, names, query and search
-// attribute definitions. No Node built-ins, no I/O; only `import type` from the rest of the project.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { PipelineSpec } from '../pipelines/spec.js';
+// The stage contract: what each stage of a run takes and returns (artifact URIs and small summaries), the
+// stages, the failure types and the activity interface the workflows call. Types and constants only: no
+// Node built-ins, no I/O, nothing from the rest of the project but the spec, so workflow code, activities,
+// data code, the registry and the API can all depend on it.
+import type { PipelineSpec } from './spec.js';
 
 export const STAGES = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Non-retryable failure types: each names a cause a person can fix. */
-export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'TrainingFailed', 'ChampionChanged'] as const;
+export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'TrainingFailed'] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
-export const SEARCH_ATTRIBUTES = {
-  pipeline: { name: 'MlPipeline', cliType: 'Keyword', key: defineSearchAttributeKey('MlPipeline', SearchAttributeType.KEYWORD) },
-  modelVersion: { name: 'MlModelVersion', cliType: 'Int', key: defineSearchAttributeKey('MlModelVersion', SearchAttributeType.INT) },
-  asOf: { name: 'MlAsOf', cliType: 'Datetime', key: defineSearchAttributeKey('MlAsOf', SearchAttributeType.DATETIME) },
-} as const;
+export type Task = 'classification' | 'regression';
 
 export type Trigger = 'api' | 'cli' | 'schedule' | 'backfill' | 'test';
-
-/** Set by Temporal on every workflow a schedule starts: the action's nominal time. */
-export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 export interface TrainingPipelineInput {
   pipeline: string;
@@ -54,8 +47,6 @@ export interface StageProgress {
   failure?: { stage: Stage; type: string; message: string };
 }
 
-export const progressQuery = defineQuery<StageProgress>('progress');
-
 export interface ApprovalDecision {
   decision: 'approve' | 'reject';
   by: string;
@@ -66,8 +57,6 @@ export interface ApprovalOutcome {
   decision: ApprovalDecision['decision'];
   modelVersion: number;
 }
-/** A person's decision on a candidate waiting for approval; refused unless the run is waiting for one. */
-export const approvalUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecision]>('approval');
 
 // ---- activity inputs / outputs (artifact URIs and small summaries only) ----
 
@@ -156,11 +145,6 @@ export interface TrainingPipelineResult {
   stageSeconds: Partial<Record<Stage, number>>;
 }
 
-/** Business workflow ID: findable and sortable in the Web UI. */
-export function trainingWorkflowId(pipeline: string, asOf: string, suffix: string): string {
-  return `train:${pipeline}:${asOf.slice(0, 10)}:${suffix}`;
-}
-
 // ---- backfills ----
 
 export interface BackfillInput {
@@ -184,6 +168,8 @@ export interface PartitionState {
 export interface BackfillProgress {
   backfillId: string;
   pipeline: string;
+  /** The pipeline version every partition runs (pinned when the backfill started). */
+  pipelineVersion: number;
   total: number;
   done: number;
   running: number;
@@ -192,13 +178,37 @@ export interface BackfillProgress {
   partitions: PartitionState[];
 }
 
-export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
+// ---- the activities a run calls (implemented in activities/, called through proxies in workflows/) ----
 
-/** Deterministic IDs: the same backfill (pipeline, range, step) is one workflow, and its partitions too. */
-export function backfillIds(pipeline: string, start: string, end: string, stepMonths: number, asOfs: string[]) {
-  const backfillId = `backfill:${pipeline}:${start.slice(0, 10)}:${end.slice(0, 10)}:${stepMonths}m`;
-  return {
-    backfillId,
-    partitions: asOfs.map((asOf) => ({ asOf, workflowId: `train:${pipeline}:${asOf.slice(0, 10)}:backfill-${start.slice(0, 10)}-${end.slice(0, 10)}-${stepMonths}m` })),
-  };
+export interface StageInput { run: RunRef }
+export interface CleanInput extends StageInput { raw: DatasetRef }
+export interface FeatureInput extends StageInput { clean: DatasetRef; task: Task }
+export interface TrainStageInput extends StageInput { features: FeatureOutput }
+export interface EvaluateInput extends StageInput { features: FeatureOutput; trained: TrainOutput; clean: DatasetRef; pipelineVersion: number }
+export interface PromoteInput extends StageInput {
+  evaluated: EvaluateOutput;
+  allowPromotion: boolean;
+  actor: string;
+  /** Set when the pipeline required a person's approval and got it. */
+  approval?: { by: string; reason: string };
+}
+
+export interface ResolvePipelineInput { pipeline: string; version?: number }
+export interface ResolvedPipeline { spec: PipelineSpec; version: number }
+export interface BeginRunInput { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }
+export type FinishRunInput =
+  | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: Record<string, unknown> }
+  | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } };
+
+export interface PipelineActivities {
+  /** For runs started without a spec snapshot (schedules): the pipeline as it is now. */
+  resolvePipeline(input: ResolvePipelineInput): Promise<ResolvedPipeline>;
+  beginRun(input: BeginRunInput): Promise<void>;
+  finishRun(input: FinishRunInput): Promise<void>;
+  collect(input: StageInput): Promise<CollectOutput>;
+  clean(input: CleanInput): Promise<CleanOutput>;
+  feature(input: FeatureInput): Promise<FeatureOutput>;
+  train(input: TrainStageInput): Promise<TrainOutput>;
+  evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
+  promote(input: PromoteInput): Promise<PromoteOutput>;
 }

@@ -3,8 +3,8 @@
 // (prediction-log-writer.ts), which builds and sends the INSERT, and deletes entries past the retention. A slow or failing database therefore never
 // delays or fails a prediction: when the queue is full, entries are dropped and counted.
 import type { Worker } from 'node:worker_threads';
-import type { Logger } from '../../runtime/logger.js';
-import { spawnSourceThread } from '../../runtime/source-thread.js';
+import type { Logger } from '../runtime/logger.js';
+import { spawnSourceThread } from '../runtime/source-thread.js';
 
 export interface PredictionLogEntry {
   model: string;

@@ -1,7 +1,7 @@
 // The promotion rule, as a pure function: the workflow uses it to decide whether to ask for approval,
 // and the promote activity re-checks it before moving the alias. Workflow-safe (no imports at run time).
-import type { PipelineSpec } from '../pipelines/spec.js';
-import type { EvaluateOutput, MetricSet } from './shared.js';
+import type { PipelineSpec } from './spec.js';
+import type { EvaluateOutput, MetricSet } from './contract.js';
 
 /** Metrics where smaller is better; every other metric is better when larger. */
 const LOWER_IS_BETTER = new Set(['logLoss', 'rankedProbabilityScore', 'expectedCalibrationError', 'rmse', 'mae']);

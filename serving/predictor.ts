@@ -1,9 +1,9 @@
 // A registered model ready to answer: the network plus the fitted feature pipeline saved beside it. Both
 // the API and offline evaluation go through here, so they give the same numbers for the same rows.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeHistory, servingEncoder, type FittedFeatures } from '../data/feature-pipeline.js';
-import { loadModel, type LoadedModel } from './inference.js';
+import { readFittedFeatures } from '../data/feature-artifacts.js';
+import type { FittedFeatures } from '../data/feature-pipeline.js';
+import { servingEncoder } from './encoder.js';
+import { loadModel, type LoadedModel } from './model-loader.js';
 
 export type Prediction =
   | { label: string; probabilities: Record<string, number> }
@@ -18,13 +18,11 @@ export interface Predictor {
   predictJson(instances: Record<string, unknown>[]): string;
   /** Model output for an already encoded matrix: class probabilities or values. */
   predictMatrix(matrix: Float32Array, rows: number): Float32Array;
-  /** Scores rows of a time-ordered history the way training encoded them (for champion/challenger). */
-  predictHistory(history: Record<string, unknown>[], index: number[]): Float32Array;
   dispose(): void;
 }
 
 export async function loadPredictor(modelDir: string): Promise<Predictor> {
-  const fitted = JSON.parse(await readFile(join(modelDir, 'fitted.json'), 'utf8')) as FittedFeatures;
+  const fitted = await readFittedFeatures(modelDir);
   const model = await loadModel(modelDir);
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
@@ -48,9 +46,6 @@ export async function loadPredictor(modelDir: string): Promise<Predictor> {
     predictMatrix,
     predict: (instances) => predictionsOf(score(instances), instances.length, classes),
     predictJson: (instances) => toJson(score(instances), instances.length),
-    predictHistory(history, index) {
-      return predictMatrix(encodeHistory(fitted, history, index), index.length);
-    },
     dispose: () => model.dispose(),
   };
 }

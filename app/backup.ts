@@ -1,10 +1,9 @@
 // Backup and restore of the platform's state: the registry database (every table, as JSON rows, so the
 // archive restores into any PostgreSQL version without pg_dump) and the artifact folder, in one .tar.gz.
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

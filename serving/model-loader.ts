@@ -1,5 +1,6 @@
-import { readModelDir, type ModelMeta, type Task } from './artifacts.js';
-import { initBackend, tf } from './backend.js';
+import { readModelDir, type ModelMeta } from '../models/artifacts.js';
+import { type Task } from '../pipelines/contract.js';
+import { initBackend, tf } from '../models/backend.js';
 import { compileDenseNetwork, parseDenseNetwork, type DenseForward } from './dense-forward.js';
 
 export interface LoadedModel {
@@ -21,7 +22,7 @@ export interface LoadedModel {
 
 /**
  * What runs `predict`:
- *   js    the plain-JS dense forward pass (models/dense-forward.ts) over the saved weights;
+ *   js    the plain-JS dense forward pass (serving/dense-forward.ts) over the saved weights;
  *   tfjs  the tfjs layers-model on the active tfjs backend.
  */
 export type InferenceEngine = 'js' | 'tfjs';

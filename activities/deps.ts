@@ -1,0 +1,17 @@
+// What every activity needs, passed in by the worker (the one place that wires real dependencies).
+import type { Db } from '../db/client.js';
+import type { ArtifactStore } from '../runtime/artifacts.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import type { FaultInjector } from './failures.js';
+
+export interface ActivityDeps {
+  db: Db;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  /** Identifies the code that trained a model, for lineage. */
+  codeVersion: string;
+  faults?: FaultInjector;
+  /** The worker's Prometheus metrics; omitted in unit tests of single activities. */
+  metrics?: Metrics;
+}

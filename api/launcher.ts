@@ -1,0 +1,126 @@
+// The one place that starts workflows: runs (from the API and the benchmarks), backfills, retried backfill
+// partitions and scheduled runs. Starts are typed by the workflow functions, so a changed input fails to
+// compile here instead of failing at run time; IDs come from pipelines/workflow-ids.ts.
+import { randomBytes } from 'node:crypto';
+import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { BackfillInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
+import { scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
+import type { StoredPipeline } from '../registry/pipelines.js';
+import type { Config } from '../runtime/config.js';
+import type { backfillPipeline } from '../workflows/backfill.js';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../workflows/definitions.js';
+import type { trainingPipeline } from '../workflows/training-pipeline.js';
+
+export interface LaunchDeps {
+  temporal: Client;
+  config: Config;
+}
+
+export interface StartedRun {
+  workflowId: string;
+  runId: string;
+  asOf: string;
+  webUiUrl: string | null;
+}
+
+export interface RunOptions {
+  asOf?: string;
+  trigger: Trigger;
+  allowPromotion: boolean;
+  actor: string;
+  taskQueue?: string;
+}
+
+/** A new run of one pinned pipeline version (its spec travels in the input, so later edits do not change it). */
+export async function startTrainingRun(deps: LaunchDeps, pipeline: StoredPipeline, opts: RunOptions): Promise<StartedRun> {
+  const asOf = new Date(opts.asOf ?? Date.now()).toISOString();
+  const workflowId = trainingWorkflowId(pipeline.name, asOf, randomBytes(4).toString('hex'));
+  return launchTraining(deps, pipeline, { ...opts, asOf }, {
+    workflowId,
+    summary: `Train ${pipeline.name} v${pipeline.version} as of ${asOf.slice(0, 10)} (${opts.trigger})`,
+  });
+}
+
+/**
+ * One failed backfill partition again, alone, under its own workflow ID, with the backfill's pinned
+ * pipeline version (so one walk-forward report never mixes spec versions).
+ */
+export async function retryBackfillPartition(
+  deps: LaunchDeps,
+  pipeline: StoredPipeline,
+  partition: { asOf: string; workflowId: string },
+  opts: { backfillId: string; actor: string },
+): Promise<StartedRun> {
+  return launchTraining(deps, pipeline, {
+    asOf: partition.asOf, trigger: 'backfill', allowPromotion: false, actor: `${opts.actor} (retry of ${opts.backfillId})`,
+  }, {
+    workflowId: partition.workflowId,
+    reusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    summary: `Retry of backfill partition asOf ${partition.asOf.slice(0, 10)} of ${pipeline.name} v${pipeline.version}`,
+  });
+}
+
+async function launchTraining(
+  deps: LaunchDeps,
+  pipeline: StoredPipeline,
+  opts: RunOptions & { asOf: string },
+  how: { workflowId: string; summary: string; reusePolicy?: WorkflowIdReusePolicy },
+): Promise<StartedRun> {
+  const input: TrainingPipelineInput = {
+    pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, asOf: opts.asOf,
+    trigger: opts.trigger, allowPromotion: opts.allowPromotion, actor: opts.actor,
+  };
+  const handle = await deps.temporal.workflow.start<typeof trainingPipeline>(WORKFLOW_TYPES.training, {
+    taskQueue: opts.taskQueue ?? deps.config.temporal.taskQueue,
+    workflowId: how.workflowId,
+    args: [input],
+    ...(how.reusePolicy !== undefined ? { workflowIdReusePolicy: how.reusePolicy } : {}),
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.pipeline.key, value: pipeline.name },
+      { key: SEARCH_ATTRIBUTES.asOf.key, value: new Date(opts.asOf) },
+    ]),
+    staticSummary: how.summary,
+    staticDetails: `Pipeline **${pipeline.name}** version ${pipeline.version}, spec ${pipeline.specHash}. Started by ${opts.actor}. Promotion ${opts.allowPromotion ? 'allowed' : 'disabled'}.`,
+  });
+  return { workflowId: how.workflowId, runId: handle.firstExecutionRunId, asOf: opts.asOf, webUiUrl: webUiLink(deps.config, how.workflowId, handle.firstExecutionRunId) };
+}
+
+/**
+ * Starts a backfill's parent workflow. Its ID is deterministic, and re-submitting the same backfill, even
+ * after it finished, starts nothing new: the caller gets WorkflowExecutionAlreadyStartedError.
+ */
+export async function startBackfill(deps: LaunchDeps, backfillId: string, input: BackfillInput, how: { summary: string; details: string }): Promise<void> {
+  await deps.temporal.workflow.start<typeof backfillPipeline>(WORKFLOW_TYPES.backfill, {
+    taskQueue: deps.config.temporal.taskQueue, workflowId: backfillId, args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    staticSummary: how.summary,
+    staticDetails: how.details,
+  });
+}
+
+/**
+ * What a retraining schedule starts: trainingPipeline with no asOf and no spec, so each run trains on the
+ * data as of its nominal time with the pipeline as it is then.
+ */
+export function scheduledTrainingAction(
+  config: Config,
+  opts: { pipeline: string; scheduleId: string; allowPromotion: boolean },
+): ScheduleOptionsStartWorkflowAction<typeof trainingPipeline> {
+  const input: TrainingPipelineInput = { pipeline: opts.pipeline, trigger: 'schedule', allowPromotion: opts.allowPromotion, actor: `schedule:${opts.scheduleId}` };
+  return {
+    type: 'startWorkflow', workflowType: WORKFLOW_TYPES.training, taskQueue: config.temporal.taskQueue,
+    // Temporal appends the action time: train:<pipeline>:scheduled-2026-01-05T03:00:00Z.
+    workflowId: scheduledWorkflowId(opts.pipeline),
+    args: [input],
+    typedSearchAttributes: new TypedSearchAttributes([{ key: SEARCH_ATTRIBUTES.pipeline.key, value: opts.pipeline }]),
+    staticSummary: `Scheduled retraining of ${opts.pipeline} (${opts.scheduleId})`,
+  };
+}
+
+export function webUiLink(config: Config, workflowId: string, runId?: string | null): string | null {
+  const base = config.temporal.uiUrl;
+  if (!base) return null;
+  const path = `${base}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${path}/${runId}/history` : path;
+}

@@ -1,0 +1,96 @@
+// The one assembly of the platform over reachable services: registry database, artifact store, Temporal
+// client, and the roles asked for (worker, API). `npm start` and the container roles reach it through
+// startPlatform (which first starts any embedded service); the tests and the benchmarks call it directly
+// with their own services, task queue and fault seam. Nothing here listens on a port.
+import { Client } from '@temporalio/client';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import type { FaultInjector } from '../activities/failures.js';
+import { createApp } from '../api/app.js';
+import { connectDb, type Db } from '../db/client.js';
+import { initBackend } from '../models/backend.js';
+import { createLocalArtifactStore, type ArtifactStore } from '../runtime/artifacts.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { connectTemporal } from '../runtime/temporal-connection.js';
+import { ModelCache } from '../serving/model-cache.js';
+import { PredictionLog } from '../serving/prediction-log.js';
+import { startWorker, type WorkerHandle } from './worker.js';
+
+export interface AssembleOptions {
+  config: Config;
+  logger: Logger;
+  /** Where the registry and Temporal are (embedded ones already started by the caller). */
+  databaseUrl: string;
+  temporalAddress: string;
+  roles: { api: boolean; worker: boolean };
+  /** The API's registry (served at /metrics) and the worker's; one shared registry when both roles share a process. */
+  metrics: { api: Metrics; worker: Metrics };
+  codeVersion: string;
+  /** Test seam for faults outside the product (see activities/failures.ts). */
+  faults?: FaultInjector;
+  /** A pre-built workflow bundle (tests build one per process instead of one per worker). */
+  workflowBundle?: WorkflowBundleOption;
+  /** Reported by the API's /health; the process's started flag. */
+  started?: () => boolean;
+}
+
+export type ApiApp = ReturnType<typeof createApp>;
+
+export interface AssembledPlatform {
+  db: Db;
+  temporal: Client;
+  artifacts: ArtifactStore;
+  worker: WorkerHandle | null;
+  api: { app: ApiApp; models: ModelCache; predictionLog: PredictionLog; backend: string } | null;
+  /** Stops what was assembled, last started first. */
+  stop(): Promise<void>;
+}
+
+export async function assemblePlatform(opts: AssembleOptions): Promise<AssembledPlatform> {
+  const { config, logger } = opts;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => logger.warn({ err }, 'error while stopping'));
+  };
+  try {
+    const db = connectDb(opts.databaseUrl);
+    stops.push(() => db.$client.end());
+    const artifacts = createLocalArtifactStore(config.artifactDir);
+    const connection = await connectTemporal(opts.temporalAddress, config.temporal.namespace);
+    stops.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+
+    let worker: WorkerHandle | null = null;
+    if (opts.roles.worker) {
+      worker = await startWorker({
+        address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+        deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
+        workflowBundle: opts.workflowBundle,
+      });
+      const w = worker;
+      stops.push(() => w.shutdown());
+    }
+
+    let api: AssembledPlatform['api'] = null;
+    if (opts.roles.api) {
+      const backend = await initBackend();
+      const models = new ModelCache({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics: opts.metrics.api });
+      stops.push(async () => models.stop());
+      const predictionLog = new PredictionLog({
+        databaseUrl: opts.databaseUrl, logger, ...config.predictionLog, onDrop: (n) => opts.metrics.api.predictionLogDropped.inc(n),
+      });
+      predictionLog.start();
+      stops.push(() => predictionLog.stop());
+      const app = createApp(
+        { db, temporal, config, logger: logger.child({ role: 'api' }), serving: models, predictionLog, metrics: opts.metrics.api, backend },
+        { version: opts.codeVersion, started: opts.started },
+      );
+      api = { app, models, predictionLog, backend };
+    }
+    return { db, temporal, artifacts, worker, api, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

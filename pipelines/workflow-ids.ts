@@ -1,0 +1,21 @@
+// Workflow IDs, made in one place: business IDs that are findable and sortable in the Web UI, and
+// deterministic where a second start must find the first (backfills and their partitions, schedules).
+
+/** One run: `train:<pipeline>:<asOf day>:<suffix>`. */
+export function trainingWorkflowId(pipeline: string, asOf: string, suffix: string): string {
+  return `train:${pipeline}:${asOf.slice(0, 10)}:${suffix}`;
+}
+
+/** The runs a schedule starts (Temporal appends the action time to this prefix). */
+export function scheduledWorkflowId(pipeline: string): string {
+  return `train:${pipeline}:scheduled`;
+}
+
+/** The same backfill (pipeline, range, step) is one workflow, and its partitions too. */
+export function backfillIds(pipeline: string, start: string, end: string, stepMonths: number, asOfs: string[]) {
+  const range = `${start.slice(0, 10)}-${end.slice(0, 10)}-${stepMonths}m`;
+  return {
+    backfillId: `backfill:${pipeline}:${start.slice(0, 10)}:${end.slice(0, 10)}:${stepMonths}m`,
+    partitions: asOfs.map((asOf) => ({ asOf, workflowId: trainingWorkflowId(pipeline, asOf, `backfill-${range}`) })),
+  };
+}

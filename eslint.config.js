@@ -73,7 +73,16 @@ export default tseslint.config(
       }],
     },
   },
-  forbid('db', ROOMS.filter((r) => r !== 'db'), 'the schema and connection are a base service'),
+  forbid('db', ROOMS.filter((r) => r !== 'db' && r !== 'pipelines'), 'the schema and connection are a base service'),
+  {
+    // The schema names the contract's types for what its json columns hold: type-only imports, erased at build.
+    files: ['db/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ regex: roomImport(['pipelines']), allowTypeImports: true, message: 'db/ may import only types from pipelines/ (the shapes of its json columns): the schema and connection are a base service' }],
+      }],
+    },
+  },
   forbid('runtime', ROOMS.filter((r) => r !== 'runtime'), 'base services (config, logging, metrics, artifact store, Temporal connection) know nothing of the product'),
   forbid('data', ['workflows', 'activities', 'models', 'serving', 'registry', 'api', 'app', ...ENTRY], 'data code is pure dataframe work; the rooms above it depend on it, not the reverse'),
   forbid('models', ['workflows', 'activities', 'serving', 'registry', 'api', 'app', ...ENTRY], 'models train and save networks; serving and activities use them'),

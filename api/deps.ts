@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
+import type { BackendReport } from './health/routes.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ModelCache } from '../serving/model-cache.js';
 
@@ -15,6 +16,6 @@ export interface ApiDeps {
   serving: ModelCache;
   predictionLog: PredictionLog;
   metrics: Metrics;
-  /** Backend that serves predictions, reported by /health. */
-  backend: string;
+  /** What runs the models here (inference engines, tfjs backend if loaded), read by /health on each request. */
+  backend: () => BackendReport;
 }

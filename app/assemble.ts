@@ -6,16 +6,17 @@ import { Client } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { FaultInjector } from '../activities/failures.js';
 import { createApp } from '../api/app.js';
+import type { BackendReport } from '../api/health/routes.js';
 import { connectDb, type Db } from '../db/client.js';
-import { initBackend } from '../models/backend.js';
 import { createLocalArtifactStore, type ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { connectTemporal } from '../runtime/temporal-connection.js';
 import { ModelCache } from '../serving/model-cache.js';
+import { loadedTfjsBackend } from '../serving/model-loader.js';
 import { PredictionLog } from '../serving/prediction-log.js';
-import { startWorker, type WorkerHandle } from './worker.js';
+import type { WorkerHandle } from './worker.js';
 
 export interface AssembleOptions {
   config: Config;
@@ -42,7 +43,10 @@ export interface AssembledPlatform {
   temporal: Client;
   artifacts: ArtifactStore;
   worker: WorkerHandle | null;
-  api: { app: ApiApp; models: ModelCache; predictionLog: PredictionLog; backend: string } | null;
+  /** The tfjs backend the worker role initialised (it trains); null without that role. */
+  trainingBackend: string | null;
+  /** `backend`: what runs models in this process, read on each call (see BackendReport). */
+  api: { app: ApiApp; models: ModelCache; predictionLog: PredictionLog; backend: () => BackendReport } | null;
   /** Stops what was assembled, last started first. */
   stop(): Promise<void>;
 }
@@ -61,8 +65,13 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
 
+    // The worker role's modules (activities: nodejs-polars, tfjs) are imported only for that role: an API
+    // process loads neither (test/integration/api-process-modules.test.ts).
     let worker: WorkerHandle | null = null;
+    let trainingBackend: string | null = null;
     if (opts.roles.worker) {
+      const [{ startWorker }, { initBackend }] = await Promise.all([import('./worker.js'), import('../models/backend.js')]);
+      trainingBackend = await initBackend();
       worker = await startWorker({
         address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
         deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
@@ -74,7 +83,6 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
 
     let api: AssembledPlatform['api'] = null;
     if (opts.roles.api) {
-      const backend = await initBackend();
       const models = new ModelCache({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics: opts.metrics.api });
       stops.push(async () => models.stop());
       const predictionLog = new PredictionLog({
@@ -82,13 +90,16 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       });
       predictionLog.start();
       stops.push(() => predictionLog.stop());
+      // Models run on the plain-JS forward pass; tfjs is loaded only by a model that needs it (or by the
+      // worker role, when this process has it too).
+      const backend = (): BackendReport => ({ tfjsBackend: loadedTfjsBackend() ?? trainingBackend, inference: models.inference() });
       const app = createApp(
         { db, temporal, config, logger: logger.child({ role: 'api' }), serving: models, predictionLog, metrics: opts.metrics.api, backend },
         { version: opts.codeVersion, started: opts.started },
       );
       api = { app, models, predictionLog, backend };
     }
-    return { db, temporal, artifacts, worker, api, stop };
+    return { db, temporal, artifacts, worker, trainingBackend, api, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -9,7 +9,6 @@ import { Hono } from 'hono';
 import { healthRoutes } from '../api/health/routes.js';
 import type { Db } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
-import { initBackend } from '../models/backend.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import { REGISTRY_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
@@ -65,7 +64,7 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       config, logger, databaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
     });
     stops.push(() => assembled.stop());
-    const { db, temporal, artifacts, worker, api } = assembled;
+    const { db, temporal, artifacts, worker, trainingBackend, api } = assembled;
     if (worker) logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
 
     let apiUrl: string | null = null;
@@ -79,13 +78,13 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       await api.models.updateGauges().catch(() => undefined);
       api.models.start();
       started = true;
-      logger.info({ url: apiUrl, backend: api.backend }, 'API listening');
+      logger.info({ url: apiUrl, ...api.backend() }, 'API listening');
     } else if (worker) {
       // A worker on its own still answers probes and scrapes on WORKER_PORT.
       const w = worker;
       const app = new Hono();
       app.route('/health', healthRoutes({
-        version, backend: await initBackend(), started: () => w.worker.getState() === 'RUNNING',
+        version, backend: () => ({ tfjsBackend: trainingBackend }), started: () => w.worker.getState() === 'RUNNING',
         checks: {
           postgres: () => db.execute(sql`select 1`),
           temporal: () => temporal.connection.workflowService.getSystemInfo({}),

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from '../runtime/logger.js';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { ActivityDeps } from '../activities/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -29,6 +29,9 @@ export async function startWorker(opts: {
   /** A pre-built bundle (tests build one per process instead of one per worker). */
   workflowBundle?: WorkflowBundleOption;
 }): Promise<WorkerHandle> {
+  // Imported here, not at module load: a process that only installs the runtime (the API role) never loads
+  // the activities' modules (nodejs-polars, tfjs).
+  const { createActivities } = await import('../activities/index.js');
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,

@@ -473,8 +473,9 @@ async function main(): Promise<void> {
 
   console.log('starting the API and the bare Hono server, each in its own process…');
   const [api, bare] = await Promise.all([startApi('api'), startBare()]);
-  const health = await (await fetch(`${api.url}/health`)).json() as { tfjsBackend?: string };
-  const backend = health.tfjsBackend ?? '?';
+  const health = await (await fetch(`${api.url}/health`)).json() as { tfjsBackend?: string | null; inference?: { js: number; tfjs: number } };
+  // The API loads tfjs only for a model the plain-JS forward pass cannot run; say which engine answers.
+  const backend = health.inference ? (health.inference.tfjs > 0 ? `tfjs ${health.tfjsBackend}` : 'plain-JS forward pass, tfjs not loaded') : `tfjs ${health.tfjsBackend ?? '?'}`;
   const version = (await (await fetch(`${api.url}/v1/models/football/versions/${run.modelVersion}`)).json() as { version: unknown }).version;
 
   const single = { instances: [{ home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' }] };
@@ -491,7 +492,7 @@ async function main(): Promise<void> {
   const cN = await postJson(predictUrl, batch);
   if (cN.status !== 200 || cN.json?.predictions?.length !== BATCH_ROWS) throw new Error(`batch predict answered ${cN.status}: ${JSON.stringify(cN.json).slice(0, 500)}`);
   const teamsUsed = new Set(fixtures.flatMap((f) => [f.home_team, f.away_team])).size;
-  console.log(`  API ${api.url} (tfjs backend ${backend}), bare ${bare.url}; batch: ${BATCH_ROWS} distinct same-league fixtures of ${teamsUsed} teams`);
+  console.log(`  API ${api.url} (inference: ${backend}), bare ${bare.url}; batch: ${BATCH_ROWS} distinct same-league fixtures of ${teamsUsed} teams`);
   console.log(`  sample: Arsenal vs Chelsea → ${c1.json.predictions[0].label} ${JSON.stringify(c1.json.predictions[0].probabilities)}`);
 
   const [sSingle, sBatch] = await Promise.all([wrkScript('single', JSON.stringify(single)), wrkScript('batch', JSON.stringify(batch))]);
@@ -547,7 +548,7 @@ async function main(): Promise<void> {
   console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
   console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured;`);
   console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c), each on a freshly started server; the table shows each target's median round).`);
-  console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, tfjs backend ${backend}.`);
+  console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, inference: ${backend}.`);
   console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
     (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') +
     (values['control-plane-first'] ? ' Each API server answered GET /v1/schedules (a Temporal call) before it was measured.' : '') + '\n');

@@ -3,7 +3,8 @@
 // The fitted features also travel beside the model (see copyFittedFeatures), where serving reads them.
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureSets, FittedFeatures } from './feature-pipeline.js';
+import type { FeatureSets } from './feature-pipeline.js';
+import type { FittedFeatures } from '../pipelines/fitted-features.js';
 
 const MATRICES = { xTrain: 'x_train.f32', yTrain: 'y_train.f32', xTest: 'x_test.f32', yTest: 'y_test.f32' } as const;
 export type FeatureMatrix = keyof typeof MATRICES;

@@ -1,25 +1,15 @@
 // The feature stage end to end: split in time (or at random), derive point-in-time features, fit the
 // transform on the training split only, and encode every split. serving/encoder.ts is the prediction
 // path's half of the same code (transform.ts's encodeValue), so training and serving cannot drift apart.
+import type { Task } from '../pipelines/contract.js';
+import type { FittedFeatures } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 import { candidateFeatureColumns } from './feature-columns.js';
-import { type Task } from '../pipelines/contract.js';
 import { computeMatchFeatures, OUTCOME_CLASSES } from './head-to-head.js';
 import { mulberry32 } from './prng.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { periodContaining, toMillis } from './dates.js';
-import { applyTransform, fitTransform, inputSchema, type FittedTransform, type InputSchema } from './transform.js';
-
-/** Everything needed to turn raw rows into model input; saved as JSON beside the model. */
-export interface FittedFeatures {
-  version: 1;
-  task: Task;
-  target: string;
-  /** Class labels in model-output order (classification), else null. */
-  classes: string[] | null;
-  transform: FittedTransform;
-  inputSchema: InputSchema;
-}
+import { applyTransform, fitTransform, inputSchema } from './transform.js';
 
 export interface EncodedSplit {
   matrix: Float32Array;

@@ -13,6 +13,7 @@
  * fixture featurized from the final state gets exactly the features the walk
  * would give a match on the next day.
  */
+import type { GroupStats, TeamRatingsState, TeamState } from '../pipelines/fitted-features.js';
 import type { HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
 import { dayToIso, valueToDay } from './dates.js';
 
@@ -75,40 +76,6 @@ export const UNKNOWN_TEAM_FALLBACK =
 // ---------------------------------------------------------------------------
 // state (JSON-serializable)
 // ---------------------------------------------------------------------------
-
-export interface TeamState {
-  elo: number;
-  played: number;
-  homePlayed: number;
-  homeWins: number;
-  awayPlayed: number;
-  awayWins: number;
-  /** Calendar day of last match (days since 1970-01-01), null if none. */
-  lastDay: number | null;
-  /** Points (3/1/0) of the last ≤ formWindow matches, oldest first. */
-  recentPoints: number[];
-  /** Goal difference (own - opponent) of the last ≤ formWindow matches, oldest first. */
-  recentGoalDiff: number[];
-  /** Group (league) of the team's most recent match, null if unknown. */
-  group: string | null;
-}
-
-export interface GroupStats {
-  matches: number;
-  homeWins: number;
-  draws: number;
-  awayWins: number;
-}
-
-export interface TeamRatingsState {
-  version: 1;
-  teams: Record<string, TeamState>;
-  groups: Record<string, GroupStats>;
-  overall: GroupStats;
-  /** Last processed match date, 'YYYY-MM-DD' (null if no matches). */
-  lastDate: string | null;
-  matchesProcessed: number;
-}
 
 export function emptyState(): TeamRatingsState {
   return {

@@ -25,11 +25,11 @@
  * "Missing" = null, undefined, NaN, or a blank string.
  */
 import { z } from 'zod';
-import { HEAD_TO_HEAD_FEATURES, type TeamRatingsState } from './head-to-head.js';
+import type { ColumnKind, FittedColumn, FittedTransform, InputField, InputSchema, TeamRatingsState } from '../pipelines/fitted-features.js';
 import { HeadToHeadConfigSchema, type HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
-import { valueToDay, dayToIso } from './dates.js';
+import { dayToIso, valueToDay } from './dates.js';
+import { HEAD_TO_HEAD_FEATURES } from './head-to-head.js';
 
-export type ColumnKind = 'numeric' | 'categorical' | 'date' | 'boolean';
 
 export interface FeatureConfig {
   /** Restrict features to these columns (order of `candidateColumns` is kept). */
@@ -46,90 +46,7 @@ export const DEFAULT_MAX_CATEGORIES = 20;
 export const OTHER_CATEGORY = '__other__';
 export const MISSING_CATEGORY = '__missing__';
 
-export interface NumericColumn {
-  name: string;
-  kind: 'numeric';
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  /** Train split had missing values → a `<name>__missing` indicator output exists. */
-  hadMissing: boolean;
-}
-export interface CategoricalColumn {
-  name: string;
-  kind: 'categorical';
-  /** Kept train values, most frequent first (excluding `__missing__`). */
-  categories: string[];
-  /** Train split had missing values → a `<name>=__missing__` slot exists. */
-  hadMissing: boolean;
-  /** Every train value is in `categories` (none was folded into `__other__`): unseen values are then suspicious. */
-  complete?: boolean;
-}
-export interface DateColumn {
-  name: string;
-  kind: 'date';
-  yearMean: number;
-  yearStd: number;
-  /** Earliest / latest train date, 'YYYY-MM-DD'. */
-  min: string;
-  max: string;
-  hadMissing: boolean;
-}
-export interface BooleanColumn {
-  name: string;
-  kind: 'boolean';
-  /** Fraction of non-missing train values that were true (imputation value). */
-  trueRate: number;
-  hadMissing: boolean;
-}
-export type FittedColumn = NumericColumn | CategoricalColumn | DateColumn | BooleanColumn;
 
-/**
- * Point-in-time head-to-head features carried by the transform (optional).
- * `applyTransform` does NOT derive them: training rows already contain them
- * (from `computeMatchFeatures`), and at serving time `servingEncoder` (serving/encoder.ts)
- * (./feature-pipeline.ts) computes them from `state` as it encodes each instance.
- */
-export interface HeadToHeadBlock {
-  config: HeadToHeadConfig;
-  state: TeamRatingsState;
-  /** The derived feature column names (not part of the request payload). */
-  featureNames: string[];
-}
-
-export interface FittedTransform {
-  version: 1;
-  target: string;
-  columns: FittedColumn[];
-  /** Name of each matrix column, in order. */
-  outputNames: string[];
-  /** Number of training rows the transform was fitted on. */
-  nTrainRows: number;
-  headToHead?: HeadToHeadBlock;
-}
-
-export interface InputField {
-  name: string;
-  kind: ColumnKind;
-  /** True when training data never had it missing. Optional fields are imputed. */
-  required: boolean;
-  /** Known categories (categorical). */
-  categories?: string[];
-  /**
-   * The categories are the whole training vocabulary: a value outside them is rejected (422) unless the
-   * caller asks for the `__other__` fallback. Absent/false: unknown values map to `__other__`.
-   */
-  closed?: boolean;
-  /** Train range (numeric: numbers). */
-  min?: number;
-  max?: number;
-  /** Train range (date: 'YYYY-MM-DD'). */
-  minDate?: string;
-  maxDate?: string;
-}
-/** The model signature used by the predict API. */
-export type InputSchema = InputField[];
 
 // ---------------------------------------------------------------------------
 // value helpers

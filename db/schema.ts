@@ -4,13 +4,18 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial, doublePrecision, index, integer, json, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
+// Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
+// and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
+import type { AuditDetails, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary } from '../pipelines/contract.js';
+import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
+import type { PipelineSpec } from '../pipelines/spec.js';
 
 /** Pipeline specs, versioned: editing a pipeline adds a row, runs keep the version they ran. */
 export const pipelines = pgTable('pipelines', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   name: text('name').notNull(),
   version: integer('version').notNull(),
-  spec: jsonb('spec').notNull(),
+  spec: jsonb('spec').$type<PipelineSpec>().notNull(),
   specHash: text('spec_hash').notNull(),
   createdBy: text('created_by').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -27,8 +32,8 @@ export const runs = pgTable('runs', {
   trigger: text('trigger').notNull(),
   status: text('status').notNull(), // running | succeeded | failed
   stage: text('stage'),
-  failure: jsonb('failure'), // { type, message, stage }
-  summary: jsonb('summary'), // metrics, baselines, promotion decision
+  failure: jsonb('failure').$type<RunFailure>(), // set when status = failed
+  summary: jsonb('summary').$type<RunSummary>(), // set when status = succeeded
   modelVersion: integer('model_version'),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -44,9 +49,9 @@ export const datasets = pgTable('datasets', {
   stage: text('stage').notNull(),
   uri: text('uri').notNull(),
   rows: integer('rows').notNull(),
-  schema: jsonb('schema').notNull(),
+  schema: jsonb('schema').$type<DatasetRef['columns']>().notNull(),
   contentHash: text('content_hash').notNull(),
-  report: jsonb('report'),
+  report: jsonb('report').$type<CleanReport>(), // the clean stage's quality report (null for raw)
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('datasets_run_stage').on(t.runWorkflowId, t.stage)]);
 
@@ -65,11 +70,11 @@ export const modelVersions = pgTable('model_versions', {
   runWorkflowId: text('run_workflow_id').notNull(),
   artifactUri: text('artifact_uri').notNull(),
   artifactSha256: text('artifact_sha256').notNull(),
-  metrics: jsonb('metrics').notNull(),
-  baselines: jsonb('baselines').notNull(),
-  transform: jsonb('transform').notNull(),
-  inputSchema: jsonb('input_schema').notNull(),
-  lineage: jsonb('lineage').notNull(), // run, dataset hashes, pipeline name/version/spec hash, code version, asOf
+  metrics: jsonb('metrics').$type<MetricSet>().notNull(),
+  baselines: jsonb('baselines').$type<Record<string, MetricSet>>().notNull(),
+  transform: jsonb('transform').$type<FittedFeatures>().notNull(),
+  inputSchema: jsonb('input_schema').$type<InputSchema>().notNull(),
+  lineage: jsonb('lineage').$type<ModelLineage>().notNull(), // run, dataset hashes, pipeline name/version/spec hash, code version, asOf
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   uniqueIndex('model_versions_model_version').on(t.modelId, t.version),
@@ -110,7 +115,7 @@ export const auditLog = pgTable('audit_log', {
   actor: text('actor').notNull(),
   action: text('action').notNull(),
   subject: text('subject').notNull(),
-  details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+  details: jsonb('details').$type<AuditDetails | Record<string, never>>().notNull().default(sql`'{}'::jsonb`),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -125,7 +130,21 @@ export const predictionLog = pgTable('prediction_log', {
   // json, not jsonb, stored uncompressed (migration 0002): the bodies are kept exactly as sent, and neither
   // building jsonb nor pglz-compressing number-heavy text is paid on every logged request (537 → 158 µs of
   // PostgreSQL CPU per logged 100-row request, bench/prediction-log.ts). `::jsonb` gives jsonb operators.
-  request: json('request').notNull(),
-  response: json('response').notNull(),
+  request: json('request').$type<LoggedPredictRequest>().notNull(),
+  response: json('response').$type<LoggedPredictResponse>().notNull(),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('prediction_log_model_at').on(t.model, t.at)]);
+
+/** A logged request body, as sent: it carried `instances` (the log keeps only answered requests), and any other member it had. */
+export interface LoggedPredictRequest {
+  instances: Record<string, unknown>[];
+  [member: string]: unknown;
+}
+
+/** A logged response body, as answered (serving/predictor.ts's predictions). */
+export interface LoggedPredictResponse {
+  model: string;
+  version: number;
+  alias: string | null;
+  predictions: ({ label: string; probabilities: Record<string, number> } | { value: number })[];
+}

@@ -197,7 +197,7 @@ export interface ResolvePipelineInput { pipeline: string; version?: number }
 export interface ResolvedPipeline { spec: PipelineSpec; version: number }
 export interface BeginRunInput { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }
 export type FinishRunInput =
-  | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: Record<string, unknown> }
+  | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: RunSummary }
   | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } };
 
 export interface PipelineActivities {
@@ -212,3 +212,41 @@ export interface PipelineActivities {
   evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
   promote(input: PromoteInput): Promise<PromoteOutput>;
 }
+
+// ---- what the registry keeps: the shapes of its json columns (db/schema.ts types the columns with these) ----
+
+/** How a failed run ended (runs.failure). */
+export interface RunFailure {
+  stage: string;
+  type: string;
+  message: string;
+}
+
+/** What a succeeded run keeps in its row (runs.summary): its result without what the row's own columns hold. */
+export type RunSummary = Pick<TrainingPipelineResult, 'metrics' | 'baselines' | 'champion' | 'promotion' | 'clean' | 'stageSeconds' | 'training'>;
+
+/** Where a model version came from (model_versions.lineage), written once by the evaluate stage. */
+export interface ModelLineage {
+  /** The workflow ID of the run that trained it. */
+  run: string;
+  pipeline: string;
+  pipelineVersion: number;
+  specHash: string;
+  spec: PipelineSpec;
+  asOf: string;
+  cleanDataset: Pick<DatasetRef, 'uri' | 'contentHash' | 'rows'>;
+  trainRows: number;
+  testRows: number;
+  testPeriod: FeatureOutput['testPeriod'];
+  /** The tfjs backend that trained it. */
+  backend: string;
+  codeVersion: string;
+}
+
+/** An audit row's details (audit_log.details), by the row's action. */
+export interface AuditDetailsByAction {
+  'alias.moved': { alias: string; from: number | null; to: number; reason: string };
+  'pipeline.saved': { version: number; specHash: string };
+}
+export type AuditAction = keyof AuditDetailsByAction;
+export type AuditDetails = AuditDetailsByAction[AuditAction];

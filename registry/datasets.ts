@@ -1,9 +1,9 @@
 import type { Db } from '../db/client.js';
 import { datasets } from '../db/schema.js';
-import type { DatasetRef } from '../pipelines/contract.js';
+import type { CleanReport, DatasetRef } from '../pipelines/contract.js';
 
 /** Keyed by run + stage: a retried activity overwrites its own row instead of adding one. */
-export async function recordDataset(db: Db, runWorkflowId: string, stage: 'raw' | 'clean', ref: DatasetRef, report?: unknown): Promise<void> {
+export async function recordDataset(db: Db, runWorkflowId: string, stage: 'raw' | 'clean', ref: DatasetRef, report?: CleanReport): Promise<void> {
   const values = { runWorkflowId, stage, uri: ref.uri, rows: ref.rows, schema: ref.columns, contentHash: ref.contentHash, report: report ?? null };
   await db.insert(datasets).values(values).onConflictDoUpdate({ target: [datasets.runWorkflowId, datasets.stage], set: values });
 }

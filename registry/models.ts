@@ -2,7 +2,9 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { aliasEvents, aliases, auditLog, metrics, models, modelVersions } from '../db/schema.js';
-import type { MetricSet } from '../pipelines/contract.js';
+import type { EvaluateOutput, MetricSet, ModelLineage } from '../pipelines/contract.js';
+import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
+import type { PipelineSpec } from '../pipelines/spec.js';
 
 export type ModelVersionRow = typeof modelVersions.$inferSelect;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -15,10 +17,10 @@ export interface NewVersion {
   artifactSha256: string;
   metrics: MetricSet;
   baselines: Record<string, MetricSet>;
-  champion: { version: number; metrics: MetricSet } | null;
-  transform: unknown;
-  inputSchema: unknown;
-  lineage: Record<string, unknown>;
+  champion: EvaluateOutput['champion'];
+  transform: FittedFeatures;
+  inputSchema: InputSchema;
+  lineage: ModelLineage;
 }
 
 /** Registers the run's model as the next version; a retried call returns the version already registered. */
@@ -45,8 +47,8 @@ export async function registerVersion(db: Db, v: NewVersion): Promise<number> {
 /** Creates the model on first use and takes its row lock: every version or alias change of one model is serialised. */
 async function lockModel(tx: Tx, name: string, task: string): Promise<number> {
   await tx.insert(models).values({ name, task }).onConflictDoNothing();
-  const r = await tx.execute(sql`SELECT id FROM models WHERE name = ${name} FOR UPDATE`);
-  return Number((r.rows[0] as { id: number | string }).id);
+  const r = await tx.execute<{ id: number | string }>(sql`SELECT id FROM models WHERE name = ${name} FOR UPDATE`);
+  return Number(r.rows[0].id);
 }
 
 export async function findModel(db: Db | Tx, name: string) {
@@ -55,13 +57,22 @@ export async function findModel(db: Db | Tx, name: string) {
 }
 
 export async function listModels(db: Db) {
-  const rows = await db.execute(sql`
+  const rows = await db.execute<ModelSummary>(sql`
     SELECT m.name, m.task, m.created_at AS "createdAt",
       (SELECT max(version) FROM model_versions v WHERE v.model_id = m.id) AS "latestVersion",
       coalesce((SELECT jsonb_object_agg(a.alias, a.version) FROM aliases a WHERE a.model_id = m.id), '{}'::jsonb) AS aliases
     FROM models m ORDER BY m.name`);
-  return rows.rows as { name: string; task: string; createdAt: Date; latestVersion: number | null; aliases: Record<string, number> }[];
+  return rows.rows;
 }
+
+// Row types of raw queries are type aliases: db.execute wants a Record, which an interface is not.
+export type ModelSummary = {
+  name: string;
+  task: string;
+  createdAt: Date;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+};
 
 export async function listVersions(db: Db, model: string): Promise<ModelVersionRow[]> {
   const m = await findModel(db, model);
@@ -151,10 +162,19 @@ export class RegistryError extends Error {
 
 /** Every alias with the metrics of the version it points at, and its pipeline's promotion rule (for gauges). */
 export async function aliasMetrics(db: Db) {
-  const r = await db.execute(sql`
+  const r = await db.execute<AliasMetrics>(sql`
     SELECT m.name AS model, a.alias, a.version, v.metrics,
       (SELECT p.spec->'promotion' FROM pipelines p WHERE p.name = m.name ORDER BY p.version DESC LIMIT 1) AS promotion
     FROM aliases a JOIN models m ON m.id = a.model_id
     JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version`);
-  return r.rows as { model: string; alias: string; version: number; metrics: Record<string, number>; promotion: { metric?: string; threshold?: number } | null }[];
+  return r.rows;
 }
+
+export type AliasMetrics = {
+  model: string;
+  alias: string;
+  version: number;
+  metrics: MetricSet;
+  /** From the promotion rule of the pipeline's latest version (null: no pipeline has the model's name). */
+  promotion: Pick<PipelineSpec['promotion'], 'metric' | 'threshold'> | null;
+};

@@ -54,5 +54,5 @@ export async function listPipelines(db: Db): Promise<StoredPipeline[]> {
 }
 
 function toStored(row: typeof pipelines.$inferSelect): StoredPipeline {
-  return { name: row.name, version: row.version, spec: row.spec as PipelineSpec, specHash: row.specHash, createdBy: row.createdBy, createdAt: row.createdAt };
+  return { name: row.name, version: row.version, spec: row.spec, specHash: row.specHash, createdBy: row.createdBy, createdAt: row.createdAt };
 }

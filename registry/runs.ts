@@ -3,7 +3,7 @@
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { runs } from '../db/schema.js';
-import type { Stage, Trigger } from '../pipelines/contract.js';
+import type { RunFailure, RunSummary, Stage, Trigger } from '../pipelines/contract.js';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -26,8 +26,8 @@ export async function markStage(db: Db, workflowId: string, stage: Stage): Promi
 }
 
 export async function finishRun(db: Db, workflowId: string, outcome:
-  | { status: 'succeeded'; summary: Record<string, unknown>; modelVersion: number }
-  | { status: 'failed'; failure: { stage: string; type: string; message: string } },
+  | { status: 'succeeded'; summary: RunSummary; modelVersion: number }
+  | { status: 'failed'; failure: RunFailure },
 ): Promise<void> {
   await db.update(runs).set(outcome.status === 'succeeded'
     ? { status: 'succeeded', stage: null, summary: outcome.summary, modelVersion: outcome.modelVersion, finishedAt: new Date() }

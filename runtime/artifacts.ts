@@ -3,7 +3,7 @@
 // three calls, staging files in a local work folder and uploading on `publish`.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,13 +63,49 @@ export async function sha256File(path: string): Promise<string> {
 
 /** Hash of every file in a folder (names and bytes), so a model directory has one checksum. */
 export async function sha256Dir(dir: string): Promise<string> {
-  const files = (await listFiles(dir)).sort();
+  const files: FileDigest[] = [];
+  for (const f of await listFiles(dir)) files.push({ path: relative(dir, f), sha256: await sha256File(f) });
+  return dirDigest(files);
+}
+
+/** A file of a folder: its path relative to the folder and the sha256 (hex) of its bytes. */
+export interface FileDigest {
+  path: string;
+  sha256: string;
+}
+
+/**
+ * The folder digest sha256Dir computes, from its files' own digests: sha256 over each relative path and
+ * its file's sha256 hex, in path order. A reader that has already hashed the files checks a registered
+ * digest with this, without a second pass over the bytes.
+ */
+export function dirDigest(files: readonly FileDigest[]): string {
   const h = createHash('sha256');
-  for (const f of files) {
-    h.update(relative(dir, f));
-    h.update(await sha256File(f));
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    h.update(f.path);
+    h.update(f.sha256);
   }
   return h.digest('hex');
+}
+
+/** A file read into memory: FileDigest plus its bytes. */
+export interface HashedFile extends FileDigest {
+  data: Buffer;
+}
+
+/**
+ * Every file of a folder (sub-folders included, as sha256Dir walks them), read into memory once and
+ * hashed from those bytes; keyed by path relative to the folder. `dirDigest([...files.values()])` is
+ * the folder's sha256Dir, and what the caller goes on to use is exactly the bytes that were hashed.
+ */
+export async function readDirHashed(dir: string): Promise<Map<string, HashedFile>> {
+  const files = new Map<string, HashedFile>();
+  for (const f of await listFiles(dir)) {
+    const data = await readFile(f);
+    const path = relative(dir, f);
+    files.set(path, { path, data, sha256: createHash('sha256').update(data).digest('hex') });
+  }
+  return files;
 }
 
 async function listFiles(dir: string): Promise<string[]> {

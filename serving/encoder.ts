@@ -1,7 +1,8 @@
 // The predict path's encoder: validated instances (see instance-validation.ts) straight into the model's
 // input matrix, through the same per-value code the training path uses.
 import { FixtureFeatureSource, HEAD_TO_HEAD_FEATURES } from '../data/head-to-head.js';
-import { compileTransform, encodeValue, type FittedTransform } from '../data/transform.js';
+import { compileTransform, encodeValue } from '../data/transform.js';
+import { type FittedTransform } from '../pipelines/fitted-features.js';
 
 type Row = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  * the same code the training pipeline uses.
  */
 import { isoDateToDay } from '../data/dates.js';
-import type { InputSchema } from '../data/transform.js';
+import type { InputSchema } from '../pipelines/fitted-features.js';
 
 // ---------------------------------------------------------------------------
 // Instance validation

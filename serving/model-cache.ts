@@ -2,9 +2,10 @@
 // MODEL_REFRESH_MS; a moved alias is switched only after the new version has loaded and verified, so
 // in-flight and new requests never see a half-loaded model.
 import type { Db } from '../db/client.js';
+import type { InferenceEngine } from './model-loader.js';
 import { loadPredictor, type Predictor } from './predictor.js';
 import { aliasMetrics, getVersion, resolveAlias } from '../registry/models.js';
-import { sha256Dir, type ArtifactStore } from '../runtime/artifacts.js';
+import { dirDigest, readDirHashed, type ArtifactStore } from '../runtime/artifacts.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { ServingError } from './errors.js';
@@ -24,6 +25,8 @@ export class ModelCache {
    */
   private readonly aliases = new Map<string, Map<string, AliasEntry>>();
   private readonly loaded = new Map<string, Promise<ServedModel>>();
+  /** The engine of each version in `loaded` that has finished loading. */
+  private readonly engines = new Map<string, InferenceEngine>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: { db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number; metrics?: Metrics }) {}
@@ -39,11 +42,19 @@ export class ModelCache {
     this.timer = null;
     for (const p of this.loaded.values()) void p.then((m) => m.predictor.dispose(), () => undefined);
     this.loaded.clear();
+    this.engines.clear();
   }
 
-  /** Aliases this replica serves, and their versions (for /health). */
-  servedAliases(): { model: string; alias: string; version: number }[] {
-    return this.entries().map(({ model, alias, version }) => ({ model, alias, version }));
+  /** Aliases this replica serves, their versions and the engine that runs each (for /health). */
+  servedAliases(): { model: string; alias: string; version: number; engine: InferenceEngine }[] {
+    return this.entries().map(({ model, alias, version, served }) => ({ model, alias, version, engine: served.predictor.model.engine }));
+  }
+
+  /** How many model versions loaded here each inference engine runs (for /health). */
+  inference(): Record<InferenceEngine, number> {
+    const counts: Record<InferenceEngine, number> = { js: 0, tfjs: 0 };
+    for (const engine of this.engines.values()) counts[engine]++;
+    return counts;
   }
 
   /** What `alias` serves when it is already resolved and loaded here, without a promise; else undefined. */
@@ -82,10 +93,16 @@ export class ModelCache {
     const key = `${model}@${version}`;
     let p = this.loaded.get(key);
     if (!p) {
-      p = this.load(model, version);
-      this.loaded.set(key, p);
-      // A failed load is not cached: the next request tries again.
-      p.catch(() => this.loaded.delete(key));
+      const loading = this.load(model, version);
+      this.loaded.set(key, loading);
+      loading.then(
+        (m) => {
+          if (this.loaded.get(key) === loading) this.engines.set(key, m.predictor.model.engine);
+        },
+        // A failed load is not cached: the next request tries again.
+        () => this.loaded.delete(key),
+      );
+      p = loading;
     }
     return p;
   }
@@ -94,12 +111,15 @@ export class ModelCache {
     const row = await getVersion(this.deps.db, model, version);
     if (!row) throw new ServingError('no_version', `model "${model}" has no version ${version}`);
     const dir = await this.deps.artifacts.localPath(row.artifactUri);
-    const sha = await sha256Dir(dir);
-    if (sha !== row.artifactSha256) {
+    // One pass over the files: each is read and hashed once; the registered digest (sha256Dir's) and
+    // checksum.json are both checked from those hashes, and the model is built from the bytes checked.
+    const files = await readDirHashed(dir);
+    if (dirDigest([...files.values()]) !== row.artifactSha256) {
       throw new ServingError('unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
     }
-    const predictor = await loadPredictor(dir);
-    this.deps.logger.info({ model, version }, 'model loaded for serving');
+    const predictor = await loadPredictor(dir, files);
+    const { engine, fallbackReason } = predictor.model;
+    this.deps.logger.info({ model, version, engine, ...(fallbackReason ? { fallbackReason } : {}) }, 'model loaded for serving');
     return { model, version, predictor };
   }
 

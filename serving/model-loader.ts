@@ -1,6 +1,7 @@
-import { readModelDir, type ModelMeta } from '../models/artifacts.js';
+import { readModelDir, type ModelArtifacts, type ModelMeta } from '../models/model-files.js';
+import type { TfjsNetwork } from '../models/tfjs-network.js';
 import { type Task } from '../pipelines/contract.js';
-import { initBackend, tf } from '../models/backend.js';
+import type { HashedFile } from '../runtime/artifacts.js';
 import { compileDenseNetwork, parseDenseNetwork, type DenseForward } from './dense-forward.js';
 
 export interface LoadedModel {
@@ -34,6 +35,11 @@ export interface LoadModelOptions {
    * baseline).
    */
   engine?: 'auto' | InferenceEngine;
+  /**
+   * The model directory's files, already read and hashed by the caller (runtime/artifacts.ts
+   * readDirHashed): checked against checksum.json from those hashes instead of being read again.
+   */
+  files?: ReadonlyMap<string, HashedFile>;
 }
 
 /** A LoadedModel that also says which engine answers and, after a fallback, why. */
@@ -53,8 +59,9 @@ export interface ServingModel extends LoadedModel {
  * layer class or activation, quantised or non-float32 weights, a functional
  * topology, an unknown config key — it is not guessed at: the model falls back
  * to tfjs (tf.loadLayersModel from memory, no tfjs-node file IO needed) and
- * `fallbackReason` names what was unsupported. The tfjs backend is only
- * initialised when a model actually runs on tfjs.
+ * `fallbackReason` names what was unsupported. tfjs itself is only imported,
+ * and its backend initialised, when a model actually runs on it: a process
+ * serving JS-path models never loads @tensorflow/* (see loadedTfjsBackend).
  *
  * The JS path computes in float64 and rounds once to float32, tfjs in float32
  * throughout: outputs agree to float32 rounding (about 1e-7 relative), not bit
@@ -64,7 +71,7 @@ export interface ServingModel extends LoadedModel {
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<ServingModel> {
   const engine = options.engine ?? 'auto';
-  const { artifacts, meta } = await readModelDir(dir);
+  const { artifacts, meta } = await readModelDir(dir, { files: options.files });
 
   if (engine !== 'tfjs') {
     const parsed = parseDenseNetwork(artifacts);
@@ -121,13 +128,25 @@ function jsModel(meta: ModelMeta, compiled: DenseForward): ServingModel {
   };
 }
 
-async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArtifacts, fallbackReason: string | null): Promise<ServingModel> {
-  await initBackend();
-  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+let tfjsBackend: string | null = null;
+
+/**
+ * The tfjs backend a model loaded here runs on, or null while no model has needed tfjs (then this
+ * process has not loaded it, through serving at least). Reported by the API's /health.
+ */
+export function loadedTfjsBackend(): string | null {
+  return tfjsBackend;
+}
+
+async function tfjsModel(dir: string, meta: ModelMeta, artifacts: ModelArtifacts, fallbackReason: string | null): Promise<ServingModel> {
+  // A models/ module, imported on first use: tfjs stays out of a process whose models all run on JS.
+  const { loadTfjsNetwork } = await import('../models/tfjs-network.js');
+  const network: TfjsNetwork = await loadTfjsNetwork(artifacts);
+  tfjsBackend = network.backend;
   try {
-    checkShape(dir, meta, model.inputs[0]?.shape, model.outputs[0]?.shape);
+    checkShape(dir, meta, network.inputShape, network.outputShape);
   } catch (err) {
-    model.dispose();
+    network.dispose();
     throw err;
   }
 
@@ -136,15 +155,7 @@ async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArt
   const predict = (features: Float32Array, rows: number): Float32Array => {
     checkArgs(disposed, features, rows, cols);
     if (rows === 0) return new Float32Array(0);
-    return tf.tidy(() => {
-      // model.apply on a concrete tensor runs one forward pass; predict()
-      // would split into batches of 32 and add per-call validation work.
-      const out = model.apply(tf.tensor2d(features, [rows, cols])) as tf.Tensor;
-      const values = out.dataSync();
-      // The cpu backend may hand out its internal buffer; copy so the
-      // caller's array is independent of tensor lifetimes.
-      return values instanceof Float32Array && tf.getBackend() !== 'cpu' ? values : Float32Array.from(values);
-    });
+    return network.predict(features, rows, cols);
   };
   return {
     task: meta.task,
@@ -163,7 +174,7 @@ async function tfjsModel(dir: string, meta: ModelMeta, artifacts: tf.io.ModelArt
     dispose(): void {
       if (disposed) return;
       disposed = true;
-      model.dispose();
+      network.dispose();
     },
   };
 }

@@ -1,9 +1,10 @@
 // A registered model ready to answer: the network plus the fitted feature pipeline saved beside it. Both
 // the API and offline evaluation go through here, so they give the same numbers for the same rows.
-import { readFittedFeatures } from '../data/feature-artifacts.js';
-import type { FittedFeatures } from '../data/feature-pipeline.js';
+import { FITTED_FEATURES_FILE, readFittedFeatures } from '../data/feature-artifacts.js';
+import type { FittedFeatures } from '../pipelines/fitted-features.js';
+import type { HashedFile } from '../runtime/artifacts.js';
 import { servingEncoder } from './encoder.js';
-import { loadModel, type LoadedModel } from './model-loader.js';
+import { loadModel, type ServingModel } from './model-loader.js';
 
 export type Prediction =
   | { label: string; probabilities: Record<string, number> }
@@ -11,7 +12,8 @@ export type Prediction =
 
 export interface Predictor {
   fitted: FittedFeatures;
-  model: LoadedModel;
+  /** The network, and the engine that runs it. */
+  model: ServingModel;
   /** Raw instances (validated against fitted.inputSchema) to predictions. */
   predict(instances: Record<string, unknown>[]): Prediction[];
   /** The same predictions as a JSON array, written directly (what the API sends; JSON.parse gives predict()'s values). */
@@ -21,9 +23,14 @@ export interface Predictor {
   dispose(): void;
 }
 
-export async function loadPredictor(modelDir: string): Promise<Predictor> {
-  const fitted = await readFittedFeatures(modelDir);
-  const model = await loadModel(modelDir);
+/**
+ * `files`: the model directory already read and hashed (what ModelCache verified against the registry's
+ * digest); the predictor is then built from those very bytes, with no further file IO.
+ */
+export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string, HashedFile>): Promise<Predictor> {
+  const fittedFile = files?.get(FITTED_FEATURES_FILE);
+  const fitted = fittedFile ? (JSON.parse(fittedFile.data.toString('utf8')) as FittedFeatures) : await readFittedFeatures(modelDir);
+  const model = await loadModel(modelDir, { files });
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
   const encoder = servingEncoder(fitted.transform);

@@ -21,16 +21,15 @@ export async function walkForwardRows(db: Db, partitions: Pick<PartitionState, '
   const runRows = ids.length ? await db.select().from(runs).where(inArray(runs.workflowId, ids)) : [];
   const versionRows = ids.length ? await db.select({ run: modelVersions.runWorkflowId, lineage: modelVersions.lineage }).from(modelVersions).where(inArray(modelVersions.runWorkflowId, ids)) : [];
   const byRun = new Map(runRows.map((r) => [r.workflowId, r]));
-  const lineage = new Map(versionRows.map((v) => [v.run, v.lineage as { testPeriod?: { from: string; to: string } | null }]));
+  const lineage = new Map(versionRows.map((v) => [v.run, v.lineage]));
   return partitions.map((p) => {
     const r = byRun.get(p.workflowId);
-    const summary = r?.summary as { metrics?: MetricSet; baselines?: Record<string, MetricSet> } | null | undefined;
     const period = lineage.get(p.workflowId)?.testPeriod ?? null;
     return {
       asOf: p.asOf, workflowId: p.workflowId, status: r?.status ?? 'pending',
       testFrom: period?.from ?? null, testTo: period?.to ?? null, modelVersion: r?.modelVersion ?? null,
-      metrics: r?.status === 'succeeded' ? summary?.metrics ?? null : null,
-      baselines: r?.status === 'succeeded' ? summary?.baselines ?? null : null,
+      metrics: r?.status === 'succeeded' ? r.summary?.metrics ?? null : null,
+      baselines: r?.status === 'succeeded' ? r.summary?.baselines ?? null : null,
     };
   });
 }
@@ -105,10 +104,11 @@ export function walkForwardSvg(rows: WalkForwardRow[], opts: { title: string; me
         parts.push(`<text x="${legendX}" y="${legendY}" fill="${color}">┅ ${esc(s)} ${Math.min(...vs).toFixed(2)}–${Math.max(...vs).toFixed(2)} (off scale)</text>`);
         return;
       }
-      const pts = done.map((r, i) => [px(i), (s === 'model' ? r.metrics![metric] : r.baselines?.[s]?.[metric])] as const).filter(([, v]) => Number.isFinite(v));
+      const pts = done.map((r, i) => [px(i), (s === 'model' ? r.metrics![metric] : r.baselines?.[s]?.[metric])] as const)
+        .filter((pt): pt is readonly [number, number] => Number.isFinite(pt[1]));
       if (pts.length === 0) return;
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${s === 'model' ? 3 : 1.5}" ${s === 'model' ? '' : `stroke-dasharray="${j === 1 ? '6,4' : '2,3'}"`} points="${pts.map(([x, v]) => `${x.toFixed(1)},${py(v as number).toFixed(1)}`).join(' ')}"/>`);
-      for (const [x, v] of pts) parts.push(`<circle cx="${x.toFixed(1)}" cy="${py(v as number).toFixed(1)}" r="3.5" fill="${color}"/>`);
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${s === 'model' ? 3 : 1.5}" ${s === 'model' ? '' : `stroke-dasharray="${j === 1 ? '6,4' : '2,3'}"`} points="${pts.map(([x, v]) => `${x.toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`);
+      for (const [x, v] of pts) parts.push(`<circle cx="${x.toFixed(1)}" cy="${py(v).toFixed(1)}" r="3.5" fill="${color}"/>`);
       parts.push(`<text x="${legendX}" y="${legendY}" fill="${color}">${s === 'model' ? '━ model' : `┅ ${esc(s)}`}</text>`);
     });
   });

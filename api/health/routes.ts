@@ -2,9 +2,21 @@
 // migrations applied, models preloaded), ready (every dependency answers now), and a detailed report.
 import { Hono } from 'hono';
 
+/** What runs models in this process, as /health reports it. */
+export interface BackendReport {
+  /**
+   * The tfjs backend initialised in this process (tensorflow, wasm or cpu), or null while tfjs is not
+   * loaded: an API whose models all run on the plain-JS forward pass never loads it.
+   */
+  tfjsBackend: string | null;
+  /** API only: how many model versions loaded here each inference engine runs (`js`, `tfjs`). */
+  inference?: Record<string, number>;
+}
+
 export interface HealthOptions {
   version: string;
-  backend: string;
+  /** Read on each /health request: a model that falls back to tfjs loads it later. */
+  backend: () => BackendReport;
   /** Each named check resolves when its component is healthy and throws saying why when not. */
   checks: Record<string, () => Promise<unknown>>;
   started: () => boolean;
@@ -45,10 +57,12 @@ export function healthRoutes(opts: HealthOptions) {
   });
   app.get('/', async (c) => {
     const components = await runChecks();
+    const { tfjsBackend, inference } = opts.backend();
     return c.json({
       status: opts.started() && Object.values(components).every((v) => v.ok) ? 'ok' : 'degraded',
       version: opts.version,
-      tfjsBackend: opts.backend,
+      tfjsBackend,
+      ...(inference ? { inference } : {}),
       components,
       ...(opts.details?.() ?? {}),
     });

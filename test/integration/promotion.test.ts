@@ -3,6 +3,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moveAlias, registerVersion } from '../../registry/models.js';
+import type { ModelLineage } from '../../pipelines/contract.js';
+import type { FittedFeatures } from '../../pipelines/fitted-features.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
@@ -39,7 +41,9 @@ describe('registry races', () => {
     for (let i = 1; i <= 8; i++) {
       await registerVersion(p.db, {
         model: 'race', task: 'classification', runWorkflowId: `race-run-${i}`, artifactUri: 'file:///nowhere', artifactSha256: 'x',
-        metrics: { accuracy: 0.5 + i / 100 }, baselines: {}, champion: null, transform: {}, inputSchema: [], lineage: {},
+        metrics: { accuracy: 0.5 + i / 100 }, baselines: {}, champion: null, inputSchema: [],
+        // Registry rows only: nothing loads these versions, so their transform and lineage are left empty.
+        transform: {} as FittedFeatures, lineage: {} as ModelLineage,
       });
     }
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => moveAlias(p.db, {

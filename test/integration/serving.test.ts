@@ -35,6 +35,15 @@ describe('predict', () => {
     expect(one.body.predictions[0].value).toBeCloseTo(res.body.predictions[123].value, 5);
   });
 
+  it('/health names the engine of each served model (the JS forward pass) and counts the loaded versions per engine', async () => {
+    const health = await p.request('GET', '/health');
+    expect(health.body.serving).toContainEqual({ model: 'seattle-temp', alias: 'production', version: 1, engine: 'js' });
+    expect(health.body.inference).toEqual({ js: expect.any(Number), tfjs: 0 });
+    expect(health.body.inference.js).toBeGreaterThanOrEqual(1);
+    // This process also runs the worker role, which initialises tfjs to train; serving itself does not need it.
+    expect(health.body.tfjsBackend).toMatch(/^(wasm|cpu|tensorflow)$/);
+  });
+
   it('every response carries a request ID, over real HTTP: the caller\'s when it is sane, else a new one', async () => {
     const base = await p.listen();
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>

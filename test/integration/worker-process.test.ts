@@ -50,6 +50,10 @@ describe('mlp worker', () => {
     const ready = await fetch(`http://127.0.0.1:${workerPort}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', components: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+    // The worker trains, so it has initialised tfjs; it serves no models, so it reports no inference engines.
+    const health = (await (await fetch(`http://127.0.0.1:${workerPort}/health`)).json()) as Record<string, unknown>;
+    expect(health.tfjsBackend).toMatch(/^(wasm|cpu|tensorflow)$/);
+    expect(health).not.toHaveProperty('inference');
   });
 
   it('serves its own metrics and the Temporal SDK\'s', async () => {

@@ -1,13 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import {
-  applyTransform,
-  fitTransform,
-  inferColumnKinds,
-  inputSchema,
-  parseFittedTransform,
-  type FittedTransform,
-  type FeatureConfig,
-} from '../../../data/transform.js';
+import { applyTransform, fitTransform, inferColumnKinds, inputSchema, parseFittedTransform, type FeatureConfig } from '../../../data/transform.js';
+import { type FittedTransform } from '../../../pipelines/fitted-features.js';
 
 const features: FeatureConfig = { maxCategories: 20 };
 

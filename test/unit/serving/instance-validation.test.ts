@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { validateInstances } from '../../../serving/instance-validation.js';
 import { isoDateToDay } from '../../../data/dates.js';
-import type { InputSchema } from '../../../data/transform.js';
+import type { InputSchema } from '../../../pipelines/fitted-features.js';
 
 const schema: InputSchema = [
   { name: 'home_team', kind: 'categorical', required: true, categories: ['A', 'B'] },

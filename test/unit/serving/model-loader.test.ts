@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeModelDir } from '../../../models/artifacts.js';
 import { initBackend, tf } from '../../../models/backend.js';
-import { loadModel, type ServingModel } from '../../../serving/model-loader.js';
+import { loadedTfjsBackend, loadModel, type ServingModel } from '../../../serving/model-loader.js';
 import { buildMlp } from '../../../models/network.js';
 import { mulberry32 } from '../../../data/prng.js';
 import { trainMlp, type TrainInput } from '../../../models/training.js';
@@ -94,6 +94,8 @@ describe('loadModel', () => {
     const loaded = await loadModel(dir);
     expect(loaded.engine).toBe('tfjs');
     expect(loaded.fallbackReason).toMatch(/layer hidden_1 \(Dense\): activation "sigmoid"/);
+    // tfjs was imported for it (serving/model-loader.ts does so only when a model needs it); /health says which backend.
+    expect(loadedTfjsBackend()).toBe(backend);
     expect(Array.from(loaded.predict(features, 20))).toEqual(Array.from(before));
     loaded.dispose();
     await expect(loadModel(dir, { engine: 'js' })).rejects.toThrow(/JS inference path cannot run it: .*sigmoid/);

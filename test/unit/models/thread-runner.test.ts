@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { trainInWorkerThread } from '../../../models/thread-runner.js';
+import { isTrainingDiverged } from '../../../models/training-errors.js';
 import { trainMlp, type EpochProgress } from '../../../models/training.js';
 import { classificationInput } from './fixtures.js';
 
@@ -33,6 +34,16 @@ describe('trainInWorkerThread', () => {
     const err = await trainInWorkerThread({ ...input, labels }, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/label at row 0 is 7/);
+  });
+
+  it('reports a divergence as a TrainingDivergedError across the thread boundary', async () => {
+    const input = await classificationInput({ epochs: 3, earlyStoppingPatience: 0 });
+    // Finite features at the edge of float32's range: the first layer overflows and the loss is NaN.
+    const features = input.features.map((x) => (x < 0 ? -3e38 : 3e38));
+    const err = await trainInWorkerThread({ ...input, features }, () => {}).catch((e: unknown) => e);
+    expect(isTrainingDiverged(err)).toBe(true);
+    expect((err as Error).message).toMatch(/^training diverged at epoch 1 \(loss (NaN|-?Infinity)\); try a lower learningRate/);
+    expect(isTrainingDiverged(new Error('training diverged at epoch 1'))).toBe(false);
   });
 
   it('rejects with the onEpoch error and stops the thread', async () => {

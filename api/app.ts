@@ -1,11 +1,10 @@
 // The Hono application: one router per resource, one error shape, one body limit.
 import { sql } from 'drizzle-orm';
-import { Hono } from 'hono';
 import type { ApiDeps } from './deps.js';
 import { errorBody, handleError } from './errors.js';
-import { perRequest, type ApiEnv } from './observability.js';
+import { perRequest } from './observability.js';
 import { healthRoutes } from './health/routes.js';
-import { openApiDocument } from './openapi.js';
+import { apiRouter, serveOpenApi } from './openapi.js';
 import { isPredictPath, modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
@@ -13,7 +12,7 @@ import { runRoutes } from './runs/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 
 export function createApp(deps: ApiDeps, opts: { version: string; started?: () => boolean }) {
-  const app = new Hono<ApiEnv>();
+  const app = apiRouter();
   // Body size is enforced where bodies are read (bodyText), with the limit perRequest sets: Hono's bodyLimit
   // middleware touches c.req.raw, which makes the Node adapter build a full fetch Request, a third of a
   // predict's cost.
@@ -38,8 +37,7 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     },
     details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),
   }));
-  const openapi = openApiDocument(opts.version);
-  app.get('/openapi.json', (c) => c.json(openapi));
+  serveOpenApi(app, opts.version);
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));

@@ -1,13 +1,12 @@
 // The API's one error type and its one JSON shape: {"error": {"code", "message", "details"}}.
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler, ValidationTargets } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { Logger } from '../runtime/logger.js';
 import { ServingError, type ServingErrorReason } from '../serving/errors.js';
+import type { ERROR_CODES } from './schemas/common.js';
 
-export type ErrorCode =
-  | 'bad_request' | 'validation_failed' | 'not_found' | 'conflict' | 'payload_too_large'
-  | 'unsupported_media_type' | 'no_model' | 'unavailable' | 'internal';
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class HttpError extends Error {
   constructor(readonly status: ContentfulStatusCode, readonly code: ErrorCode, message: string, readonly details?: unknown) {
@@ -43,7 +42,8 @@ export function handleError(logger: Logger) {
     // Hono's own HTTPException (e.g. body limit) carries a status; keep the shape.
     const status = (err as { status?: number }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return c.json(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', err.message), status as ContentfulStatusCode);
+      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+      return c.json(errorBody(code, err.message), status as ContentfulStatusCode);
     }
     logger.child({ requestId: c.get('requestId') }).error({ err, route: c.req.routePath }, 'unhandled API error');
     return c.json(errorBody('internal', 'internal error; see the API logs'), 500);
@@ -84,4 +84,38 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   const r = schema.safeParse(value);
   if (!r.success) throw fromZod(r.error, where, status);
   return r.data;
+}
+
+/** Where a request part's schema failure points, and its status: a body is 422, anything else 400. */
+const VALIDATION_TARGETS: Record<keyof ValidationTargets, { where: string; status: ContentfulStatusCode }> = {
+  json: { where: 'body', status: 422 },
+  form: { where: 'body', status: 422 },
+  query: { where: 'query', status: 400 },
+  param: { where: 'params', status: 400 },
+  header: { where: 'headers', status: 400 },
+  cookie: { where: 'cookies', status: 400 },
+};
+
+type ValidationResult = { target: keyof ValidationTargets } & ({ success: true } | { success: false; error: z.ZodError });
+
+/**
+ * The routers' defaultHook: a request part that fails its route schema is answered like parseWith always
+ * answered it (fromZod: `{error: {code, message, details: {issues}}}`), through handleError.
+ */
+export function validationHook(result: ValidationResult): void {
+  if (result.success) return;
+  const { where, status } = VALIDATION_TARGETS[result.target];
+  throw fromZod(result.error, where, status);
+}
+
+/**
+ * A route's JSON body, checked in the order and shape jsonBody and parseWith answer: 413 beyond the size
+ * limit (before anything parses it), 415 without a JSON content type, 400 when malformed, 422 when the
+ * route's schema refuses it. The parsed value becomes the route's validated `json` input.
+ */
+export function validJsonBody(schema: z.ZodType, opts: { optional?: boolean } = {}): MiddlewareHandler {
+  return async (c, next) => {
+    c.req.addValidatedData('json', parseWith(schema, await jsonBody(c, opts), 'body', 422) as object);
+    await next();
+  };
 }

@@ -1,65 +1,79 @@
-// The OpenAPI document, generated from the same zod schemas that validate the requests, so the two
-// cannot disagree.
-import { z } from 'zod';
-import { PipelineSpecSchema } from '../pipelines/spec.js';
-import { CreateBackfill } from './backfills/routes.js';
-import { MoveAliasBody, PredictQuery } from './models/routes.js';
-import { ApprovalBody, ListRunsQuery, StartRunBody } from './runs/routes.js';
-import { CreateSchedule, Note, ScheduleBackfill, UpdateSchedule } from './schedules/routes.js';
+// Routes are the document: every control-plane route is declared with its request and response schemas
+// (createRoute) and registered here, so the handler's input and output types, the validation and
+// GET /openapi.json come from one definition. The predict route stays a hand-written handler (see
+// models/routes.ts), so its schemas are added to the document here.
+import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler, type RouteHook } from '@hono/zod-openapi';
+import type { z } from 'zod';
+import { validationHook, validJsonBody } from './errors.js';
+import type { ApiEnv } from './observability.js';
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from './schemas/common.js';
+import { PredictBody, PredictQuery, PredictResponse } from './schemas/models.js';
 
-type Op = { summary: string; body?: z.ZodType; query?: z.ZodObject; params?: string[] };
+export type ApiRouter = OpenAPIHono<ApiEnv>;
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }) });
-const PredictBody = z.object({ instances: z.array(z.record(z.string(), z.unknown())).min(1) });
+/** A router whose schema failures answer in the API's error shape (400 for query and path, 422 for bodies). */
+export function apiRouter(): ApiRouter {
+  return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+}
 
-const OPERATIONS: Record<string, Record<string, Op>> = {
-  '/v1/pipelines': { get: { summary: 'List pipelines (latest version of each)' }, post: { summary: 'Create a pipeline or a new version of it', body: PipelineSpecSchema } },
-  '/v1/pipelines/{name}': { get: { summary: 'Get a pipeline', params: ['name'] } },
-  '/v1/pipelines/{name}/runs': { post: { summary: 'Start a run', body: StartRunBody, params: ['name'] } },
-  '/v1/pipelines/{name}/backfills': { post: { summary: 'Start (or find) a backfill', body: CreateBackfill, params: ['name'] } },
-  '/v1/runs': { get: { summary: 'List runs', query: ListRunsQuery } },
-  '/v1/runs/{workflowId}': { get: { summary: 'Get a run with its live progress', params: ['workflowId'] } },
-  '/v1/runs/{workflowId}/approval': { post: { summary: 'Approve or reject a candidate awaiting approval', body: ApprovalBody, params: ['workflowId'] } },
-  '/v1/models': { get: { summary: 'List models and aliases' } },
-  '/v1/models/{name}/versions': { get: { summary: 'List versions', params: ['name'] } },
-  '/v1/models/{name}/versions/{version}': { get: { summary: 'Get a version', params: ['name', 'version'] } },
-  '/v1/models/{name}/versions/{version}/schema': { get: { summary: 'Model signature', params: ['name', 'version'] } },
-  '/v1/models/{name}/versions/{version}/lineage': { get: { summary: 'Lineage and metrics', params: ['name', 'version'] } },
-  '/v1/models/{name}/aliases/{alias}': { post: { summary: 'Point an alias at a version', body: MoveAliasBody, params: ['name', 'alias'] } },
-  '/v1/models/{name}/aliases/history': { get: { summary: 'Audit of alias moves', params: ['name'] } },
-  '/v1/models/{name}/predict': { post: { summary: 'Predict', body: PredictBody, query: PredictQuery, params: ['name'] } },
-  '/v1/schedules': { get: { summary: 'List schedules' }, post: { summary: 'Create a retraining schedule', body: CreateSchedule } },
-  '/v1/schedules/{id}': { get: { summary: 'Describe a schedule', params: ['id'] }, patch: { summary: 'Update a schedule', body: UpdateSchedule, params: ['id'] }, delete: { summary: 'Delete a schedule', params: ['id'] } },
-  '/v1/schedules/{id}/pause': { post: { summary: 'Pause with a note', body: Note, params: ['id'] } },
-  '/v1/schedules/{id}/unpause': { post: { summary: 'Unpause with a note', body: Note, params: ['id'] } },
-  '/v1/schedules/{id}/trigger': { post: { summary: 'Run now', params: ['id'] } },
-  '/v1/schedules/{id}/backfill': { post: { summary: 'One run per action time in a past range', body: ScheduleBackfill, params: ['id'] } },
-  '/v1/backfills/{id}': { get: { summary: 'Backfill progress', params: ['id'] } },
-  '/v1/backfills/{id}/partitions/{asOf}/retry': { post: { summary: 'Retry one failed partition', params: ['id', 'asOf'] } },
-  '/v1/backfills/{id}/report': { get: { summary: 'Walk-forward report (json, csv or svg)', params: ['id'] } },
-};
-
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-
-export function openApiDocument(version: string) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const [path, ops] of Object.entries(OPERATIONS)) {
-    paths[path] = {};
-    for (const [method, op] of Object.entries(ops)) {
-      const parameters = [
-        ...(op.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-        ...Object.entries(op.query?.shape ?? {}).map(([name, s]) => ({ name, in: 'query', required: false, schema: schema(s as z.ZodType) })),
-      ];
-      paths[path][method] = {
-        summary: op.summary,
-        ...(parameters.length ? { parameters } : {}),
-        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(op.body) } } } } : {}),
-        responses: {
-          '2XX': { description: 'Success' },
-          default: { description: 'Error', content: { 'application/json': { schema: schema(ErrorBody) } } },
-        },
-      };
-    }
+/**
+ * Registers a route: its definition goes into the document as written, its query and path parameters are
+ * validated by zod-openapi (answering through validationHook), and its JSON body, if it has one, by
+ * validJsonBody instead of zod-openapi's body validator. That one reads the whole body before any size
+ * check, answers a wrong content type or malformed JSON in its own shape, and skips an optional body
+ * sent without a content type (so its defaults are never applied); validJsonBody reads the body once,
+ * within the limit, and answers 413, 415, 400 and 422 as the API always has.
+ */
+export function defineRoute<R extends RouteConfig>(app: ApiRouter, route: R, handler: RouteHandler<R, ApiEnv>, hook?: RouteHook<R, ApiEnv>): void {
+  // The library's own typing of handler and hook is what the call site checked; here they are passed on.
+  const register = app.openapi as (route: RouteConfig, handler: unknown, hook?: unknown) => ApiRouter;
+  const body = route.request?.body;
+  const media = body?.content['application/json'];
+  const schema = media && 'schema' in media ? (media.schema as z.ZodType) : undefined;
+  if (!body || !schema) {
+    register(route, handler, hook);
+    return;
   }
-  return { openapi: '3.1.0', info: { title: 'Temporal ML platform API', version }, paths };
+  const { middleware, hide, ...documented } = route;
+  if (!hide) app.openAPIRegistry.registerPath(documented);
+  register({
+    ...documented, hide: true, request: { ...route.request, body: undefined },
+    middleware: [...[middleware ?? []].flat(), validJsonBody(schema, { optional: !body.required })],
+  }, handler, hook);
+}
+
+/** POST /v1/models/{name}/predict, documented only: its handler is registered by models/routes.ts. */
+const predictRoute = createRoute({
+  method: 'post',
+  path: '/v1/models/{name}/predict',
+  tags: ['models'],
+  summary: 'Predict with a model version (the production alias unless told otherwise)',
+  request: { params: NameParams, query: PredictQuery, body: jsonRequest(PredictBody) },
+  responses: {
+    200: jsonResponse(PredictResponse, 'One prediction per instance'),
+    ...errorResponses(...BODY_ERRORS, 404, 503),
+  },
+});
+
+/**
+ * Serves GET /openapi.json: the OpenAPI 3.1 document of every route registered on `app` (built on first
+ * request, when every router has been mounted) plus the predict route.
+ */
+export function serveOpenApi(app: ApiRouter, version: string): void {
+  app.openAPIRegistry.registerPath(predictRoute);
+  let document: ReturnType<ApiRouter['getOpenAPI31Document']> | undefined;
+  app.get('/openapi.json', (c) => c.json(document ??= openApiDocument(app, version)));
+}
+
+export function openApiDocument(app: ApiRouter, version: string) {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'Temporal ML platform API',
+      version,
+      description: 'Pipelines, runs, backfills, schedules, the model registry and predictions. Every error answers {"error": {"code", "message", "details"}}.',
+    },
+    // Relative: the API that served this document.
+    servers: [{ url: '/' }],
+  });
 }

@@ -17,6 +17,11 @@ import { codeVersion } from '../runtime/version.js';
 import pg from 'pg';
 import { startPlatform } from '../app/platform.js';
 import { installTemporalRuntime } from '../app/worker.js';
+import type { BackfillOne, BackfillProgress, BackfillStarted, PartitionRetry, WalkForwardReport } from '../api/schemas/backfills.js';
+import type { ModelList, PredictResponse } from '../api/schemas/models.js';
+import type { PipelineList, PipelineSaved } from '../api/schemas/pipelines.js';
+import type { RunDetail, RunList, StartedRun } from '../api/schemas/runs.js';
+import type { ScheduleBackfillStarted, ScheduleDeleted, ScheduleList, ScheduleOne, ScheduleTriggered, ScheduleView } from '../api/schemas/schedules.js';
 import { ApiClient } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
 
@@ -48,11 +53,7 @@ const USAGE = `mlp — ML pipelines on Temporal
 
 The API is reached at API_URL (default http://localhost:$PORT).`;
 
-interface RunRecord {
-  workflowId: string; status?: string; stage?: string | null; summary?: Record<string, any> | null; failure?: { stage: string; type: string; message: string } | null;
-  live: { status: string; progress: { stage: string; completed: string[] } | null; heartbeat: any; attempt: number | null } | null;
-  webUiUrl: string | null;
-}
+type RunRecord = RunDetail['run'];
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -86,12 +87,12 @@ async function main(argv: string[]): Promise<number> {
     case 'pipeline': {
       if (rest[0] === 'create' && rest[1]) {
         const spec = JSON.parse(readFileSync(rest[1], 'utf8'));
-        const r = await api.request<{ pipeline: { name: string; version: number }; created: boolean }>('POST', '/v1/pipelines', spec);
+        const r = await api.request<PipelineSaved>('POST', '/v1/pipelines', spec);
         console.log(`${r.created ? 'created' : 'unchanged'}: ${r.pipeline.name} v${r.pipeline.version}`);
         return 0;
       }
       if (rest[0] === 'list') {
-        const r = await api.request<{ pipelines: { name: string; version: number; spec: { description?: string } }[] }>('GET', '/v1/pipelines');
+        const r = await api.request<PipelineList>('GET', '/v1/pipelines');
         for (const p of r.pipelines) console.log(`${p.name.padEnd(24)} v${String(p.version).padEnd(4)} ${p.spec.description?.slice(0, 70) ?? ''}`);
         return 0;
       }
@@ -100,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       if (!rest[0]) break;
       const body = { ...(values['as-of'] ? { asOf: values['as-of'] } : {}), allowPromotion: !values['no-promote'] };
-      const { run } = await api.request<{ run: { workflowId: string; webUiUrl: string | null } }>('POST', `/v1/pipelines/${rest[0]}/runs`, body);
+      const { run } = await api.request<StartedRun>('POST', `/v1/pipelines/${rest[0]}/runs`, body);
       console.log(`started ${run.workflowId}${run.webUiUrl ? `\n  Web UI: ${run.webUiUrl}` : ''}`);
       if (values.detach) return 0;
       const final = await follow(api, run.workflowId);
@@ -115,12 +116,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'runs': {
       const q = new URLSearchParams({ ...(values.pipeline ? { pipeline: values.pipeline } : {}), ...(values.status ? { status: values.status } : {}) });
-      const r = await api.request<{ runs: { workflowId: string; status: string; stage: string | null; modelVersion: number | null; startedAt: string }[] }>('GET', `/v1/runs?${q}`);
+      const r = await api.request<RunList>('GET', `/v1/runs?${q}`);
       for (const x of r.runs) console.log(`${x.startedAt.slice(0, 19)}  ${x.status.padEnd(10)} ${(x.stage ?? '').padEnd(9)} v${x.modelVersion ?? '-'}  ${x.workflowId}`);
       return 0;
     }
     case 'models': {
-      const r = await api.request<{ models: { name: string; task: string; latestVersion: number | null; aliases: Record<string, number> }[] }>('GET', '/v1/models');
+      const r = await api.request<ModelList>('GET', '/v1/models');
       for (const m of r.models) console.log(`${m.name.padEnd(24)} ${m.task.padEnd(15)} latest v${m.latestVersion ?? '-'}  ${Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ')}`);
       return 0;
     }
@@ -154,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
       const raw = JSON.parse(readFileSync(rest[1], 'utf8'));
       const body = Array.isArray(raw) ? { instances: raw } : raw;
       const q = values.version ? `?version=${values.version}` : values.alias ? `?alias=${values.alias}` : '';
-      console.log(JSON.stringify(await api.request('POST', `/v1/models/${rest[0]}/predict${q}`, body), null, 2));
+      console.log(JSON.stringify(await api.request<PredictResponse>('POST', `/v1/models/${rest[0]}/predict${q}`, body), null, 2));
       return 0;
     }
   }
@@ -166,7 +167,7 @@ type Flags = Record<string, string | boolean | undefined>;
 
 async function scheduleCommand(api: ApiClient, [sub, arg]: string[], f: Flags): Promise<number> {
   const timing = { ...(f.cron ? { cron: [f.cron] } : {}), ...(f.every ? { interval: { every: f.every } } : {}) };
-  const show = (s: any) => {
+  const show = (s: ScheduleView) => {
     console.log(`${s.id}  pipeline ${s.pipeline}  ${s.paused ? `PAUSED (${s.note ?? ''})` : 'active'}  overlap ${s.policies.overlap}`);
     console.log(`  next: ${s.nextActionTimes.slice(0, 3).join(', ') || '-'}`);
     for (const a of s.recentActions.slice(-5)) console.log(`  ran:  ${a.scheduledAt}  ${a.workflowId}`);
@@ -176,41 +177,41 @@ async function scheduleCommand(api: ApiClient, [sub, arg]: string[], f: Flags): 
     case 'create': {
       if (!arg) break;
       const body = { pipeline: arg, ...timing, ...(f.id ? { id: f.id } : {}), ...(f.overlap ? { overlap: f.overlap } : {}), ...(f.catchup ? { catchupWindow: f.catchup } : {}), allowPromotion: !f['no-promote'], paused: Boolean(f.paused), ...(f.note ? { note: f.note } : {}) };
-      show((await api.request<{ schedule: unknown }>('POST', '/v1/schedules', body)).schedule);
+      show((await api.request<ScheduleOne>('POST', '/v1/schedules', body)).schedule);
       return 0;
     }
     case 'list': {
-      for (const s of (await api.request<{ schedules: unknown[] }>('GET', '/v1/schedules')).schedules) show(s);
+      for (const s of (await api.request<ScheduleList>('GET', '/v1/schedules')).schedules) show(s);
       return 0;
     }
     case 'describe':
       if (!arg) break;
-      console.log(JSON.stringify((await api.request<{ schedule: unknown }>('GET', path(arg))).schedule, null, 2));
+      console.log(JSON.stringify((await api.request<ScheduleOne>('GET', path(arg))).schedule, null, 2));
       return 0;
     case 'update': {
       if (!arg) break;
       const body = { ...timing, ...(f.overlap ? { overlap: f.overlap } : {}), ...(f.catchup ? { catchupWindow: f.catchup } : {}), ...(f['no-promote'] ? { allowPromotion: false } : {}) };
-      show((await api.request<{ schedule: unknown }>('PATCH', path(arg), body)).schedule);
+      show((await api.request<ScheduleOne>('PATCH', path(arg), body)).schedule);
       return 0;
     }
     case 'pause':
     case 'unpause':
       if (!arg || !f.note) break;
-      show((await api.request<{ schedule: unknown }>('POST', path(arg, `/${sub}`), { note: f.note })).schedule);
+      show((await api.request<ScheduleOne>('POST', path(arg, `/${sub}`), { note: f.note })).schedule);
       return 0;
     case 'trigger':
       if (!arg) break;
-      await api.request('POST', path(arg, '/trigger'));
+      await api.request<ScheduleTriggered>('POST', path(arg, '/trigger'));
       console.log(`triggered ${arg}`);
       return 0;
     case 'backfill':
       if (!arg || !f.start || !f.end) break;
-      await api.request('POST', path(arg, '/backfill'), { start: f.start, end: f.end });
+      await api.request<ScheduleBackfillStarted>('POST', path(arg, '/backfill'), { start: f.start, end: f.end });
       console.log(`schedule ${arg}: one run per action time from ${f.start} to ${f.end} queued`);
       return 0;
     case 'delete':
       if (!arg) break;
-      await api.request('DELETE', path(arg));
+      await api.request<ScheduleDeleted>('DELETE', path(arg));
       console.log(`deleted ${arg}`);
       return 0;
   }
@@ -220,24 +221,24 @@ async function scheduleCommand(api: ApiClient, [sub, arg]: string[], f: Flags): 
 
 async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flags): Promise<number> {
   const path = (id: string, tail = '') => `/v1/backfills/${encodeURIComponent(id)}${tail}`;
-  const printProgress = (b: any) => {
+  const printProgress = (b: BackfillProgress) => {
     console.log(`${b.backfillId}: ${b.done}/${b.total} done, ${b.running} running, ${b.failed} failed, ${b.remaining} remaining`);
     for (const x of b.partitions) console.log(`  ${x.asOf.slice(0, 10)}  ${x.status.padEnd(9)} ${x.modelVersion ? `v${x.modelVersion}` : ''} ${x.failure ?? ''}`);
   };
   if (sub === 'status' && args[0]) {
-    printProgress((await api.request<{ backfill: unknown }>('GET', path(args[0]))).backfill);
+    printProgress((await api.request<BackfillOne>('GET', path(args[0]))).backfill);
     return 0;
   }
   if (sub === 'retry' && args[0] && args[1]) {
-    const r = await api.request<{ retry: { workflowId: string } }>('POST', path(args[0], `/partitions/${args[1]}/retry`));
+    const r = await api.request<PartitionRetry>('POST', path(args[0], `/partitions/${args[1]}/retry`));
     console.log(`retrying ${r.retry.workflowId}`);
     return 0;
   }
   if (sub === 'report' && args[0]) {
-    const report = await api.request<{ rows: any[] }>('GET', path(args[0], '/report'));
+    const report = await api.request<WalkForwardReport>('GET', path(args[0], '/report'));
     for (const r of report.rows) {
       const m = r.metrics ?? {};
-      const b = Object.entries(r.baselines ?? {}).map(([k, v]: [string, any]) => `${k} acc ${v.accuracy?.toFixed(3) ?? '-'} ll ${v.logLoss?.toFixed(3) ?? '-'}`).join(' | ');
+      const b = Object.entries(r.baselines ?? {}).map(([k, v]) => `${k} acc ${v.accuracy?.toFixed(3) ?? '-'} ll ${v.logLoss?.toFixed(3) ?? '-'}`).join(' | ');
       console.log(`${r.testFrom ?? '?'}..${r.testTo ?? '?'}  model acc ${m.accuracy?.toFixed(3) ?? '-'} ll ${m.logLoss?.toFixed(3) ?? '-'}${m.rmse !== undefined ? ` rmse ${m.rmse.toFixed(3)}` : ''}  | ${b}`);
     }
     const base = api.baseUrl + path(args[0], '/report');
@@ -248,11 +249,11 @@ async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flag
   if (sub && f.start && f.end) {
     const step = f.step === undefined || f.step === 'season' || f.step === 'month' ? f.step ?? 'season' : { months: Number(f.step) };
     const body = { start: f.start, end: f.end, step, concurrency: f.concurrency ? Number(f.concurrency) : 2, allowPromotion: Boolean(f.promote) };
-    const r = await api.request<{ backfill: { id: string; existing: boolean; partitions: unknown[]; webUiUrl: string | null } }>('POST', `/v1/pipelines/${sub}/backfills`, body);
+    const r = await api.request<BackfillStarted>('POST', `/v1/pipelines/${sub}/backfills`, body);
     console.log(`${r.backfill.existing ? 'already submitted' : 'started'}: ${r.backfill.id} (${r.backfill.partitions.length} runs)${r.backfill.webUiUrl ? `\n  Web UI: ${r.backfill.webUiUrl}` : ''}`);
     if (f.detach) return 0;
     for (;;) {
-      const { backfill } = await api.request<{ backfill: any }>('GET', path(r.backfill.id));
+      const { backfill } = await api.request<BackfillOne>('GET', path(r.backfill.id));
       if (backfill.status !== 'RUNNING') {
         printProgress(backfill);
         return backfill.failed > 0 ? 1 : 0;
@@ -268,7 +269,7 @@ async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flag
 async function follow(api: ApiClient, workflowId: string): Promise<{ status: string; run: RunRecord }> {
   const bar = createProgressPrinter();
   for (;;) {
-    const { run } = await api.request<{ run: RunRecord }>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+    const { run } = await api.request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
     const terminal = run.status === 'succeeded' || run.status === 'failed' || (run.live && !['RUNNING'].includes(run.live.status) && run.status !== 'running');
     const hb = run.live?.heartbeat;
     const view: RunView = {
@@ -293,10 +294,12 @@ function printRunSummary({ status, run }: { status: string; run: RunRecord }) {
     console.log(`\nrun ${run.workflowId} ${status}${run.failure ? ` in ${run.failure.stage}: [${run.failure.type}] ${run.failure.message}` : ''}`);
     return;
   }
-  const s = run.summary ?? {};
-  const metrics = s.metrics as Record<string, number>;
-  const baselines = s.baselines as Record<string, Record<string, number>>;
-  const champion = s.champion as { version: number; metrics: Record<string, number> } | null;
+  const s = run.summary;
+  if (!s) {
+    console.log(`\nrun ${run.workflowId} succeeded; its summary is not recorded yet`);
+    return;
+  }
+  const { metrics, baselines, champion, promotion: p } = s;
   // jsonb does not keep key order; show the headline metrics first, under short names.
   const LABELS: Record<string, string> = { accuracy: 'accuracy', logLoss: 'log-loss', rankedProbabilityScore: 'RPS', macroF1: 'macro-F1', expectedCalibrationError: 'ECE', rmse: 'RMSE', mae: 'MAE', r2: 'R²' };
   const cols = Object.keys(LABELS).filter((k) => k in metrics);
@@ -305,7 +308,6 @@ function printRunSummary({ status, run }: { status: string; run: RunRecord }) {
   console.log(`\nheld-out metrics (${metrics.n} rows):`);
   console.log(`  ${''.padEnd(22)}${cols.map((c) => LABELS[c].padStart(11)).join('')}`);
   for (const [name, m] of rows) console.log(`  ${name.padEnd(22)}${cols.map((c) => (m[c] === undefined ? '-' : m[c].toFixed(4)).padStart(11)).join('')}`);
-  const p = s.promotion as { promoted: boolean; alias: string; toVersion: number; fromVersion: number | null; reasons: string[] };
   console.log(p.promoted
     ? `\npromoted v${p.toVersion} to ${p.alias}${p.fromVersion ? ` (was v${p.fromVersion})` : ''}`
     : `\nv${p.toVersion} registered, not promoted: ${p.reasons.join('; ')}`);
@@ -340,7 +342,7 @@ async function up(config: Config, opts: { run: boolean }): Promise<number> {
   console.log(`  API: ${platform.apiUrl}\n  Temporal Web UI: ${platform.webUiUrl ?? '(external cluster)'}`);
   const api = new ApiClient(platform.apiUrl!);
   if (opts.run) {
-    const { run } = await api.request<{ run: { workflowId: string; webUiUrl: string | null } }>('POST', '/v1/pipelines/football/runs', { allowPromotion: true });
+    const { run } = await api.request<StartedRun>('POST', '/v1/pipelines/football/runs', { allowPromotion: true });
     console.log(`\nrunning pipeline football: ${run.workflowId}`);
     const final = await follow(api, run.workflowId);
     printRunSummary(final);
@@ -361,12 +363,14 @@ async function samplePrediction(api: ApiClient) {
     { home_team: 'A Brand New FC', away_team: 'Juventus' },
   ];
   try {
-    const r = await api.request<{ version: number; predictions: { label: string; probabilities: Record<string, number> }[] }>('POST', '/v1/models/football/predict', { instances });
+    const r = await api.request<PredictResponse>('POST', '/v1/models/football/predict', { instances });
     console.log(`\nsample prediction from POST /v1/models/football/predict (production v${r.version}):`);
     instances.forEach((x, i) => {
       const p = r.predictions[i];
-      const probs = Object.entries(p.probabilities).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
-      console.log(`  ${x.home_team} vs ${x.away_team}: ${p.label} (${probs})`);
+      const outcome = 'label' in p
+        ? `${p.label} (${Object.entries(p.probabilities).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})`
+        : String(p.value);
+      console.log(`  ${x.home_team} vs ${x.away_team}: ${outcome}`);
     });
     console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);
   } catch (err) {

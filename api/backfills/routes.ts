@@ -1,27 +1,60 @@
 // Pipeline backfills: one run per asOf over a past range, by a parent workflow with a concurrency bound.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { getPipeline } from '../../registry/pipelines.js';
 import { backfillIds } from '../../pipelines/workflow-ids.js';
 import { backfillProgressQuery } from '../../workflows/definitions.js';
 import type { BackfillInput, BackfillProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
-import { HttpError, jsonBody, parseWith } from '../errors.js';
+import { HttpError, validationHook } from '../errors.js';
+import { apiRouter, defineRoute } from '../openapi.js';
 import { actorOf } from '../request-context.js';
 import { retryBackfillPartition, startBackfill, webUiLink } from '../launcher.js';
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
+import {
+  BackfillIdParams, BackfillOne, BackfillStarted, CreateBackfill, PartitionParams, PartitionRetry, ReportQuery, WalkForwardReport,
+} from '../schemas/backfills.js';
 import { walkForwardCsv, walkForwardRows, walkForwardSvg, type WalkForwardRow } from './walk-forward.js';
 
-const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
-export const CreateBackfill = z.object({
-  start: isoDay,
-  end: isoDay,
-  /** Months between asOf points: 1 for monthly, 12 (or "season") for yearly seasons. */
-  step: z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]).default('season'),
-  concurrency: z.number().int().min(1).max(8).default(2),
-  /** Backfilled runs never move an alias unless asked. */
-  allowPromotion: z.boolean().default(false),
-}).strict();
+const tags = ['backfills'];
+
+const submit = createRoute({
+  method: 'post', path: '/pipelines/{name}/backfills', tags, summary: 'Start (or find) a backfill: one run per asOf over a past range',
+  request: { params: NameParams, body: jsonRequest(CreateBackfill) },
+  responses: {
+    201: jsonResponse(BackfillStarted, 'The backfill started'),
+    200: jsonResponse(BackfillStarted, 'The same backfill was already submitted'),
+    ...errorResponses(...BODY_ERRORS, 404),
+  },
+});
+
+const progress = createRoute({
+  method: 'get', path: '/backfills/{id}', tags, summary: 'Backfill progress, partition by partition',
+  request: { params: BackfillIdParams },
+  responses: { 200: jsonResponse(BackfillOne, 'The progress'), ...errorResponses(404) },
+});
+
+const retry = createRoute({
+  method: 'post', path: '/backfills/{id}/partitions/{asOf}/retry', tags, summary: 'Retry one failed partition',
+  request: { params: PartitionParams },
+  responses: { 202: jsonResponse(PartitionRetry, 'The partition runs again'), ...errorResponses(404, 409) },
+});
+
+const report = createRoute({
+  method: 'get', path: '/backfills/{id}/report', tags, summary: 'Walk-forward report (json, csv or svg)',
+  request: { params: BackfillIdParams, query: ReportQuery },
+  responses: {
+    200: {
+      description: 'The report: JSON rows, a CSV table, or an SVG chart',
+      content: {
+        'application/json': { schema: WalkForwardReport },
+        'text/csv': { schema: z.string() },
+        'image/svg+xml': { schema: z.string() },
+      },
+    },
+    ...errorResponses(400, 404),
+  },
+});
 
 const MAX_PARTITIONS = 240;
 
@@ -36,12 +69,13 @@ export function backfillAsOfs(start: Date, end: Date, stepMonths: number): strin
 }
 
 export function backfillRoutes(deps: ApiDeps) {
-  const app = new Hono();
+  const app = apiRouter();
 
-  app.post('/pipelines/:name/backfills', async (c) => {
-    const b = parseWith(CreateBackfill, await jsonBody(c), 'body', 422);
-    const pipeline = await getPipeline(deps.db, c.req.param('name'));
-    if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${c.req.param('name')}" does not exist`);
+  defineRoute(app, submit, async (c) => {
+    const b = c.req.valid('json');
+    const { name } = c.req.valid('param');
+    const pipeline = await getPipeline(deps.db, name);
+    if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${name}" does not exist`);
     const start = new Date(b.start);
     const end = new Date(b.end);
     if (!(start <= end)) throw new HttpError(422, 'validation_failed', 'start must not be after end', { issues: [{ path: 'body.start', message: 'after end' }] });
@@ -60,7 +94,8 @@ export function backfillRoutes(deps: ApiDeps) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       existing = true;
     }
-    return c.json({ backfill: { id: backfillId, existing, partitions, webUiUrl: webUiLink(deps.config, backfillId) } }, existing ? 200 : 201);
+    const backfill = { id: backfillId, existing, partitions, webUiUrl: webUiLink(deps.config, backfillId) };
+    return existing ? c.json({ backfill }, 200) : c.json({ backfill }, 201);
   });
 
   /** The parent's own view (query), with each partition's latest state from the registry laid over it. */
@@ -87,12 +122,13 @@ export function backfillRoutes(deps: ApiDeps) {
     return { progress: { ...parent, partitions, done: count('succeeded'), running: count('running'), failed: count('failed'), remaining: count('pending'), status: desc.status.name }, rows };
   }
 
-  app.get('/backfills/:id', async (c) => c.json({ backfill: (await progressOf(c.req.param('id'))).progress }));
+  defineRoute(app, progress, async (c) => c.json({ backfill: (await progressOf(c.req.valid('param').id)).progress }, 200));
 
   // Runs one failed partition again, alone, under its own ID.
-  app.post('/backfills/:id/partitions/:asOf/retry', async (c) => {
-    const { progress } = await progressOf(c.req.param('id'));
-    const day = c.req.param('asOf').slice(0, 10);
+  defineRoute(app, retry, async (c) => {
+    const { id, asOf } = c.req.valid('param');
+    const { progress } = await progressOf(id);
+    const day = asOf.slice(0, 10);
     const part = progress.partitions.find((p) => p.asOf.slice(0, 10) === day);
     if (!part) throw new HttpError(404, 'not_found', `backfill has no partition with asOf ${day}; partitions: ${progress.partitions.map((p) => p.asOf.slice(0, 10)).join(', ')}`);
     if (part.status !== 'failed') throw new HttpError(409, 'conflict', `partition ${day} is ${part.status}; only a failed partition can be retried`);
@@ -100,25 +136,29 @@ export function backfillRoutes(deps: ApiDeps) {
     const pipeline = await getPipeline(deps.db, progress.pipeline, progress.pipelineVersion);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${progress.pipeline}" version ${progress.pipelineVersion} no longer exists`);
     try {
-      const retry = await retryBackfillPartition(deps, pipeline, part, { backfillId: c.req.param('id'), actor: actorOf(c, deps) });
-      return c.json({ retry: { workflowId: retry.workflowId, runId: retry.runId, pipelineVersion: pipeline.version, webUiUrl: retry.webUiUrl } }, 202);
+      const started = await retryBackfillPartition(deps, pipeline, part, { backfillId: id, actor: actorOf(c, deps) });
+      return c.json({ retry: { workflowId: started.workflowId, runId: started.runId, pipelineVersion: pipeline.version, webUiUrl: started.webUiUrl } }, 202);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'conflict', `partition ${day} is already running`);
       throw err;
     }
   });
 
-  app.get('/backfills/:id/report', async (c) => {
-    const { progress, rows } = await progressOf(c.req.param('id'));
-    const format = c.req.query('format') ?? 'json';
+  defineRoute(app, report, async (c) => {
+    const { id } = c.req.valid('param');
+    const { format } = c.req.valid('query');
+    const { progress, rows } = await progressOf(id);
     if (format === 'csv') return c.body(walkForwardCsv(rows), 200, { 'content-type': 'text/csv; charset=utf-8' });
     if (format === 'svg') {
       const classification = rows.some((r) => r.metrics && 'accuracy' in r.metrics);
       const svg = walkForwardSvg(rows, { title: `${progress.pipeline}: walk-forward evaluation`, metrics: classification ? ['accuracy', 'logLoss'] : ['rmse', 'r2'] });
       return c.body(svg, 200, { 'content-type': 'image/svg+xml' });
     }
-    if (format !== 'json') throw new HttpError(400, 'bad_request', 'format must be json, csv or svg');
-    return c.json({ backfill: c.req.param('id'), pipeline: progress.pipeline, rows });
+    return c.json({ backfill: id, pipeline: progress.pipeline, rows }, 200);
+  }, (result) => {
+    // The one query parameter: answered as it always was.
+    if (!result.success && result.target === 'query') throw new HttpError(400, 'bad_request', 'format must be json, csv or svg');
+    validationHook(result);
   });
 
   return app;

@@ -1,79 +1,124 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute } from '@hono/zod-openapi';
 import { validateInstances } from '../../serving/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
-import { bodyText, HttpError, jsonBody, parseJsonBody, parseWith } from '../errors.js';
-import type { ApiEnv } from '../observability.js';
+import { bodyText, HttpError, parseJsonBody, parseWith, validationHook } from '../errors.js';
+import { apiRouter, defineRoute } from '../openapi.js';
 import { actorOf } from '../request-context.js';
 import type { ServedModel } from '../../serving/model-cache.js';
-
-export const PredictQuery = z.object({
-  alias: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
-  version: z.coerce.number().int().positive().optional(),
-  /** What to do with a value outside a closed category vocabulary: 422 (default) or map it to __other__. */
-  unknownCategories: z.enum(['reject', 'other']).default('reject'),
-}).strict();
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
+import {
+  AliasHistory, AliasMoved, AliasParams, ModelList, ModelSignature, MoveAliasBody, PredictQuery, VersionLineage, VersionList, VersionOne, VersionParams,
+} from '../schemas/models.js';
 
 /** The predict route's path, as the per-request middleware sees it (see PerRequestOptions.ownRequestIdHeader). */
 const PREDICT_PATH = /^\/v1\/models\/[^/]+\/predict$/;
 export const isPredictPath = (path: string) => PREDICT_PATH.test(path);
 
-export const MoveAliasBody = z.object({
-  version: z.number().int().positive(),
-  reason: z.string().min(3).max(1000),
-}).strict();
+const tags = ['models'];
+
+const list = createRoute({
+  method: 'get', path: '/', tags, summary: 'List models with their latest version and aliases',
+  responses: { 200: jsonResponse(ModelList, 'The models'), ...errorResponses() },
+});
+
+const versions = createRoute({
+  method: 'get', path: '/{name}/versions', tags, summary: 'List a model\'s versions, newest first',
+  request: { params: NameParams },
+  responses: { 200: jsonResponse(VersionList, 'The versions'), ...errorResponses(404) },
+});
+
+const version = createRoute({
+  method: 'get', path: '/{name}/versions/{version}', tags, summary: 'Get a version, with its fitted transform',
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(VersionOne, 'The version'), ...errorResponses(400, 404) },
+});
+
+const signature = createRoute({
+  method: 'get', path: '/{name}/versions/{version}/schema', tags, summary: 'A version\'s signature: what a predict request sends, what comes back',
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(ModelSignature, 'The signature'), ...errorResponses(400, 404) },
+});
+
+const lineage = createRoute({
+  method: 'get', path: '/{name}/versions/{version}/lineage', tags, summary: 'Where a version came from, and its metrics',
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(VersionLineage, 'The lineage'), ...errorResponses(400, 404) },
+});
+
+const history = createRoute({
+  method: 'get', path: '/{name}/aliases/history', tags, summary: 'Audit of alias moves, oldest first',
+  request: { params: NameParams },
+  responses: { 200: jsonResponse(AliasHistory, 'The moves'), ...errorResponses() },
+});
+
+const moveAliasRoute = createRoute({
+  method: 'post', path: '/{name}/aliases/{alias}', tags,
+  summary: 'Point an alias at a version (manual promotion or rollback); an Idempotency-Key header makes a retry a no-op',
+  request: { params: AliasParams, body: jsonRequest(MoveAliasBody) },
+  responses: { 200: jsonResponse(AliasMoved, 'The alias moved, or the move was refused with reasons'), ...errorResponses(...BODY_ERRORS, 404, 409) },
+});
 
 export function modelRoutes(deps: ApiDeps) {
-  const app = new Hono<ApiEnv>();
+  const app = apiRouter();
 
-  app.get('/', async (c) => c.json({ models: await listModels(deps.db) }));
+  defineRoute(app, list, async (c) => c.json({ models: await listModels(deps.db) }, 200));
 
-  app.get('/:name/versions', async (c) => {
-    const versions = await listVersions(deps.db, c.req.param('name'));
-    if (versions.length === 0) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no versions`);
+  defineRoute(app, versions, async (c) => {
+    const { name } = c.req.valid('param');
+    const rows = await listVersions(deps.db, name);
+    if (rows.length === 0) throw new HttpError(404, 'not_found', `model "${name}" has no versions`);
     // The list stays light: the fitted transform is served by the single-version endpoint.
-    return c.json({ versions: versions.map(({ transform: _t, ...v }) => v) });
+    return c.json({ versions: rows.map(({ transform: _t, ...v }) => v) }, 200);
   });
 
-  app.get('/:name/versions/:version', async (c) => {
-    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
-    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
-    return c.json({ version: v });
+  const versionOf = async (name: string, n: number) => {
+    const v = await getVersion(deps.db, name, n);
+    if (!v) throw new HttpError(404, 'not_found', `model "${name}" has no version ${n}`);
+    return v;
+  };
+
+  defineRoute(app, version, async (c) => {
+    const { name, version: n } = c.req.valid('param');
+    return c.json({ version: await versionOf(name, n) }, 200);
   });
 
   // The model signature: what a predict request must send, and what comes back.
-  app.get('/:name/versions/:version/schema', async (c) => {
-    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
-    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
-    const fitted = v.transform as { task: string; classes: string[] | null; target: string };
-    return c.json({ model: c.req.param('name'), version: v.version, task: fitted.task, target: fitted.target, classes: fitted.classes, inputs: v.inputSchema });
+  defineRoute(app, signature, async (c) => {
+    const { name, version: n } = c.req.valid('param');
+    const v = await versionOf(name, n);
+    return c.json({ model: name, version: v.version, task: v.transform.task, target: v.transform.target, classes: v.transform.classes, inputs: v.inputSchema }, 200);
   });
 
-  app.get('/:name/versions/:version/lineage', async (c) => {
-    const v = await getVersion(deps.db, c.req.param('name'), Number(c.req.param('version')));
-    if (!v) throw new HttpError(404, 'not_found', `model "${c.req.param('name')}" has no version ${c.req.param('version')}`);
-    return c.json({ model: c.req.param('name'), version: v.version, artifactUri: v.artifactUri, artifactSha256: v.artifactSha256, lineage: v.lineage, metrics: v.metrics, baselines: v.baselines });
+  defineRoute(app, lineage, async (c) => {
+    const { name, version: n } = c.req.valid('param');
+    const v = await versionOf(name, n);
+    return c.json({ model: name, version: v.version, artifactUri: v.artifactUri, artifactSha256: v.artifactSha256, lineage: v.lineage, metrics: v.metrics, baselines: v.baselines }, 200);
   });
 
-  app.get('/:name/aliases/history', async (c) => c.json({ events: await aliasHistory(deps.db, c.req.param('name')) }));
+  defineRoute(app, history, async (c) => c.json({ events: await aliasHistory(deps.db, c.req.valid('param').name) }, 200));
 
   // Manual promotion or rollback: point an alias at any registered version, with a reason for the audit.
-  app.post('/:name/aliases/:alias', async (c) => {
-    const body = parseWith(MoveAliasBody, await jsonBody(c), 'body', 422);
-    const alias = c.req.param('alias');
-    if (!/^[a-z][a-z0-9-]*$/.test(alias)) throw new HttpError(422, 'validation_failed', `alias "${alias}" must be lowercase letters, digits and dashes`);
+  defineRoute(app, moveAliasRoute, async (c) => {
+    const body = c.req.valid('json');
+    const { name, alias } = c.req.valid('param');
     try {
       const r = await moveAlias(deps.db, {
-        model: c.req.param('name'), alias, toVersion: body.version, actor: actorOf(c, deps), reason: body.reason,
+        model: name, alias, toVersion: body.version, actor: actorOf(c, deps), reason: body.reason,
         idempotencyKey: c.req.header('idempotency-key') ?? `manual:${crypto.randomUUID()}`,
       });
-      return c.json({ alias, model: c.req.param('name'), ...r });
+      return c.json({ alias, model: name, ...r }, 200);
     } catch (err) {
       if (err instanceof RegistryError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
       throw err;
     }
+  }, (result, c) => {
+    // A malformed alias is part of the body's contract for callers: 422, as it always was.
+    if (!result.success && result.target === 'param') {
+      throw new HttpError(422, 'validation_failed', `alias "${c.req.param('alias')}" must be lowercase letters, digits and dashes`);
+    }
+    validationHook(result);
   });
 
   const DEFAULT_PREDICT_QUERY = PredictQuery.parse({});

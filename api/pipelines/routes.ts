@@ -1,27 +1,51 @@
-import { Hono } from 'hono';
-import { PipelineSpecSchema } from '../../pipelines/spec.js';
+import { createRoute } from '@hono/zod-openapi';
 import { getPipeline, listPipelines, savePipeline } from '../../registry/pipelines.js';
 import type { ApiDeps } from '../deps.js';
-import { HttpError, jsonBody, parseWith } from '../errors.js';
+import { HttpError } from '../errors.js';
+import { apiRouter, defineRoute } from '../openapi.js';
 import { actorOf } from '../request-context.js';
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
+import { GetPipelineQuery, PipelineList, PipelineOne, PipelineSaved, PipelineSpec } from '../schemas/pipelines.js';
+
+const tags = ['pipelines'];
+
+const list = createRoute({
+  method: 'get', path: '/', tags, summary: 'List pipelines (latest version of each)',
+  responses: { 200: jsonResponse(PipelineList, 'The latest version of every pipeline'), ...errorResponses() },
+});
+
+const create = createRoute({
+  method: 'post', path: '/', tags, summary: 'Create a pipeline or a new version of it',
+  request: { body: jsonRequest(PipelineSpec) },
+  responses: {
+    201: jsonResponse(PipelineSaved, 'A new pipeline, or a new version of one'),
+    200: jsonResponse(PipelineSaved, 'The spec equals the latest version: nothing was added'),
+    ...errorResponses(...BODY_ERRORS),
+  },
+});
+
+const get = createRoute({
+  method: 'get', path: '/{name}', tags, summary: 'Get a pipeline',
+  request: { params: NameParams, query: GetPipelineQuery },
+  responses: { 200: jsonResponse(PipelineOne, 'The pipeline'), ...errorResponses(400, 404) },
+});
 
 export function pipelineRoutes(deps: ApiDeps) {
-  const app = new Hono();
+  const app = apiRouter();
 
-  app.get('/', async (c) => c.json({ pipelines: await listPipelines(deps.db) }));
+  defineRoute(app, list, async (c) => c.json({ pipelines: await listPipelines(deps.db) }, 200));
 
   // Creating an existing name with a changed spec adds a version; an unchanged spec is a no-op (200).
-  app.post('/', async (c) => {
-    const spec = parseWith(PipelineSpecSchema, await jsonBody(c), 'body', 422);
-    const { pipeline, created } = await savePipeline(deps.db, spec, actorOf(c, deps));
-    return c.json({ pipeline, created }, created ? 201 : 200);
+  defineRoute(app, create, async (c) => {
+    const { pipeline, created } = await savePipeline(deps.db, c.req.valid('json'), actorOf(c, deps));
+    return created ? c.json({ pipeline, created }, 201) : c.json({ pipeline, created }, 200);
   });
 
-  app.get('/:name', async (c) => {
-    const version = c.req.query('version');
-    const p = await getPipeline(deps.db, c.req.param('name'), version ? Number(version) : undefined);
-    if (!p) throw new HttpError(404, 'not_found', `pipeline "${c.req.param('name')}" does not exist`);
-    return c.json({ pipeline: p });
+  defineRoute(app, get, async (c) => {
+    const { name } = c.req.valid('param');
+    const p = await getPipeline(deps.db, name, c.req.valid('query').version);
+    if (!p) throw new HttpError(404, 'not_found', `pipeline "${name}" does not exist`);
+    return c.json({ pipeline: p }, 200);
   });
 
   return app;

@@ -2,61 +2,80 @@
 // no asOf and no spec, so the run trains on the data as of its nominal time with the pipeline as it is then.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common';
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute } from '@hono/zod-openapi';
+import type { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
 import type { TrainingPipelineInput } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
-import { HttpError, jsonBody, parseWith } from '../errors.js';
+import { HttpError } from '../errors.js';
+import { apiRouter, defineRoute } from '../openapi.js';
 import { actorOf } from '../request-context.js';
 import { scheduledTrainingAction, webUiLink } from '../launcher.js';
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse } from '../schemas/common.js';
+import {
+  CreateSchedule, Note, type Overlap, ScheduleBackfill, ScheduleBackfillStarted, ScheduleDeleted, ScheduleIdParams, ScheduleList,
+  ScheduleOne, type ScheduleTiming, ScheduleTriggered, UpdateSchedule,
+} from '../schemas/schedules.js';
 
-const duration = z.string().refine((d) => {
-  try {
-    return msToNumber(d as never) > 0;
-  } catch {
-    return false;
-  }
-}, 'a duration such as "90s", "15 minutes", "1 day"');
+const tags = ['schedules'];
+const params = ScheduleIdParams;
 
-const Overlap = z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all']);
-
-const ScheduleTiming = z.object({
-  /** Cron expressions (UTC), e.g. "0 3 * * 1" for Mondays 03:00. */
-  cron: z.array(z.string().min(9)).min(1).optional(),
-  /** Or a fixed interval, e.g. {"every": "1 day"}. */
-  interval: z.object({ every: duration, offset: duration.optional() }).optional(),
-  startAt: z.iso.datetime({ offset: true }).optional(),
-  endAt: z.iso.datetime({ offset: true }).optional(),
+const create = createRoute({
+  method: 'post', path: '/', tags, summary: 'Create a retraining schedule',
+  request: { body: jsonRequest(CreateSchedule) },
+  responses: { 201: jsonResponse(ScheduleOne, 'The schedule'), ...errorResponses(...BODY_ERRORS, 404, 409) },
 });
 
-export const CreateSchedule = ScheduleTiming.extend({
-  pipeline: z.string().min(1),
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/).optional(),
-  /** Default "skip": a run of this pipeline never overlaps another from the same schedule. */
-  overlap: Overlap.default('skip'),
-  /** How far back missed actions are made up after an outage. */
-  catchupWindow: duration.default('1 day'),
-  allowPromotion: z.boolean().default(true),
-  paused: z.boolean().default(false),
-  note: z.string().max(500).optional(),
-}).strict().refine((b) => Boolean(b.cron) !== Boolean(b.interval), { message: 'give exactly one of cron or interval', path: ['cron'] });
+const list = createRoute({
+  method: 'get', path: '/', tags, summary: 'List retraining schedules',
+  responses: { 200: jsonResponse(ScheduleList, 'The schedules'), ...errorResponses() },
+});
 
-export const UpdateSchedule = ScheduleTiming.extend({
-  overlap: Overlap.optional(),
-  catchupWindow: duration.optional(),
-  allowPromotion: z.boolean().optional(),
-}).strict().refine((b) => !(b.cron && b.interval), { message: 'give at most one of cron or interval', path: ['cron'] });
+const describeRoute = createRoute({
+  method: 'get', path: '/{id}', tags, summary: 'Describe a schedule',
+  request: { params },
+  responses: { 200: jsonResponse(ScheduleOne, 'The schedule'), ...errorResponses(404) },
+});
 
-export const Note = z.object({ note: z.string().min(1).max(500) }).strict();
-export const ScheduleBackfill = z.object({
-  start: z.iso.datetime({ offset: true }).or(z.iso.date()),
-  end: z.iso.datetime({ offset: true }).or(z.iso.date()),
-  /** Default "buffer_all": every action time in the range gets its run, one after another. */
-  overlap: Overlap.default('buffer_all'),
-}).strict();
+const update = createRoute({
+  method: 'patch', path: '/{id}', tags, summary: 'Update a schedule\'s timing or policies',
+  request: { params, body: jsonRequest(UpdateSchedule) },
+  responses: { 200: jsonResponse(ScheduleOne, 'The schedule, updated'), ...errorResponses(...BODY_ERRORS, 404) },
+});
 
-const toPolicy = (o: z.infer<typeof Overlap>) => o.toUpperCase() as 'SKIP';
+const pause = createRoute({
+  method: 'post', path: '/{id}/pause', tags, summary: 'Pause with a note',
+  request: { params, body: jsonRequest(Note) },
+  responses: { 200: jsonResponse(ScheduleOne, 'The schedule, paused'), ...errorResponses(...BODY_ERRORS, 404) },
+});
+
+const unpause = createRoute({
+  method: 'post', path: '/{id}/unpause', tags, summary: 'Unpause with a note',
+  request: { params, body: jsonRequest(Note) },
+  responses: { 200: jsonResponse(ScheduleOne, 'The schedule, running again'), ...errorResponses(...BODY_ERRORS, 404) },
+});
+
+const trigger = createRoute({
+  method: 'post', path: '/{id}/trigger', tags, summary: 'Run now',
+  request: { params },
+  responses: { 202: jsonResponse(ScheduleTriggered, 'A run was requested'), ...errorResponses(404) },
+});
+
+const backfill = createRoute({
+  method: 'post', path: '/{id}/backfill', tags, summary: 'One run per action time in a past range',
+  request: { params, body: jsonRequest(ScheduleBackfill) },
+  responses: { 202: jsonResponse(ScheduleBackfillStarted, 'The runs were requested'), ...errorResponses(...BODY_ERRORS, 404) },
+});
+
+const remove = createRoute({
+  method: 'delete', path: '/{id}', tags, summary: 'Delete a schedule',
+  request: { params },
+  responses: { 200: jsonResponse(ScheduleDeleted, 'The schedule was deleted'), ...errorResponses(404) },
+});
+
+const toPolicy = (o: Overlap) => o.toUpperCase() as 'SKIP';
+/** Temporal's policy names are ours in upper case. */
+const fromPolicy = (p: string | undefined) => (p ?? 'SKIP').toLowerCase() as Overlap;
 
 function timingSpec(b: z.infer<typeof ScheduleTiming>): ScheduleOptions['spec'] {
   return {
@@ -68,7 +87,7 @@ function timingSpec(b: z.infer<typeof ScheduleTiming>): ScheduleOptions['spec'] 
 }
 
 export function scheduleRoutes(deps: ApiDeps) {
-  const app = new Hono();
+  const app = apiRouter();
   const client = deps.temporal.schedule;
 
   const view = (d: ScheduleDescription) => {
@@ -84,7 +103,7 @@ export function scheduleRoutes(deps: ApiDeps) {
         intervals: (d.spec.intervals ?? []).map((i) => ({ everyMs: msToNumber(i.every), offsetMs: i.offset ? msToNumber(i.offset) : 0 })),
         startAt: d.spec.startAt ?? null, endAt: d.spec.endAt ?? null,
       },
-      policies: { overlap: (d.policies.overlap ?? 'SKIP').toLowerCase(), catchupWindowMs: d.policies.catchupWindow },
+      policies: { overlap: fromPolicy(d.policies.overlap), catchupWindowMs: d.policies.catchupWindow },
       allowPromotion: action.args?.[0]?.allowPromotion ?? null,
       nextActionTimes: d.info.nextActionTimes.slice(0, 5),
       recentActions: d.info.recentActions.map((a) => ({
@@ -105,8 +124,8 @@ export function scheduleRoutes(deps: ApiDeps) {
     }
   };
 
-  app.post('/', async (c) => {
-    const b = parseWith(CreateSchedule, await jsonBody(c), 'body', 422);
+  defineRoute(app, create, async (c) => {
+    const b = c.req.valid('json');
     const pipeline = await getPipeline(deps.db, b.pipeline);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${b.pipeline}" does not exist; create it first`);
     const id = b.id ?? `retrain-${b.pipeline}`;
@@ -126,21 +145,22 @@ export function scheduleRoutes(deps: ApiDeps) {
     return c.json({ schedule: view(await describe(id)) }, 201);
   });
 
-  app.get('/', async (c) => {
+  defineRoute(app, list, async (c) => {
     const out = [];
     for await (const s of client.list()) {
       if (s.memo?.pipeline) out.push(view(await describe(s.scheduleId)));
     }
-    return c.json({ schedules: out });
+    return c.json({ schedules: out }, 200);
   });
 
-  app.get('/:id', async (c) => c.json({ schedule: view(await describe(c.req.param('id'))) }));
+  defineRoute(app, describeRoute, async (c) => c.json({ schedule: view(await describe(c.req.valid('param').id)) }, 200));
 
-  app.patch('/:id', async (c) => {
-    const b = parseWith(UpdateSchedule, await jsonBody(c), 'body', 422);
-    await describe(c.req.param('id'));
+  defineRoute(app, update, async (c) => {
+    const b = c.req.valid('json');
+    const { id } = c.req.valid('param');
+    await describe(id);
     try {
-      await client.getHandle(c.req.param('id')).update((prev) => {
+      await client.getHandle(id).update((prev) => {
         const action = prev.action as typeof prev.action & { args: TrainingPipelineInput[] };
         const args = b.allowPromotion === undefined ? action.args : [{ ...action.args[0], allowPromotion: b.allowPromotion }];
         return {
@@ -156,44 +176,49 @@ export function scheduleRoutes(deps: ApiDeps) {
     } catch (err) {
       throw invalidArgument(err);
     }
-    return c.json({ schedule: view(await describe(c.req.param('id'))) });
+    return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
-  app.post('/:id/pause', async (c) => {
-    const { note } = parseWith(Note, await jsonBody(c), 'body', 422);
-    await describe(c.req.param('id'));
-    await client.getHandle(c.req.param('id')).pause(`${note} (${actorOf(c, deps)})`);
-    return c.json({ schedule: view(await describe(c.req.param('id'))) });
+  defineRoute(app, pause, async (c) => {
+    const { note } = c.req.valid('json');
+    const { id } = c.req.valid('param');
+    await describe(id);
+    await client.getHandle(id).pause(`${note} (${actorOf(c, deps)})`);
+    return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
-  app.post('/:id/unpause', async (c) => {
-    const { note } = parseWith(Note, await jsonBody(c), 'body', 422);
-    await describe(c.req.param('id'));
-    await client.getHandle(c.req.param('id')).unpause(`${note} (${actorOf(c, deps)})`);
-    return c.json({ schedule: view(await describe(c.req.param('id'))) });
+  defineRoute(app, unpause, async (c) => {
+    const { note } = c.req.valid('json');
+    const { id } = c.req.valid('param');
+    await describe(id);
+    await client.getHandle(id).unpause(`${note} (${actorOf(c, deps)})`);
+    return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
-  app.post('/:id/trigger', async (c) => {
-    await describe(c.req.param('id'));
-    await client.getHandle(c.req.param('id')).trigger();
-    return c.json({ triggered: true }, 202);
+  defineRoute(app, trigger, async (c) => {
+    const { id } = c.req.valid('param');
+    await describe(id);
+    await client.getHandle(id).trigger();
+    return c.json({ triggered: true as const }, 202);
   });
 
   // Runs the schedule for every action time in a past range, each with that time as its asOf.
-  app.post('/:id/backfill', async (c) => {
-    const b = parseWith(ScheduleBackfill, await jsonBody(c), 'body', 422);
+  defineRoute(app, backfill, async (c) => {
+    const b = c.req.valid('json');
+    const { id } = c.req.valid('param');
     const start = new Date(b.start);
     const end = new Date(b.end);
     if (!(start < end)) throw new HttpError(422, 'validation_failed', 'start must be before end', { issues: [{ path: 'body.start', message: 'must be before end' }] });
-    await describe(c.req.param('id'));
-    await client.getHandle(c.req.param('id')).backfill({ start, end, overlap: toPolicy(b.overlap) });
-    return c.json({ backfill: { scheduleId: c.req.param('id'), start, end, overlap: b.overlap } }, 202);
+    await describe(id);
+    await client.getHandle(id).backfill({ start, end, overlap: toPolicy(b.overlap) });
+    return c.json({ backfill: { scheduleId: id, start, end, overlap: b.overlap } }, 202);
   });
 
-  app.delete('/:id', async (c) => {
-    await describe(c.req.param('id'));
-    await client.getHandle(c.req.param('id')).delete();
-    return c.json({ deleted: c.req.param('id') });
+  defineRoute(app, remove, async (c) => {
+    const { id } = c.req.valid('param');
+    await describe(id);
+    await client.getHandle(id).delete();
+    return c.json({ deleted: id }, 200);
   });
 
   return app;

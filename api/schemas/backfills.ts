@@ -1,0 +1,82 @@
+// Pipeline backfills: one run per asOf over a past range, their progress, retries and walk-forward report.
+import { z } from '@hono/zod-openapi';
+import { MetricSet, Timestamp } from './common.js';
+
+const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
+
+export const CreateBackfill = z.object({
+  start: isoDay,
+  end: isoDay,
+  /** Months between asOf points: 1 for monthly, 12 (or "season") for yearly seasons. */
+  step: z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]).default('season'),
+  concurrency: z.number().int().min(1).max(8).default(2),
+  /** Backfilled runs never move an alias unless asked. */
+  allowPromotion: z.boolean().default(false),
+}).strict();
+
+export const BackfillIdParams = z.object({ id: z.string().min(1) });
+export const PartitionParams = BackfillIdParams.extend({
+  /** The partition's asOf; only its date (YYYY-MM-DD) is compared. */
+  asOf: z.string().min(1),
+});
+
+export const ReportQuery = z.object({ format: z.enum(['json', 'csv', 'svg']).default('json') });
+
+const Partition = z.object({ asOf: Timestamp, workflowId: z.string() });
+
+export const BackfillStarted = z.object({
+  backfill: z.object({
+    id: z.string(),
+    /** True when the same backfill was already submitted: nothing new was started. */
+    existing: z.boolean(),
+    partitions: z.array(Partition),
+    webUiUrl: z.string().nullable(),
+  }),
+});
+export type BackfillStarted = z.infer<typeof BackfillStarted>;
+
+export const PartitionState = Partition.extend({
+  status: z.enum(['pending', 'running', 'succeeded', 'failed']),
+  modelVersion: z.number().int().optional(),
+  metrics: MetricSet.optional(),
+  failure: z.string().optional(),
+});
+
+export const BackfillProgress = z.object({
+  backfillId: z.string(),
+  pipeline: z.string(),
+  /** The pipeline version every partition runs (pinned when the backfill started). */
+  pipelineVersion: z.number().int(),
+  total: z.number().int(),
+  done: z.number().int(),
+  running: z.number().int(),
+  failed: z.number().int(),
+  remaining: z.number().int(),
+  partitions: z.array(PartitionState),
+  /** The backfill workflow's Temporal status, e.g. RUNNING or COMPLETED. */
+  status: z.string(),
+}).openapi('BackfillProgress');
+export type BackfillProgress = z.infer<typeof BackfillProgress>;
+
+export const BackfillOne = z.object({ backfill: BackfillProgress });
+export type BackfillOne = z.infer<typeof BackfillOne>;
+
+export const PartitionRetry = z.object({
+  retry: z.object({ workflowId: z.string(), runId: z.string(), pipelineVersion: z.number().int(), webUiUrl: z.string().nullable() }),
+});
+export type PartitionRetry = z.infer<typeof PartitionRetry>;
+
+/** Each period's model scored on the period after its training data, beside the baselines on the same rows. */
+export const WalkForwardRow = z.object({
+  asOf: Timestamp,
+  workflowId: z.string(),
+  status: z.string(),
+  testFrom: z.string().nullable(),
+  testTo: z.string().nullable(),
+  modelVersion: z.number().int().nullable(),
+  metrics: MetricSet.nullable(),
+  baselines: z.record(z.string(), MetricSet).nullable(),
+});
+
+export const WalkForwardReport = z.object({ backfill: z.string(), pipeline: z.string(), rows: z.array(WalkForwardRow) });
+export type WalkForwardReport = z.infer<typeof WalkForwardReport>;

@@ -1,0 +1,154 @@
+// Runs: starting one, listing them, following one live, and a person's approval of its candidate.
+import { z } from '@hono/zod-openapi';
+import { STAGES } from '../../pipelines/contract.js';
+import { MetricSet, Timestamp } from './common.js';
+
+export const StartRunBody = z.object({
+  /** The run sees only data up to this instant; default now. */
+  asOf: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
+  allowPromotion: z.boolean().default(true),
+  pipelineVersion: z.number().int().positive().optional(),
+}).strict();
+
+export const ApprovalBody = z.object({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().min(3).max(1000),
+}).strict();
+
+export const ListRunsQuery = z.object({
+  pipeline: z.string().optional(),
+  status: z.enum(['running', 'succeeded', 'failed']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const WorkflowIdParams = z.object({ workflowId: z.string().min(1) });
+
+const Stage = z.enum(STAGES);
+
+export const RunFailure = z.object({ stage: z.string(), type: z.string(), message: z.string() });
+
+const CleanReport = z.object({
+  inputRows: z.number().int(),
+  outputRows: z.number().int(),
+  droppedMissingTarget: z.number().int(),
+  droppedDuplicates: z.number().int(),
+  droppedInvalid: z.number().int(),
+  clippedOutliers: z.number().int(),
+  missingByColumn: z.record(z.string(), z.number()),
+  notes: z.array(z.string()),
+});
+
+const TrainingReport = z.object({
+  modelUri: z.string(),
+  epochsRun: z.number().int(),
+  bestEpoch: z.number().int(),
+  stoppedEarly: z.boolean(),
+  resumedFromEpoch: z.number().int(),
+  samplesPerSecond: z.number(),
+  trainSeconds: z.number(),
+  backend: z.string(),
+  finalLoss: z.number(),
+  finalValLoss: z.number().nullable(),
+});
+
+export const PromotionOutcome = z.object({
+  promoted: z.boolean(),
+  alias: z.string(),
+  fromVersion: z.number().int().nullable(),
+  toVersion: z.number().int(),
+  /** Why the candidate was not promoted (empty when it was). */
+  reasons: z.array(z.string()),
+});
+
+/** What a succeeded run keeps: held-out metrics, baselines, the champion it was compared with, the promotion decision. */
+export const RunSummary = z.object({
+  metrics: MetricSet,
+  baselines: z.record(z.string(), MetricSet),
+  champion: z.object({ version: z.number().int(), metrics: MetricSet }).nullable(),
+  promotion: PromotionOutcome,
+  clean: CleanReport,
+  training: TrainingReport,
+  stageSeconds: z.partialRecord(Stage, z.number()),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** A run's registry row. */
+export const RunRecord = z.object({
+  id: z.number().int(),
+  workflowId: z.string(),
+  temporalRunId: z.string().nullable(),
+  pipeline: z.string(),
+  pipelineVersion: z.number().int(),
+  asOf: Timestamp,
+  trigger: z.string(),
+  /** running, succeeded or failed. */
+  status: z.string(),
+  /** The stage running (or the one that failed); null once succeeded. */
+  stage: z.string().nullable(),
+  failure: RunFailure.nullable(),
+  summary: RunSummary.nullable(),
+  modelVersion: z.number().int().nullable(),
+  startedAt: Timestamp,
+  finishedAt: Timestamp.nullable(),
+});
+
+export const RunListItem = RunRecord.extend({ webUiUrl: z.string().nullable() }).openapi('Run');
+export type RunListItem = z.infer<typeof RunListItem>;
+
+export const RunList = z.object({ runs: z.array(RunListItem) });
+export type RunList = z.infer<typeof RunList>;
+
+export const StartedRun = z.object({
+  run: z.object({
+    workflowId: z.string(),
+    runId: z.string(),
+    asOf: Timestamp,
+    webUiUrl: z.string().nullable(),
+    pipeline: z.string(),
+    pipelineVersion: z.number().int(),
+  }),
+});
+export type StartedRun = z.infer<typeof StartedRun>;
+
+const ApprovalDecision = z.object({ decision: z.enum(['approve', 'reject']), by: z.string(), reason: z.string() });
+
+/** The workflow's own account of where it is (its `progress` query). */
+export const StageProgress = z.object({
+  stage: z.union([Stage, z.enum(['awaiting-approval', 'done', 'failed'])]),
+  completed: z.array(Stage),
+  training: z.object({ epoch: z.number().int(), epochs: z.number().int(), loss: z.number(), valLoss: z.number().nullable() }).optional(),
+  modelVersion: z.number().int().optional(),
+  /** While awaiting approval: when the request lapses. */
+  approvalExpiresAt: Timestamp.optional(),
+  approval: z.union([ApprovalDecision, z.object({ decision: z.literal('expired') })]).optional(),
+  failure: z.object({ stage: Stage, type: z.string(), message: z.string() }).optional(),
+});
+
+/** The details of the running activity's last heartbeat: training epochs, or rows read by a data stage. */
+export const Heartbeat = z.union([
+  z.object({ epoch: z.number().int(), epochs: z.number().int(), loss: z.number(), valLoss: z.number().nullable(), attempt: z.number().int() }),
+  z.object({ rows: z.number().int() }),
+]);
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+/** A run as the registry and, while its workflow is known to Temporal, the workflow itself see it. */
+export const RunDetail = z.object({
+  /** The registry row's fields, absent until the run's first activity has written it. */
+  run: RunRecord.partial().extend({
+    workflowId: z.string(),
+    live: z.object({
+      /** Temporal's execution status, e.g. RUNNING, COMPLETED, FAILED. */
+      status: z.string(),
+      progress: StageProgress.nullable(),
+      heartbeat: Heartbeat.nullable(),
+      attempt: z.number().int().nullable(),
+    }).nullable(),
+    webUiUrl: z.string().nullable(),
+  }),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const ApprovalResult = z.object({
+  approval: z.object({ accepted: z.literal(true), decision: z.enum(['approve', 'reject']), modelVersion: z.number().int() }),
+});
+export type ApprovalResult = z.infer<typeof ApprovalResult>;

@@ -14,11 +14,20 @@ export default defineConfig({
         },
       },
       {
+        // Committed histories of real runs replayed against the current workflow code: no services.
+        test: {
+          name: 'replay',
+          include: ['test/replay/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 120_000,
+        },
+      },
+      {
         // Real services: one Temporal dev server and one PostgreSQL for the whole run, each file with its own
-        // database and task queue (see test/support/platform.ts); and the workflow replay suite.
+        // database and task queue (see test/support/platform.ts).
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           pool: 'forks',
           maxWorkers: 2,

@@ -104,9 +104,10 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
     );
   }
   // Instead of the package's hooks: if this process exits without stopping the server, stop it anyway.
-  const child = (server as unknown as { process?: { kill(signal: string): boolean; exitCode: number | null } }).process;
+  const child = (server as unknown as { process?: { kill(signal: string): boolean; exitCode: number | null; signalCode: string | null } }).process;
+  const running = () => Boolean(child && child.exitCode === null && child.signalCode === null);
   const killOnExit = () => {
-    if (child && child.exitCode === null) child.kill('SIGINT');
+    if (running()) child!.kill('SIGINT');
   };
   process.once('exit', killOnExit);
   const urlFor = (database: string) => embeddedDatabaseUrl(port, database);
@@ -126,7 +127,9 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; l
     },
     stop: async () => {
       process.off('exit', killOnExit);
-      await server.stop();
+      // A server that has already exited (Ctrl-C signals the whole process group, Postgres included) would
+      // leave the package's stop() waiting for an exit event that has already fired.
+      if (running()) await server.stop();
     },
   };
 }

@@ -3,7 +3,6 @@
 // (activities, training, dataframes) stay out. The process is started with test/support/module-probe.mjs,
 // which records every module it loads: each URL the ESM loader resolves (a node:module resolve hook, with
 // its importer) and, on SIGUSR2, the CommonJS module cache (every require()d file, native addons included).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../app/free-port.js';
+import { startRole, type RoleProcess } from '../support/role-process.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
@@ -18,9 +18,8 @@ const root = join(import.meta.dirname, '..', '..');
 const FORBIDDEN = /\/node_modules\/(nodejs-polars[^/]*|@tensorflow\/[^/]+)\//;
 
 let p: TestPlatform;
-let child: ChildProcess;
+let api: RoleProcess;
 let base: string;
-let output = '';
 let probeDir: string;
 let probeFile: string;
 
@@ -36,30 +35,18 @@ beforeAll(async () => {
   probeFile = join(probeDir, 'modules.txt');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', pathToFileURL(join(root, 'test', 'support', 'module-probe.mjs')).href, join(root, 'bin', 'mlp.mjs'), 'api'], {
+  api = await startRole('api', {
+    nodeArgs: ['--import', pathToFileURL(join(root, 'test', 'support', 'module-probe.mjs')).href],
     env: {
-      ...process.env, DATABASE_URL: p.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: p.taskQueue,
+      DATABASE_URL: p.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: p.taskQueue,
       ARTIFACT_DIR: p.config.artifactDir, DATA_DIR: probeDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
       MODULE_PROBE_FILE: probeFile,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    startupUrl: `${base}/health/startup`,
   });
-  child.stdout!.on('data', (b) => (output += b));
-  child.stderr!.on('data', (b) => (output += b));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${base}/health/startup`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the API process did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 });
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await api?.stop();
   await p?.stop();
   if (probeDir) await rm(probeDir, { recursive: true, force: true });
 });
@@ -68,10 +55,10 @@ afterAll(async () => {
 async function loadedModules(): Promise<{ esm: Map<string, string>; cjs: string[] }> {
   const cjsFile = `${probeFile}.cjs`;
   await rm(cjsFile, { force: true });
-  child.kill('SIGUSR2');
+  api.child.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
   while (!existsSync(cjsFile)) {
-    if (Date.now() > deadline) throw new Error(`the module probe wrote no ${cjsFile}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the module probe wrote no ${cjsFile}:\n${api.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const esm = new Map<string, string>();
@@ -95,7 +82,7 @@ describe('mlp api', () => {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances: [{ home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' }, { home_team: 'Juventus', away_team: 'Inter' }] }),
     });
-    expect(res.status, output).toBe(200);
+    expect(res.status, api.output()).toBe(200);
     const body = (await res.json()) as { version: number; predictions: { label: string; probabilities: Record<string, number> }[] };
     expect(body.version).toBe(1);
     expect(body.predictions).toHaveLength(2);

@@ -1,32 +1,63 @@
 // Lint: correctness rules that need types (no floating promises), import hygiene (type-only imports, no
 // cycles), and the layer rules that keep each folder a room with one job (docs/ARCHITECTURE.md).
-// Runs in `npm test` after the typecheck; test/unit/lint/layers.test.ts proves the layer rules bite.
+// Runs in `npm test` after the typecheck; test/unit/lint/layers.test.ts checks every row of LAYERS bites.
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
-const ROOMS = ['pipelines', 'workflows', 'activities', 'data', 'models', 'serving', 'registry', 'api', 'db', 'runtime', 'app', 'cli', 'test', 'bench', 'scripts'];
+/**
+ * The rooms and what each may import of the others: the table of docs/ARCHITECTURE.md. Checked on resolved
+ * paths (import-x/no-restricted-paths), so every spelling of a path and dynamic import() are covered.
+ */
+export const LAYERS = {
+  pipelines: [],
+  workflows: ['pipelines'],
+  db: ['pipelines'],
+  runtime: [],
+  data: ['pipelines', 'runtime'],
+  models: ['data', 'pipelines', 'runtime'],
+  registry: ['db', 'pipelines'],
+  serving: ['data', 'models', 'registry', 'db', 'runtime', 'pipelines'],
+  activities: ['data', 'models', 'serving', 'registry', 'db', 'runtime', 'pipelines'],
+  api: ['workflows', 'serving', 'registry', 'db', 'runtime', 'pipelines'],
+  app: ['api', 'activities', 'workflows', 'serving', 'registry', 'models', 'data', 'db', 'runtime', 'pipelines'],
+  cli: ['app', 'api', 'activities', 'workflows', 'serving', 'registry', 'models', 'data', 'db', 'runtime', 'pipelines'],
+  bench: ['app', 'api', 'activities', 'workflows', 'serving', 'registry', 'models', 'data', 'db', 'runtime', 'pipelines'],
+  scripts: ['app', 'api', 'activities', 'workflows', 'serving', 'registry', 'models', 'data', 'db', 'runtime', 'pipelines'],
+  test: ['app', 'api', 'activities', 'workflows', 'serving', 'registry', 'models', 'data', 'db', 'runtime', 'pipelines'],
+};
+const ROOMS = Object.keys(LAYERS);
 
-/** An import of another room from a file one level down (`../<room>/…`), or deeper (tests: `../../<room>/…`). */
-const roomImport = (rooms) => `^(\\.\\./)+(${rooms.join('|')})/`;
+const layerZones = Object.entries(LAYERS).flatMap(([room, allowed]) => {
+  const forbidden = ROOMS.filter((r) => r !== room && !allowed.includes(r));
+  return forbidden.length === 0 ? [] : [{
+    target: `./${room}`,
+    from: forbidden.map((r) => `./${r}`),
+    message: `${room}/ may import only ${allowed.length ? allowed.map((r) => `${r}/`).join(', ') : 'nothing of the project'} (docs/ARCHITECTURE.md).`,
+  }];
+});
 
-/** Layer rule for a room: the rooms it must not import, and why. */
-function forbid(room, rooms, why, extra = []) {
-  return {
-    files: [`${room}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { regex: roomImport(rooms), message: `${room}/ must not import ${rooms.map((r) => `${r}/`).join(', ')}: ${why}` },
-          ...extra,
-        ],
-      }],
-    },
-  };
-}
+/** Narrower than whole rooms: what the light processes and the replayed code must never reach. */
+const fileZones = [
+  {
+    target: './workflows',
+    from: './pipelines/shipped.ts',
+    message: 'workflow code is bundled and replayed: the shipped specs read files.',
+  },
+  {
+    target: './api',
+    from: './workflows',
+    except: ['./definitions.ts'],
+    message: 'the API starts workflows through their definitions (workflows/definitions.ts), never by loading workflow code.',
+  },
+  ...['./serving', './api'].map((target) => ({
+    target,
+    from: ['./data/cleaning.ts', './data/sources.ts', './data/time-column.ts'],
+    message: 'these data modules load nodejs-polars, which the API process never loads (test/integration/api-process-modules.test.ts).',
+  })),
+];
 
-const notTests = ['test'];
-const ENTRY = ['cli', 'bench', 'scripts', 'test'];
+const HEAVY_PACKAGES = { group: ['nodejs-polars', 'nodejs-polars-*', '@tensorflow/*'], message: 'the API process loads neither nodejs-polars nor tfjs (test/integration/api-process-modules.test.ts)' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'console/dist/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -53,49 +84,30 @@ export default tseslint.config(
     },
   },
 
-  // ---- layers: imports point down the data flow, never back up ----
+  // ---- layers: each room imports only the rooms its row of LAYERS names ----
   {
-    // The contract is a leaf: it imports nothing of the project, so every room can depend on it.
+    files: ['**/*.ts'],
+    rules: { 'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: [...layerZones, ...fileZones] }] },
+  },
+  {
+    // The contract is a leaf: of packages, zod; of the project, nothing (LAYERS).
     files: ['pipelines/**/*.ts'],
+    ignores: ['pipelines/shipped.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./', message: 'pipelines/ is the contract, a leaf: it imports nothing of the project' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!zod$|\\.)', message: 'pipelines/ is the contract, a leaf: of packages it imports only zod' }] }],
     },
   },
   {
-    // Workflow code is replayed: only the SDK's workflow-side packages, the contract and itself.
+    // Workflow code is replayed: only the SDK's workflow-side packages; project modules per LAYERS.
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{
-          regex: '^(?!@temporalio/(workflow|common)$|\\./|\\.\\./pipelines/(contract|promotion-rule|spec|model-spec|head-to-head-config|workflow-ids)\\.js$)',
-          message: 'workflow code is deterministic and bundled: import only @temporalio/workflow, @temporalio/common, the contract (../pipelines/…) and ./ modules',
-        }],
+        patterns: [{ regex: '^(?!@temporalio/(workflow|common)$|\\.)', message: 'workflow code is deterministic and bundled: of packages, import only @temporalio/workflow and @temporalio/common' }],
       }],
     },
   },
-  forbid('db', ROOMS.filter((r) => r !== 'db' && r !== 'pipelines'), 'the schema and connection are a base service'),
   {
-    // The schema names the contract's types for what its json columns hold: type-only imports, erased at build.
-    files: ['db/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{ regex: roomImport(['pipelines']), allowTypeImports: true, message: 'db/ may import only types from pipelines/ (the shapes of its json columns): the schema and connection are a base service' }],
-      }],
-    },
+    files: ['serving/**/*.ts', 'api/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [HEAVY_PACKAGES] }] },
   },
-  forbid('runtime', ROOMS.filter((r) => r !== 'runtime'), 'base services (config, logging, metrics, artifact store, Temporal connection) know nothing of the product'),
-  forbid('data', ['workflows', 'activities', 'models', 'serving', 'registry', 'api', 'app', ...ENTRY], 'data code is pure dataframe work; the rooms above it depend on it, not the reverse'),
-  forbid('models', ['workflows', 'activities', 'serving', 'registry', 'api', 'app', ...ENTRY], 'models train and save networks; serving and activities use them'),
-  forbid('registry', ['workflows', 'activities', 'data', 'models', 'serving', 'api', 'app', ...ENTRY], 'the registry is rows over db/, typed by the contract'),
-  forbid('serving', ['workflows', 'activities', 'api', 'app', ...ENTRY], 'serving answers predictions; HTTP lives in api/', [
-    { group: ['nodejs-polars', '@tensorflow/*'], message: 'the serving process loads neither nodejs-polars nor tfjs (see test/integration/api-process-modules.test.ts)' },
-  ]),
-  forbid('activities', ['workflows', 'api', 'app', ...ENTRY], 'activities are Temporal adapters over data/, models/, serving/ and registry/'),
-  forbid('api', ['activities', 'app', ...ENTRY], 'the API is a client of the workflows and the registry; the composition wires it', [
-    { group: ['nodejs-polars', '@tensorflow/*'], message: 'the API process loads neither nodejs-polars nor tfjs' },
-  ]),
-  forbid('app', ENTRY, 'the composition is used by the entry points, not the reverse'),
-  forbid('cli', ['test', 'bench', 'scripts'], 'the CLI ships; tests and benchmarks do not'),
-  forbid('bench', notTests, 'benchmarks use the platform, not the test harness'),
-  forbid('scripts', notTests, 'scripts use the platform, not the test harness'),
 );

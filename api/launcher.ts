@@ -1,6 +1,7 @@
 // The one place that starts workflows: runs (from the API and the benchmarks), backfills, retried backfill
-// partitions and scheduled runs. Starts are typed by the workflow functions, so a changed input fails to
-// compile here instead of failing at run time; IDs come from pipelines/workflow-ids.ts.
+// partitions and scheduled runs. Starts are typed by the workflows' signatures (workflows/definitions.ts,
+// held equal to the functions by a type test), so a changed input fails to compile here instead of failing
+// at run time; IDs come from pipelines/workflow-ids.ts.
 import { randomBytes } from 'node:crypto';
 import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -8,16 +9,14 @@ import type { BackfillInput, TrainingPipelineInput, Trigger } from '../pipelines
 import { scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
 import type { StoredPipeline } from '../registry/pipelines.js';
 import type { Config } from '../runtime/config.js';
-import type { backfillPipeline } from '../workflows/backfill.js';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../workflows/definitions.js';
-import type { trainingPipeline } from '../workflows/training-pipeline.js';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type TrainingPipelineWorkflow } from '../workflows/definitions.js';
 
 export interface LaunchDeps {
   temporal: Client;
   config: Config;
 }
 
-export interface StartedRun {
+export interface LaunchedRun {
   workflowId: string;
   runId: string;
   asOf: string;
@@ -33,7 +32,7 @@ export interface RunOptions {
 }
 
 /** A new run of one pinned pipeline version (its spec travels in the input, so later edits do not change it). */
-export async function startTrainingRun(deps: LaunchDeps, pipeline: StoredPipeline, opts: RunOptions): Promise<StartedRun> {
+export async function startTrainingRun(deps: LaunchDeps, pipeline: StoredPipeline, opts: RunOptions): Promise<LaunchedRun> {
   const asOf = new Date(opts.asOf ?? Date.now()).toISOString();
   const workflowId = trainingWorkflowId(pipeline.name, asOf, randomBytes(4).toString('hex'));
   return launchTraining(deps, pipeline, { ...opts, asOf }, {
@@ -51,7 +50,7 @@ export async function retryBackfillPartition(
   pipeline: StoredPipeline,
   partition: { asOf: string; workflowId: string },
   opts: { backfillId: string; actor: string },
-): Promise<StartedRun> {
+): Promise<LaunchedRun> {
   return launchTraining(deps, pipeline, {
     asOf: partition.asOf, trigger: 'backfill', allowPromotion: false, actor: `${opts.actor} (retry of ${opts.backfillId})`,
   }, {
@@ -66,12 +65,12 @@ async function launchTraining(
   pipeline: StoredPipeline,
   opts: RunOptions & { asOf: string },
   how: { workflowId: string; summary: string; reusePolicy?: WorkflowIdReusePolicy },
-): Promise<StartedRun> {
+): Promise<LaunchedRun> {
   const input: TrainingPipelineInput = {
     pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, asOf: opts.asOf,
     trigger: opts.trigger, allowPromotion: opts.allowPromotion, actor: opts.actor,
   };
-  const handle = await deps.temporal.workflow.start<typeof trainingPipeline>(WORKFLOW_TYPES.training, {
+  const handle = await deps.temporal.workflow.start<TrainingPipelineWorkflow>(WORKFLOW_TYPES.training, {
     taskQueue: opts.taskQueue ?? deps.config.temporal.taskQueue,
     workflowId: how.workflowId,
     args: [input],
@@ -91,7 +90,7 @@ async function launchTraining(
  * after it finished, starts nothing new: the caller gets WorkflowExecutionAlreadyStartedError.
  */
 export async function startBackfill(deps: LaunchDeps, backfillId: string, input: BackfillInput, how: { summary: string; details: string }): Promise<void> {
-  await deps.temporal.workflow.start<typeof backfillPipeline>(WORKFLOW_TYPES.backfill, {
+  await deps.temporal.workflow.start<BackfillPipelineWorkflow>(WORKFLOW_TYPES.backfill, {
     taskQueue: deps.config.temporal.taskQueue, workflowId: backfillId, args: [input],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: how.summary,
@@ -106,7 +105,7 @@ export async function startBackfill(deps: LaunchDeps, backfillId: string, input:
 export function scheduledTrainingAction(
   config: Config,
   opts: { pipeline: string; scheduleId: string; allowPromotion: boolean },
-): ScheduleOptionsStartWorkflowAction<typeof trainingPipeline> {
+): ScheduleOptionsStartWorkflowAction<TrainingPipelineWorkflow> {
   const input: TrainingPipelineInput = { pipeline: opts.pipeline, trigger: 'schedule', allowPromotion: opts.allowPromotion, actor: `schedule:${opts.scheduleId}` };
   return {
     type: 'startWorkflow', workflowType: WORKFLOW_TYPES.training, taskQueue: config.temporal.taskQueue,

@@ -21,7 +21,6 @@ import type { HashedFile } from '../runtime/artifacts.js';
  * because tfjs-node (and its file IO) is optional.
  */
 
-export type Task = 'classification' | 'regression';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';

@@ -17,7 +17,6 @@ import { buildMlp, forwardEval, forwardTrain, readWeights, writeWeights, type Ml
 import { deriveSeed, mulberry32, permutation } from '../data/prng.js';
 import { ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
 
-export type { Task };
 
 export interface TrainInput {
   /** Row-major, rows*cols. Rows are time-ordered: the last ones become validation. */

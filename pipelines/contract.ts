@@ -86,7 +86,7 @@ export interface CleanReport {
   missingByColumn: Record<string, number>;
   notes: string[];
 }
-export interface CleanOutput { clean: DatasetRef; report: CleanReport; task: 'classification' | 'regression' }
+export interface CleanOutput { clean: DatasetRef; report: CleanReport; task: Task }
 
 export interface FeatureOutput {
   /** Directory holding train/test matrices, labels and the fitted transform. */
@@ -96,7 +96,7 @@ export interface FeatureOutput {
   testRows: number;
   cols: number;
   classes: string[] | null;
-  task: 'classification' | 'regression';
+  task: Task;
   testPeriod: { from: string; to: string } | null;
 }
 

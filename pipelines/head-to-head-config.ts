@@ -25,5 +25,4 @@ export const HeadToHeadConfigSchema = z.object({
 });
 /** Fully-defaulted config (output of `HeadToHeadConfigSchema.parse`). */
 export type HeadToHeadConfig = z.output<typeof HeadToHeadConfigSchema>;
-export type HeadToHeadConfigInput = z.input<typeof HeadToHeadConfigSchema>;
 

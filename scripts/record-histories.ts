@@ -28,6 +28,7 @@ import { PipelineInputError } from '../data/pipeline-error.js';
 import { migrateDatabase } from '../db/migrate.js';
 import type { BackfillProgress, StageProgress, TrainingPipelineResult } from '../pipelines/contract.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
+import { scheduledWorkflowId } from '../pipelines/workflow-ids.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
@@ -181,7 +182,8 @@ const CASES: Case[] = [
       try {
         const bf = await ctx.request('POST', `/v1/schedules/${scheduleId}/backfill`, { start: '2016-06-30T00:00:00Z', end: '2016-07-02T00:00:00Z' });
         check(bf.status === 202, 'the schedule backfill should answer 202', bf);
-        const id = 'train:rp-scheduled:scheduled-2016-07-01T00:00:00Z';
+        // Temporal appends the action time to the schedule's workflow ID.
+        const id = `${scheduledWorkflowId('rp-scheduled')}-2016-07-01T00:00:00Z`;
         const result = await until(() => ctx.temporal.workflow.getHandle(id).result().catch((err: unknown) => {
           if (err instanceof WorkflowFailedError) throw err;
           return undefined;
@@ -221,8 +223,8 @@ async function main(): Promise<void> {
   const stopAll = async (signalled = false) => {
     for (const s of stops.splice(0).reverse()) {
       if (signalled && !s.onSignal) continue;
-      // Bounded: PostgreSQL's stop() never returns when the server is already gone (Ctrl-C in a terminal
-      // signals the whole process group, the embedded servers included).
+      // Bounded, in case a service no longer answers at all: a recorder that hangs is worse than one that
+      // leaves a temporary folder behind.
       const bounded = Promise.race([s.stop(), sleep(20_000).then(() => { throw new Error('no answer within 20 s'); })]);
       await bounded.catch((err: unknown) => process.stderr.write(`[record] stopping ${s.what}: ${err instanceof Error ? err.message : String(err)}\n`));
     }

@@ -5,7 +5,7 @@ export type ServingErrorReason =
   | 'no_model'
   /** The version asked for does not exist. */
   | 'no_version'
-  /** The version exists but cannot be served here (its artifact fails its checksum, or will not load). */
+  /** The version exists but cannot be served here: its artifact fails its checksum, is missing, or will not load. */
   | 'unavailable';
 
 export class ServingError extends Error {

@@ -110,14 +110,22 @@ export class ModelCache {
   private async load(model: string, version: number): Promise<ServedModel> {
     const row = await getVersion(this.deps.db, model, version);
     if (!row) throw new ServingError('no_version', `model "${model}" has no version ${version}`);
-    const dir = await this.deps.artifacts.localPath(row.artifactUri);
-    // One pass over the files: each is read and hashed once; the registered digest (sha256Dir's) and
-    // checksum.json are both checked from those hashes, and the model is built from the bytes checked.
-    const files = await readDirHashed(dir);
-    if (dirDigest([...files.values()]) !== row.artifactSha256) {
-      throw new ServingError('unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
+    let predictor: Predictor;
+    try {
+      const dir = await this.deps.artifacts.localPath(row.artifactUri);
+      // One pass over the files: each is read and hashed once; the registered digest (sha256Dir's) and
+      // checksum.json are both checked from those hashes, and the model is built from the bytes checked.
+      const files = await readDirHashed(dir);
+      if (dirDigest([...files.values()]) !== row.artifactSha256) {
+        throw new ServingError('unavailable', `the artifact of ${model} v${version} does not match its registered checksum; it will not be served`);
+      }
+      predictor = await loadPredictor(dir, files);
+    } catch (err) {
+      if (err instanceof ServingError) throw err;
+      // A missing or unreadable artifact: the caller learns which version, the log says why (paths stay there).
+      this.deps.logger.error({ err, model, version }, 'model could not be loaded for serving');
+      throw new ServingError('unavailable', `${model} v${version} could not be loaded on this replica; it will not be served (the API logs say why)`);
     }
-    const predictor = await loadPredictor(dir, files);
     const { engine, fallbackReason } = predictor.model;
     this.deps.logger.info({ model, version, engine, ...(fallbackReason ? { fallbackReason } : {}) }, 'model loaded for serving');
     return { model, version, predictor };

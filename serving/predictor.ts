@@ -28,8 +28,15 @@ export interface Predictor {
  * digest); the predictor is then built from those very bytes, with no further file IO.
  */
 export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string, HashedFile>): Promise<Predictor> {
-  const fittedFile = files?.get(FITTED_FEATURES_FILE);
-  const fitted = fittedFile ? (JSON.parse(fittedFile.data.toString('utf8')) as FittedFeatures) : await readFittedFeatures(modelDir);
+  let fitted: FittedFeatures;
+  if (files) {
+    // Only from the verified bytes: a directory without its fitted features is not a servable model.
+    const fittedFile = files.get(FITTED_FEATURES_FILE);
+    if (!fittedFile) throw new Error(`model directory ${modelDir} has no ${FITTED_FEATURES_FILE}`);
+    fitted = JSON.parse(fittedFile.data.toString('utf8')) as FittedFeatures;
+  } else {
+    fitted = await readFittedFeatures(modelDir);
+  }
   const model = await loadModel(modelDir, { files });
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);

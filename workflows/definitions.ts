@@ -3,7 +3,9 @@
 // the contract's types.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalDecision, ApprovalOutcome, BackfillProgress, StageProgress } from '../pipelines/contract.js';
+import type {
+  ApprovalDecision, ApprovalOutcome, BackfillInput, BackfillProgress, StageProgress, TrainingPipelineInput, TrainingPipelineResult,
+} from '../pipelines/contract.js';
 
 export const SEARCH_ATTRIBUTES = {
   pipeline: { name: 'MlPipeline', cliType: 'Keyword', key: defineSearchAttributeKey('MlPipeline', SearchAttributeType.KEYWORD) },
@@ -22,7 +24,10 @@ export const approvalUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecision]>(
 export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
 
 /**
- * Workflow type names as registered by the worker (each equals its function's name; a unit test holds
- * them together). Callers start workflows through api/launcher.ts, typed by the functions themselves.
+ * Workflow type names as registered by the worker, and the workflows' signatures. Callers start workflows
+ * through api/launcher.ts with these, without loading workflow code; test/unit/workflows/definitions.test.ts
+ * holds each name equal to its function's name and each signature equal to its function's type.
  */
 export const WORKFLOW_TYPES = { training: 'trainingPipeline', backfill: 'backfillPipeline' } as const;
+export type TrainingPipelineWorkflow = (input: TrainingPipelineInput) => Promise<TrainingPipelineResult>;
+export type BackfillPipelineWorkflow = (input: BackfillInput) => Promise<BackfillProgress>;

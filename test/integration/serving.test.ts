@@ -1,7 +1,7 @@
 // Serving: batches, explicit versions, every kind of bad input as a 4xx, the prediction log, and
 // checksum verification of model artifacts.
 import { readFileSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,5 +225,13 @@ describe('artifact integrity', () => {
     const res = await p.request('POST', '/v1/models/seattle-temp/predict?version=3', { instances: [day(0)] });
     expect(res.status).toBe(503);
     expect(res.body.error.message).toMatch(/does not match its registered checksum/);
+  });
+
+  it('answers 503 naming the version, not a 500, when a version\'s artifact is gone', async () => {
+    const v = await p.request('GET', '/v1/models/seattle-temp/versions/3/lineage');
+    await rm(await p.artifacts.localPath(v.body.artifactUri), { recursive: true });
+    const res = await p.request('POST', '/v1/models/seattle-temp/predict?version=3', { instances: [day(0)] });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toEqual({ code: 'unavailable', message: 'seattle-temp v3 could not be loaded on this replica; it will not be served (the API logs say why)', details: null });
   });
 });

@@ -10,15 +10,20 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 
 const out = process.env.MODULE_PROBE_FILE;
 if (!out) throw new Error('module-probe: set MODULE_PROBE_FILE');
-writeFileSync(out, '');
-register(new URL('./module-probe-hooks.mjs', import.meta.url), { data: { out } });
+// A worker thread started from a file inherits --import and runs this again: only the main thread starts
+// the record (else a thread would empty it) and registers the hooks, which already see every thread's loads.
+if (isMainThread) {
+  writeFileSync(out, '');
+  register(new URL('./module-probe-hooks.mjs', import.meta.url), { data: { out } });
 
-const require = createRequire(import.meta.url);
-process.on('SIGUSR2', () => {
-  const urls = Object.keys(require.cache).map((f) => (f.startsWith('/') ? pathToFileURL(f).href : f));
-  writeFileSync(`${out}.cjs.tmp`, urls.join('\n') + '\n');
-  renameSync(`${out}.cjs.tmp`, `${out}.cjs`);
-});
+  const require = createRequire(import.meta.url);
+  process.on('SIGUSR2', () => {
+    const urls = Object.keys(require.cache).map((f) => (f.startsWith('/') ? pathToFileURL(f).href : f));
+    writeFileSync(`${out}.cjs.tmp`, urls.join('\n') + '\n');
+    renameSync(`${out}.cjs.tmp`, `${out}.cjs`);
+  });
+}

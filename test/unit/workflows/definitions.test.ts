@@ -1,8 +1,9 @@
-// Callers start workflows by type name (api/launcher.ts), typed by the functions; the names must be the
-// functions' own, or a start would wait forever for a workflow no worker registers.
-import { describe, expect, it } from 'vitest';
+// Callers start workflows by type name and signature (api/launcher.ts) without loading workflow code. The
+// names must be the functions' own, or a start would wait forever for a workflow no worker registers; the
+// signatures must be the functions' types (checked by the typecheck), or a start would send the wrong input.
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { backfillPipeline } from '../../../workflows/backfill.js';
-import { WORKFLOW_TYPES } from '../../../workflows/definitions.js';
+import { WORKFLOW_TYPES, type BackfillPipelineWorkflow, type TrainingPipelineWorkflow } from '../../../workflows/definitions.js';
 import * as registered from '../../../workflows/index.js';
 import { trainingPipeline } from '../../../workflows/training-pipeline.js';
 
@@ -10,5 +11,10 @@ describe('workflow type names', () => {
   it('are the names of the functions the worker registers', () => {
     expect(WORKFLOW_TYPES).toEqual({ training: trainingPipeline.name, backfill: backfillPipeline.name });
     expect(Object.keys(registered).sort()).toEqual(Object.values(WORKFLOW_TYPES).sort());
+  });
+
+  it('come with the functions\' own signatures', () => {
+    expectTypeOf(trainingPipeline).toEqualTypeOf<TrainingPipelineWorkflow>();
+    expectTypeOf(backfillPipeline).toEqualTypeOf<BackfillPipelineWorkflow>();
   });
 });

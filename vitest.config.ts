@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Projects run one group after another: the fast ones first.
+          sequence: { groupOrder: 0 },
           pool: 'forks',
           testTimeout: 60_000,
         },
@@ -18,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'replay',
           include: ['test/replay/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           pool: 'forks',
           testTimeout: 120_000,
         },
@@ -28,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
           globalSetup: ['test/support/global-setup.ts'],
           pool: 'forks',
           maxWorkers: 2,

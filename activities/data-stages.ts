@@ -34,7 +34,15 @@ export function createDataStageActivities(deps: ActivityDeps) {
   return {
     async collect({ run }: StageInput): Promise<CollectOutput> {
       return stageAttempt(deps, 'collect', run, async () => {
-        let df = await loadSource(run.spec.source, { pool: db.$client });
+        // A SQL query or a download may take longer than the heartbeat timeout: say we are alive meanwhile.
+        const ctx = Context.current();
+        const alive = setInterval(() => ctx.heartbeat({ loading: run.spec.source.kind }), 20_000);
+        let df: pl.DataFrame;
+        try {
+          df = await loadSource(run.spec.source, { sql: deps.sqlSource });
+        } finally {
+          clearInterval(alive);
+        }
         if (run.spec.timeColumn) df = cutAtAsOf(df, run.spec.timeColumn, Date.parse(run.asOf));
         if (df.height === 0) throw new PipelineInputError('InvalidSource', `the source has no rows at or before asOf ${run.asOf}`);
         Context.current().heartbeat({ rows: df.height });

@@ -1,4 +1,5 @@
 // What every activity needs, passed in by the worker (the one place that wires real dependencies).
+import type { SqlSourceAccess } from '../data/sources.js';
 import type { Db } from '../db/client.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Logger } from '../runtime/logger.js';
@@ -7,6 +8,8 @@ import type { FaultInjector } from './failures.js';
 
 export interface ActivityDeps {
   db: Db;
+  /** `sql` sources: their own pool, logged in as the read-only source role (never `db`'s), and their limits. */
+  sqlSource: SqlSourceAccess;
   artifacts: ArtifactStore;
   logger: Logger;
   /** Identifies the code that trained a model, for lineage. */

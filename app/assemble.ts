@@ -7,7 +7,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { FaultInjector } from '../activities/failures.js';
 import { createApp } from '../api/app.js';
 import type { BackendReport } from '../api/health/routes.js';
-import { connectDb, type Db } from '../db/client.js';
+import { connectDb, connectSourcePool, type Db } from '../db/client.js';
 import { createLocalArtifactStore, type ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
@@ -23,6 +23,11 @@ export interface AssembleOptions {
   logger: Logger;
   /** Where the registry and Temporal are (embedded ones already started by the caller). */
   databaseUrl: string;
+  /**
+   * The read-only login of `sql` sources (the worker's source pool); default SOURCE_DATABASE_URL. Unset: the
+   * worker refuses `sql` sources, naming the setting.
+   */
+  sourceDatabaseUrl?: string;
   temporalAddress: string;
   roles: { api: boolean; worker: boolean };
   /** The API's registry (served at /metrics) and the worker's; one shared registry when both roles share a process. */
@@ -72,9 +77,13 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
     if (opts.roles.worker) {
       const [{ startWorker }, { initBackend }] = await Promise.all([import('./worker.js'), import('../models/backend.js')]);
       trainingBackend = await initBackend();
+      const sourceUrl = opts.sourceDatabaseUrl ?? config.sources.databaseUrl;
+      const sourcePool = sourceUrl ? connectSourcePool(sourceUrl) : null;
+      if (sourcePool) stops.push(() => sourcePool.end());
+      const sqlSource = { pool: sourcePool, statementTimeoutMs: config.sources.statementTimeoutMs, maxRows: config.sources.maxRows };
       worker = await startWorker({
         address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
-        deps: { db, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
+        deps: { db, sqlSource, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
         workflowBundle: opts.workflowBundle,
       });
       const w = worker;

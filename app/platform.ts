@@ -17,6 +17,7 @@ import { redactUrl, type Logger } from '../runtime/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { codeVersion } from '../runtime/version.js';
 import { assemblePlatform } from './assemble.js';
+import { enableSourceReaderLogin } from './source-reader.js';
 
 export interface Platform {
   config: Config;
@@ -37,6 +38,7 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
   };
   try {
     let databaseUrl = config.database.url;
+    const embeddedPostgres = !databaseUrl;
     if (!databaseUrl) {
       const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), port: config.database.embeddedPort, logger });
       stops.push(() => pg.stop());
@@ -56,12 +58,20 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     }
     logger.info({ database: redactUrl(databaseUrl), temporal: temporalAddress }, 'services reachable; applying migrations');
     await migrateDatabase(databaseUrl);
+    // `sql` sources log in as the read-only source role. The embedded cluster is ours, so the platform gives
+    // that role its login; an external database needs SOURCE_DATABASE_URL, else `sql` sources are refused.
+    let sourceDatabaseUrl = config.sources.databaseUrl;
+    if (roles.worker) {
+      if (!sourceDatabaseUrl && embeddedPostgres) sourceDatabaseUrl = await enableSourceReaderLogin({ databaseUrl, dataDir: config.dataDir });
+      if (sourceDatabaseUrl) logger.info({ sourceDatabase: redactUrl(sourceDatabaseUrl) }, 'sql sources read as the source role');
+      else logger.warn('SOURCE_DATABASE_URL is not set: pipelines with a sql source will fail (set it to a login of the read-only role mlp_source_reader)');
+    }
     const version = codeVersion(config.gitCommit);
     // One registry for both roles: a process that runs both serves the worker's metrics at the API's /metrics.
     const metrics = createMetrics();
     let started = false;
     const assembled = await assemblePlatform({
-      config, logger, databaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
+      config, logger, databaseUrl, sourceDatabaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
     });
     stops.push(() => assembled.stop());
     const { db, temporal, artifacts, worker, trainingBackend, api } = assembled;

@@ -1,11 +1,12 @@
-// Reads a pipeline's source into a Polars frame: a bundled vega-datasets file, a local file or URL, or SQL.
+// Reads a pipeline's source into a Polars frame: a bundled vega-datasets file, a local file or URL, or SQL
+// (as a read-only role, on its own pool: see readSql).
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import pl from 'nodejs-polars';
-import type pg from 'pg';
+import { DatabaseError, type Pool, type QueryConfig } from 'pg';
 import type { PipelineSpec } from '../pipelines/spec.js';
 import { PipelineInputError } from './pipeline-error.js';
 
@@ -28,7 +29,7 @@ export function resolveBundled(dataset: string): string {
   throw new PipelineInputError('InvalidSource', `bundled dataset "${dataset}" does not exist; available: ${bundledDatasets().join(', ')}`);
 }
 
-export async function loadSource(source: Source, deps: { pool: pg.Pool }): Promise<pl.DataFrame> {
+export async function loadSource(source: Source, deps: { sql: SqlSourceAccess }): Promise<pl.DataFrame> {
   switch (source.kind) {
     case 'bundled':
       return readFile(resolveBundled(source.dataset));
@@ -37,7 +38,7 @@ export async function loadSource(source: Source, deps: { pool: pg.Pool }): Promi
       if (!existsSync(source.path)) throw new PipelineInputError('InvalidSource', `source file ${source.path} does not exist on the worker`);
       return readFile(source.path, source.format);
     case 'sql':
-      return readSql(source.query, deps.pool);
+      return readSql(source.query, deps.sql);
   }
 }
 
@@ -75,22 +76,107 @@ async function readUrl(url: string, explicit?: Format): Promise<pl.DataFrame> {
   }
 }
 
-async function readSql(query: string, pool: pg.Pool): Promise<pl.DataFrame> {
-  const client = await pool.connect();
+/** How `sql` sources reach Postgres, and the limits of one query. */
+export interface SqlSourceAccess {
+  /** Logs in as the read-only source role (SOURCE_DATABASE_URL); null when none is configured. */
+  pool: Pool | null;
+  /** SOURCE_STATEMENT_TIMEOUT_MS */
+  statementTimeoutMs: number;
+  /** SOURCE_MAX_ROWS */
+  maxRows: number;
+}
+
+const WRAP_HEAD = 'SELECT * FROM (\n';
+
+/**
+ * The statement sent for a spec's query: the query (trailing semicolons dropped) as a subquery, with a LIMIT
+ * one past the cap, so a source with too many rows is refused after reading cap + 1 of them, not all. The
+ * closing parenthesis sits on a new line, so a trailing `--` comment cannot swallow it; a query that closes
+ * the parenthesis itself makes several statements, which the extended protocol refuses.
+ */
+export function wrapSourceQuery(query: string, maxRows: number): string {
+  return `${WRAP_HEAD}${trimQuery(query)}\n) AS source LIMIT ${maxRows + 1}`;
+}
+
+const trimQuery = (query: string) => query.replace(/[\s;]+$/, '');
+
+async function readSql(query: string, access: SqlSourceAccess): Promise<pl.DataFrame> {
+  if (!access.pool) {
+    throw new PipelineInputError('InvalidSource',
+      'SQL sources are not enabled on this platform: set SOURCE_DATABASE_URL (or SOURCE_DATABASE_URL_FILE) on the worker to a login of a ' +
+      'read-only role that may read only schema source_data, such as mlp_source_reader (db/migrations/0003_source_reader.sql)');
+  }
+  // A connection fault is a plain error: the activity retries it.
+  const client = await access.pool.connect();
   try {
-    // A read-only transaction: a pipeline's query can never change the registry.
+    // Belt and braces over the role's privileges: read-only, bounded in time and in rows, one statement.
     await client.query('BEGIN READ ONLY');
-    const res = await client.query(query).catch((err: Error & { code?: string }) => {
-      // Syntax errors and missing tables (SQLSTATE class 42) are the spec's fault.
-      if (err.code?.startsWith('42')) throw new PipelineInputError('InvalidSource', `SQL source failed: ${err.message}`);
-      throw err;
+    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(access.statementTimeoutMs)}`);
+    const text = wrapSourceQuery(query, access.maxRows);
+    // The extended protocol (Parse/Bind/Execute) takes exactly one statement; the simple protocol would run
+    // `select 1; commit; drop table ...` as three. The option is missing from @types/pg.
+    const res = await client.query({ text, queryMode: 'extended' } as QueryConfig).catch((err: unknown) => {
+      throw classifySqlError(err, query, access);
     });
+    if (res.rows.length > access.maxRows) {
+      throw new PipelineInputError('InvalidSource',
+        `the SQL source returns more than ${access.maxRows} rows (SOURCE_MAX_ROWS); aggregate or filter in the query, or raise SOURCE_MAX_ROWS on the worker`,
+        { maxRows: access.maxRows });
+    }
     if (res.rows.length === 0) throw new PipelineInputError('InvalidSource', 'SQL source returned no rows');
     return pl.DataFrame(res.rows.map(normalizeSqlRow));
   } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
+    // Never reused: closing the connection rolls its transaction back and drops whatever else the query
+    // left in its session (a session advisory lock, a LISTEN, a setting).
+    client.release(true);
   }
+}
+
+/**
+ * Faults of the query become InvalidSource with a message a person can act on; anything else (the server
+ * went away, a serialization failure) stays a plain error and is retried. Messages never quote rows: pg's
+ * own message only where it names objects of the query (syntax, names, privileges), never for data errors.
+ */
+function classifySqlError(err: unknown, query: string, access: SqlSourceAccess): unknown {
+  if (!(err instanceof DatabaseError) || !err.code) return err;
+  const code = err.code;
+  const details = { sqlstate: code };
+  if (code === '57014') {
+    return new PipelineInputError('InvalidSource',
+      `the SQL source ran longer than ${access.statementTimeoutMs} ms (SOURCE_STATEMENT_TIMEOUT_MS) and was cancelled; select less, or raise SOURCE_STATEMENT_TIMEOUT_MS on the worker`,
+      details);
+  }
+  if (code.startsWith('22')) {
+    // Data exceptions (a bad cast, division by zero) quote the offending value: the code only.
+    return new PipelineInputError('InvalidSource',
+      `the SQL source failed on its data with SQLSTATE ${code} (a data exception; the database's message is not shown because it can quote values)`,
+      details);
+  }
+  // 42: syntax, unknown objects, insufficient privilege; 0A: not supported (a data-modifying WITH in a
+  // subquery); 21: cardinality (a scalar subquery with several rows); 54: a limit of the server (too many
+  // columns, too complex); 25006: a write in the read-only transaction.
+  if (['42', '0A', '21', '54'].includes(code.slice(0, 2)) || code === '25006') {
+    return new PipelineInputError('InvalidSource', `the SQL source was refused (SQLSTATE ${code}): ${err.message}${whereInQuery(err, query)}${HINTS[code] ?? ''}`, details);
+  }
+  return err;
+}
+
+const SCOPE = 'SQL sources run as a read-only role that may read only the tables of schema source_data';
+const HINTS: Record<string, string> = {
+  '42P01': `; ${SCOPE} (the schema is on its search_path)`,
+  '42501': `; ${SCOPE}`,
+};
+
+/** Where a syntax error points, in the spec's query (pg counts from 1, in the wrapped text). */
+function whereInQuery(err: DatabaseError, query: string): string {
+  const trimmed = trimQuery(query);
+  if (/multiple commands/.test(err.message)) return `; a SQL source is one SELECT statement`;
+  if (!err.position) return '';
+  const at = Number(err.position) - 1 - WRAP_HEAD.length;
+  if (at < 0 || !Number.isFinite(at)) return '';
+  if (at >= trimmed.length) return ' at the end of the query';
+  if (trimmed[at] === ';') return ` at character ${at + 1} of the query; a SQL source is one SELECT statement, with no ';' before its end`;
+  return ` at character ${at + 1} of the query`;
 }
 
 function normalizeSqlRow(row: Record<string, unknown>): Record<string, unknown> {

@@ -10,3 +10,13 @@ export function connectDb(url: string, opts: { max?: number } = {}): Db {
   pool.on('error', () => undefined);
   return drizzle(pool, { schema }) as Db;
 }
+
+/**
+ * The pool pipelines' `sql` sources run on: its own login (SOURCE_DATABASE_URL, a read-only role), never the
+ * registry's, so no query can reach what that role cannot. Small: a source query is one per collect.
+ */
+export function connectSourcePool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'mlp-sql-source' });
+  pool.on('error', () => undefined);
+  return pool;
+}

@@ -19,7 +19,10 @@ export const SourceSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('sql'),
-    /** A read-only query on the platform's Postgres. */
+    /**
+     * One SELECT / WITH statement over schema source_data, run by the worker as the read-only source role,
+     * with a statement timeout and a row cap (data/sources.ts).
+     */
     query: z.string().min(1).refine((q) => /^\s*(select|with)\b/i.test(q), 'only SELECT / WITH queries are allowed'),
   }),
 ]);

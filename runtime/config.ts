@@ -34,6 +34,18 @@ export const EnvSchema = z.object({
   /** A file holding DATABASE_URL (a mounted secret); used when DATABASE_URL itself is unset. */
   DATABASE_URL_FILE: optionalString,
   EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+  /**
+   * The login pipelines' `sql` sources run as: a read-only role (mlp_source_reader, schema source_data), never
+   * the registry's. Unset with the embedded Postgres: the platform gives that role a login itself. Unset with
+   * DATABASE_URL: `sql` sources are refused.
+   */
+  SOURCE_DATABASE_URL: optionalString,
+  /** A file holding SOURCE_DATABASE_URL (a mounted secret); used when SOURCE_DATABASE_URL itself is unset. */
+  SOURCE_DATABASE_URL_FILE: optionalString,
+  /** How long one `sql` source query may run before Postgres cancels it (the run fails, not retried). */
+  SOURCE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(2_147_483_647).default(30_000),
+  /** Most rows a `sql` source may return; a query returning more fails the run instead of being read whole. */
+  SOURCE_MAX_ROWS: z.coerce.number().int().min(1).default(5_000_000),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
   /** Fraction of predict requests stored in prediction_log (0 disables, 1 logs all). */
@@ -55,7 +67,7 @@ export const EnvSchema = z.object({
 export type Config = ReturnType<typeof loadConfig>;
 
 /** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
-const SECRET_SETTINGS = ['DATABASE_URL'] as const;
+const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL'] as const;
 
 function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -99,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cliPath: e.TEMPORAL_CLI_PATH,
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
+    sources: { databaseUrl: e.SOURCE_DATABASE_URL, statementTimeoutMs: e.SOURCE_STATEMENT_TIMEOUT_MS, maxRows: e.SOURCE_MAX_ROWS },
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
     predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE, retentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
     defaultActor: e.DEFAULT_ACTOR,

@@ -210,6 +210,36 @@ describe('docker-compose.yml', () => {
     expect(envOf(api).TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
+  it('gives the worker alone a SOURCE_DATABASE_URL for the read-only source role, whose login the postgres init script creates', () => {
+    const registry = new URL(envOf(services.api).DATABASE_URL);
+    const source = new URL(envOf(services.worker).SOURCE_DATABASE_URL);
+    expect(source.username).toBe('mlp_source_reader');
+    expect(source.username).not.toBe(registry.username);
+    expect(`${source.host}${source.pathname}`).toBe(`${registry.host}${registry.pathname}`);
+    expect(source.password).toBe(envOf(services.postgres).SOURCE_READER_PASSWORD);
+    expect(source.password).not.toBe('');
+    expect(envOf(services.api).SOURCE_DATABASE_URL).toBeUndefined();
+    expect(envOf(services.migrate).SOURCE_DATABASE_URL).toBeUndefined();
+    // The image runs /docker-entrypoint-initdb.d on the first start of an empty volume, before migrate.
+    const initdb = bindMounts(services.postgres).find((m) => m.target === '/docker-entrypoint-initdb.d');
+    expect(initdb, 'postgres mounts an init folder').toBeDefined();
+    const scripts = readdirSync(join(root, initdb!.source)).filter((f) => /\.(sh|sql)$/.test(f));
+    expect(scripts).toEqual(['10-source-reader.sh']);
+    const file = join(root, initdb!.source, scripts[0]);
+    const syntax = spawnSync('sh', ['-n', file], { encoding: 'utf8' });
+    expect(syntax.status, syntax.stderr).toBe(0);
+    const script = readFileSync(file, 'utf8');
+    expect(script).toMatch(/CREATE ROLE mlp_source_reader/);
+    expect(script).toMatch(/ALTER ROLE mlp_source_reader WITH LOGIN NOSUPERUSER .*PASSWORD :'reader_password'/);
+    expect(script).toMatch(/--set=reader_password="\$SOURCE_READER_PASSWORD"/);
+    // The migration grants that role schema source_data, and nothing of the registry.
+    const migration = read('db/migrations/0003_source_reader.sql');
+    expect(migration).toMatch(/GRANT SELECT ON ALL TABLES IN SCHEMA "source_data" TO "mlp_source_reader"/);
+    const grants = migration.replace(/--.*$/gm, '').split(';').filter((st) => /\bGRANT\b/.test(st));
+    expect(grants).toHaveLength(3);
+    for (const g of grants) expect(g).toMatch(/(IN|ON) SCHEMA "source_data"/);
+  });
+
   it('sets only environment variables the app reads (runtime/config.ts)', () => {
     const known = appConfigNames();
     const unknown = ['migrate', 'api', 'worker'].flatMap((s) => Object.keys(envOf(services[s]))).filter((k) => !known.has(k));
@@ -502,6 +532,20 @@ describe('k8s/', () => {
         }
       }
     }
+  });
+
+  it('gives the worker alone SOURCE_DATABASE_URL, the read-only source role\'s login, from the same Secret', () => {
+    const secret = byName('Secret', 'ml-platform-db')!;
+    const source = new URL(secret.stringData.SOURCE_DATABASE_URL);
+    expect(source.username).toBe('mlp_source_reader');
+    expect(source.username).not.toBe(new URL(secret.stringData.DATABASE_URL).username);
+    expect(source.password).toBe('CHANGE_ME');
+    const sourceEnv = (name: string) => byName(name.endsWith('migrate') ? 'Job' : 'Deployment', name)!.spec.template.spec.containers[0].env
+      ?.find((e: any) => e.name === 'SOURCE_DATABASE_URL');
+    expect(sourceEnv('ml-platform-worker')?.valueFrom?.secretKeyRef).toEqual({ name: 'ml-platform-db', key: 'SOURCE_DATABASE_URL', optional: true });
+    expect(sourceEnv('ml-platform-api')).toBeUndefined();
+    expect(sourceEnv('ml-platform-migrate')).toBeUndefined();
+    expect(config.data.SOURCE_DATABASE_URL).toBeUndefined();
   });
 
   it('api and worker mount the ReadWriteMany artifacts claim at ARTIFACT_DIR', () => {

@@ -1,4 +1,5 @@
-// Any tabular source with a target column works: a CSV file on disk, and a SQL query on Postgres.
+// Any tabular source with a target column works: a CSV file on disk, and a SQL query on Postgres (schema
+// source_data, read by the read-only source role: test/integration/sql-source-attacks.test.ts for the rest).
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -46,10 +47,10 @@ describe('sources', () => {
     expect(pred.body.predictions[0].label).toBe('Gentoo');
   });
 
-  it('a SQL query on the platform\'s Postgres with a numeric target: miles per gallon', async () => {
-    await p.db.execute(sql`CREATE TABLE cars (name text, mpg double precision, cylinders int, displacement double precision, horsepower double precision, weight double precision, acceleration double precision, year date, origin text)`);
+  it('a SQL query on schema source_data, read as the source role, with a numeric target: miles per gallon', async () => {
+    await p.db.execute(sql`CREATE TABLE source_data.cars (name text, mpg double precision, cylinders int, displacement double precision, horsepower double precision, weight double precision, acceleration double precision, year date, origin text)`);
     for (const c of cars) {
-      await p.db.execute(sql`INSERT INTO cars VALUES (${c.Name}, ${c.Miles_per_Gallon}, ${c.Cylinders}, ${c.Displacement}, ${c.Horsepower}, ${c.Weight_in_lbs}, ${c.Acceleration}, ${c.Year}, ${c.Origin})`);
+      await p.db.execute(sql`INSERT INTO source_data.cars VALUES (${c.Name}, ${c.Miles_per_Gallon}, ${c.Cylinders}, ${c.Displacement}, ${c.Horsepower}, ${c.Weight_in_lbs}, ${c.Acceleration}, ${c.Year}, ${c.Origin})`);
     }
     const created = await p.request('POST', '/v1/pipelines', {
       name: 'cars-sql', source: { kind: 'sql', query: 'SELECT mpg, cylinders, displacement, horsepower, weight, acceleration, extract(year from year)::int AS model_year, origin FROM cars' },

@@ -1,5 +1,7 @@
 // Starts the real services the integration tests run against: an embedded PostgreSQL and a Temporal dev
-// server (in memory), on free ports, plus one workflow bundle shared by every test worker.
+// server (in memory), on free ports, plus one workflow bundle shared by every test worker. As `mlp up` does
+// for its embedded cluster, it gives the read-only source role a login (app/source-reader.ts), once for the
+// whole cluster: roles are cluster-wide, and each test file's database is reached by the same login.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +10,8 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../app/embedded-postgres.js';
 import { freePort } from '../../app/free-port.js';
 import { startEmbeddedTemporal } from '../../app/embedded-temporal.js';
+import { enableSourceReaderLogin } from '../../app/source-reader.js';
+import { migrateDatabase } from '../../db/migrate.js';
 import { createLogger } from '../../runtime/logger.js';
 import { workflowsPath } from '../../app/worker.js';
 
@@ -15,6 +19,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
     pgPort: number;
+    /** The source role's login on the shared cluster; a test file swaps in its own database. */
+    pgSourceReaderUrl: string;
     temporalAddress: string;
     workflowBundleCode: string;
   }
@@ -33,8 +39,14 @@ export default async function setup(project: TestProject) {
     bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never }),
   ]);
   process.stdout.write(`[test services] PostgreSQL on ${pgPort}, Temporal on ${temporal.address}\n`);
+  // One database migrated before any test file runs: the role the migration creates exists (with its
+  // settings) before the files' migrations run side by side, and gets its login here.
+  await pg.createDatabase('mlp_source_setup');
+  await migrateDatabase(pg.urlFor('mlp_source_setup'));
+  const sourceReaderUrl = await enableSourceReaderLogin({ databaseUrl: pg.urlFor('mlp_source_setup'), dataDir: root });
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('pgPort', pgPort);
+  project.provide('pgSourceReaderUrl', sourceReaderUrl);
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowBundleCode', bundle.code);
   return async () => {

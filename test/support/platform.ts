@@ -40,7 +40,16 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdminUrl?: string; artifactDir?: string } = {}): Promise<TestPlatform> {
+export interface TestPlatformOptions {
+  faults?: FaultInjector;
+  /** Another cluster than the shared one (its `sql` sources have no login unless `env` gives one). */
+  pgAdminUrl?: string;
+  artifactDir?: string;
+  /** More settings for loadConfig, over the test defaults (e.g. SOURCE_STATEMENT_TIMEOUT_MS). */
+  env?: Record<string, string>;
+}
+
+export async function createTestPlatform(opts: TestPlatformOptions = {}): Promise<TestPlatform> {
   const id = randomBytes(4).toString('hex');
   const dbName = `t_${id}`;
   const adminUrl = opts.pgAdminUrl ?? inject('pgAdminUrl');
@@ -53,9 +62,14 @@ export async function createTestPlatform(opts: { faults?: FaultInjector; pgAdmin
 
   const taskQueue = `test-${id}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'mlp-platform-'));
+  // `sql` sources log in as the read-only source role, to this file's database (as on the platform).
+  const sourceUrl = new URL(inject('pgSourceReaderUrl'));
+  sourceUrl.pathname = `/${dbName}`;
   const config = loadConfig({
     DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
     DATA_DIR: dataDir, ...(opts.artifactDir ? { ARTIFACT_DIR: opts.artifactDir } : {}), LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
+    ...(opts.pgAdminUrl ? {} : { SOURCE_DATABASE_URL: sourceUrl.toString() }),
+    ...opts.env,
   });
   const logger = createLogger('error', { test: id });
   installTemporalRuntime(logger);

@@ -19,6 +19,17 @@ describe('config', () => {
     expect(c.temporal.address).toBeUndefined();
     expect(c.temporal.uiUrl).toBe('http://localhost:8233');
     expect(c.port).toBe(3000);
+    expect(c.sources).toEqual({ databaseUrl: undefined, statementTimeoutMs: 30_000, maxRows: 5_000_000 });
+  });
+
+  it('reads the sql sources\' login and limits, the login also from a mounted file', () => {
+    const c = loadConfig({ SOURCE_DATABASE_URL: 'postgres://mlp_source_reader:pw@db:5432/mlplatform', SOURCE_STATEMENT_TIMEOUT_MS: '500', SOURCE_MAX_ROWS: '1000' });
+    expect(c.sources).toEqual({ databaseUrl: 'postgres://mlp_source_reader:pw@db:5432/mlplatform', statementTimeoutMs: 500, maxRows: 1000 });
+    const file = join(mkdtempSync(join(tmpdir(), 'mlp-secret-')), 'source-database-url');
+    writeFileSync(file, 'postgres://mlp_source_reader:s3cret@db:5432/mlplatform\n');
+    expect(loadConfig({ SOURCE_DATABASE_URL_FILE: file }).sources.databaseUrl).toBe('postgres://mlp_source_reader:s3cret@db:5432/mlplatform');
+    expect(() => loadConfig({ SOURCE_DATABASE_URL_FILE: '/nonexistent/source' })).toThrow(/SOURCE_DATABASE_URL_FILE points at \/nonexistent\/source/);
+    expect(() => loadConfig({ SOURCE_MAX_ROWS: '0', SOURCE_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/SOURCE_STATEMENT_TIMEOUT_MS: .*\n.*SOURCE_MAX_ROWS: /s);
   });
 
   it('reads a secret from a mounted file when only <NAME>_FILE is set', () => {

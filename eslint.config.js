@@ -60,7 +60,7 @@ const fileZones = [
 const HEAVY_PACKAGES = { group: ['nodejs-polars', 'nodejs-polars-*', '@tensorflow/*'], message: 'the API process loads neither nodejs-polars nor tfjs (test/integration/api-process-modules.test.ts)' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'console/dist/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'console/dist/**', '.scratch/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
     files: ['**/*.ts'],
     languageOptions: {

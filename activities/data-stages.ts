@@ -39,7 +39,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
         const alive = setInterval(() => ctx.heartbeat({ loading: run.spec.source.kind }), 20_000);
         let df: pl.DataFrame;
         try {
-          df = await loadSource(run.spec.source, { sql: deps.sqlSource });
+          df = await loadSource(run.spec.source, { ...deps.sources, logger: deps.logger });
         } finally {
           clearInterval(alive);
         }

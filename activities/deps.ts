@@ -1,5 +1,5 @@
 // What every activity needs, passed in by the worker (the one place that wires real dependencies).
-import type { SqlSourceAccess } from '../data/sources.js';
+import type { SourceAccess } from '../data/sources.js';
 import type { Db } from '../db/client.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Logger } from '../runtime/logger.js';
@@ -8,8 +8,11 @@ import type { FaultInjector } from './failures.js';
 
 export interface ActivityDeps {
   db: Db;
-  /** `sql` sources: their own pool, logged in as the read-only source role (never `db`'s), and their limits. */
-  sqlSource: SqlSourceAccess;
+  /**
+   * How sources reach their data: `sql` through their own pool, logged in as the read-only source role (never
+   * `db`'s); files under the allowed roots; URLs to public or allowlisted addresses; and their limits.
+   */
+  sources: Omit<SourceAccess, 'logger'>;
   artifacts: ArtifactStore;
   logger: Logger;
   /** Identifies the code that trained a model, for lineage. */

@@ -4,7 +4,7 @@ import type { ApiDeps } from './deps.js';
 import { errorBody, handleError } from './errors.js';
 import { perRequest } from './observability.js';
 import { healthRoutes } from './health/routes.js';
-import { apiRouter, serveOpenApi } from './openapi.js';
+import { apiRouter, type ApiRouter, serveOpenApi } from './openapi.js';
 import { isPredictPath, modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
@@ -13,13 +13,20 @@ import { scheduleRoutes } from './schedules/routes.js';
 
 export function createApp(deps: ApiDeps, opts: { version: string; started?: () => boolean }) {
   const app = apiRouter();
-  // Body size is enforced where bodies are read (bodyText), with the limit perRequest sets: Hono's bodyLimit
-  // middleware touches c.req.raw, which makes the Node adapter build a full fetch Request, a third of a
-  // predict's cost.
+  // Body size is enforced where bodies are read (bodyText, counting bytes as they arrive from the Node
+  // request), with the limit perRequest sets: Hono's bodyLimit middleware touches c.req.raw.body, which makes
+  // the Node adapter build a full fetch Request, a third of a predict's cost.
   app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes, ownRequestIdHeader: isPredictPath }));
   app.onError(handleError(deps.logger));
+  const allowedMethods = methodsServing(app);
   app.notFound((c) => {
     c.header('x-request-id', c.get('requestId'));
+    // A path served with other methods: 405 and what it does allow (RFC 9110), else 404.
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0) {
+      c.header('allow', allowed.join(', '));
+      return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allowed.join(', ')}`), 405);
+    }
     return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
   });
   app.route('/health', healthRoutes({
@@ -45,4 +52,18 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
   app.route('/v1/models', modelRoutes(deps));
   app.route('/v1/schedules', scheduleRoutes(deps));
   return app;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The methods `app` serves `path` with, asked of its own router (so every route syntax it knows counts):
+ * a method is served when a route of that method, not only the `*` middleware, matches. HEAD comes with
+ * GET (Hono answers it with the GET route). Only asked for a request no route matched.
+ */
+function methodsServing(app: ApiRouter) {
+  return (path: string): string[] => METHODS.filter((method) => {
+    const [matches] = app.router.match(method === 'HEAD' ? 'GET' : method, path);
+    return matches.some(([[, route]]) => route.method !== 'ALL');
+  });
 }

@@ -2,8 +2,11 @@
 // client, and the roles asked for (worker, API). `npm start` and the container roles reach it through
 // startPlatform (which first starts any embedded service); the tests and the benchmarks call it directly
 // with their own services, task queue and fault seam. Nothing here listens on a port.
+import { mkdir } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
 import type { WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityDeps } from '../activities/deps.js';
 import type { FaultInjector } from '../activities/failures.js';
 import { createApp } from '../api/app.js';
 import type { BackendReport } from '../api/health/routes.js';
@@ -80,10 +83,12 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       const sourceUrl = opts.sourceDatabaseUrl ?? config.sources.databaseUrl;
       const sourcePool = sourceUrl ? connectSourcePool(sourceUrl) : null;
       if (sourcePool) stops.push(() => sourcePool.end());
-      const sqlSource = { pool: sourcePool, statementTimeoutMs: config.sources.statementTimeoutMs, maxRows: config.sources.maxRows };
+      const sources = sourceAccess(config, sourcePool);
+      // The default file root is made here, so a newcomer has a folder to drop files into.
+      if (config.sources.files.createRoot) await mkdir(config.sources.files.createRoot, { recursive: true });
       worker = await startWorker({
         address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
-        deps: { db, sqlSource, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
+        deps: { db, sources, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
         workflowBundle: opts.workflowBundle,
       });
       const w = worker;
@@ -113,4 +118,15 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
     await stop();
     throw err;
   }
+}
+
+/** What pipelines' sources may reach on this worker, from the settings (SOURCE_*). */
+function sourceAccess(config: Config, sqlPool: Pool | null): ActivityDeps['sources'] {
+  const s = config.sources;
+  const platform = { artifactDir: config.artifactDir, dataDir: config.dataDir };
+  return {
+    sql: { pool: sqlPool, statementTimeoutMs: s.statementTimeoutMs, maxRows: s.maxRows },
+    files: { roots: s.files.roots, ...platform },
+    urls: { ...s.urls, secrets: s.headers.secrets, headerFileRoots: s.headers.fileRoots, ...platform },
+  };
 }

@@ -1,14 +1,18 @@
-// Reads a pipeline's source into a Polars frame: a bundled vega-datasets file, a local file or URL, or SQL
-// (as a read-only role, on its own pool: see readSql).
+// Reads a pipeline's source into a Polars frame: a bundled vega-datasets file, a local file under the allowed
+// roots (source-files.ts) or an http(s) URL to a public address (source-urls.ts), or SQL (as a read-only
+// role, on its own pool: see readSql).
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import pl from 'nodejs-polars';
 import { DatabaseError, type Pool, type QueryConfig } from 'pg';
-import type { PipelineSpec } from '../pipelines/spec.js';
+import { isUrlPath, type PipelineSpec } from '../pipelines/spec.js';
+import type { Logger } from '../runtime/logger.js';
 import { PipelineInputError } from './pipeline-error.js';
+import { openAllowedFile } from './source-files.js';
+import { downloadUrl, shownUrl, type UrlSourceAccess } from './source-urls.js';
 
 type Source = PipelineSpec['source'];
 type Format = 'csv' | 'json' | 'parquet';
@@ -29,16 +33,32 @@ export function resolveBundled(dataset: string): string {
   throw new PipelineInputError('InvalidSource', `bundled dataset "${dataset}" does not exist; available: ${bundledDatasets().join(', ')}`);
 }
 
-export async function loadSource(source: Source, deps: { sql: SqlSourceAccess }): Promise<pl.DataFrame> {
+/** What `file` sources may read: local folders, and the platform's own data they never read. */
+export interface FileSourceAccess {
+  /** SOURCE_FILE_ROOTS (the bundled vega-datasets folder is added to them). */
+  roots: string[];
+  artifactDir: string;
+  dataDir: string;
+}
+
+/** How sources reach their data, and their limits; wired once by the worker. */
+export interface SourceAccess {
+  sql: SqlSourceAccess;
+  files: FileSourceAccess;
+  urls: UrlSourceAccess;
+  /** Where a reader's full error goes (it can quote the data); messages of failures never do. */
+  logger: Logger;
+}
+
+export async function loadSource(source: Source, access: SourceAccess): Promise<pl.DataFrame> {
   switch (source.kind) {
     case 'bundled':
-      return readFile(resolveBundled(source.dataset));
+      return readFile(resolveBundled(source.dataset), access.logger);
     case 'file':
-      if (/^https?:\/\//.test(source.path)) return readUrl(source.path, source.format);
-      if (!existsSync(source.path)) throw new PipelineInputError('InvalidSource', `source file ${source.path} does not exist on the worker`);
-      return readFile(source.path, source.format);
+      if (isUrlPath(source.path)) return readUrl(source, access);
+      return readLocalFile(source.path, access, source.format);
     case 'sql':
-      return readSql(source.query, deps.sql);
+      return readSql(source.query, access.sql);
   }
 }
 
@@ -49,28 +69,45 @@ function formatOf(path: string, explicit?: Format): Format {
   throw new PipelineInputError('InvalidSource', `cannot tell the format of ${path}; set source.format to csv, json or parquet`);
 }
 
-export function readFile(path: string, explicit?: Format): pl.DataFrame {
+async function readLocalFile(path: string, access: SourceAccess, explicit?: Format): Promise<pl.DataFrame> {
+  const format = formatOf(path, explicit);
+  const policy = {
+    roots: [...access.files.roots, vegaDataDir], artifactDir: access.files.artifactDir, dataDir: access.files.dataDir,
+    what: 'source file', setting: 'SOURCE_FILE_ROOTS',
+  };
+  const file = await openAllowedFile(path, policy, format);
+  try {
+    return readFile(file.path, access.logger, format, path);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Reads a file polars can name by its extension. Polars' own message can quote the file's contents (a
+ * column name, the value it could not parse): it goes to the worker log, the failure says only what failed.
+ */
+export function readFile(path: string, logger: Logger, explicit?: Format, shown = path): pl.DataFrame {
   const format = formatOf(path, explicit);
   try {
     if (format === 'csv') return pl.readCSV(path, { inferSchemaLength: 10_000 });
     if (format === 'parquet') return pl.readParquet(path);
     return pl.readJSON(path, { format: 'json', inferSchemaLength: 10_000 });
   } catch (err) {
-    throw new PipelineInputError('InvalidSource', `could not read ${path} as ${format}: ${(err as Error).message}`);
+    logger.warn({ err, source: shown, format }, 'polars could not read a source');
+    throw new PipelineInputError('InvalidSource',
+      `could not read ${shown} as ${format}: it is not valid ${format} that polars can read (the reader's message is in the worker log: it can quote the data)`,
+      { format });
   }
 }
 
-async function readUrl(url: string, explicit?: Format): Promise<pl.DataFrame> {
-  // Network faults are transient (a plain Error: the activity retries); a 4xx is the spec's fault.
-  const res = await fetch(url);
-  if (res.status >= 400 && res.status < 500) throw new PipelineInputError('InvalidSource', `GET ${url} answered ${res.status}`);
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+async function readUrl(source: Extract<Source, { kind: 'file' }>, access: SourceAccess): Promise<pl.DataFrame> {
+  const format = formatOf(shownUrl(source.path), source.format);
   const dir = await mkdtemp(join(tmpdir(), 'mlp-src-'));
-  const format = formatOf(url, explicit);
   const file = join(dir, `source.${format}`);
   try {
-    await writeFile(file, Buffer.from(await res.arrayBuffer()));
-    return readFile(file, format);
+    await downloadUrl(source.path, source.headers, access.urls, file);
+    return readFile(file, access.logger, format, shownUrl(source.path));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

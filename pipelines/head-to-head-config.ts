@@ -1,18 +1,21 @@
 // The head-to-head feature config (point-in-time team ratings for match data): part of the pipeline spec,
 // so it lives in the contract; the rating engine that reads it is data/head-to-head.ts.
 import { z } from 'zod';
+import { storableText } from './storable.js';
+
+const columnName = () => storableText().min(1).max(200);
 
 export const HeadToHeadConfigSchema = z.object({
   kind: z.literal('head-to-head'),
-  date: z.string().min(1).default('date'),
-  homeTeam: z.string().min(1).default('home_team'),
-  awayTeam: z.string().min(1).default('away_team'),
-  homeScore: z.string().min(1).default('home_score'),
-  awayScore: z.string().min(1).default('away_score'),
+  date: columnName().default('date'),
+  homeTeam: columnName().default('home_team'),
+  awayTeam: columnName().default('away_team'),
+  homeScore: columnName().default('home_score'),
+  awayScore: columnName().default('away_score'),
   /** Column grouping teams into leagues (league averages are per group). A
    *  missing/blank value falls back to the team's last group, then overall.
    *  null disables grouping (one global league). */
-  group: z.string().min(1).nullable().default('division'),
+  group: columnName().nullable().default('division'),
   elo: z
     .object({
       k: z.number().positive().default(20),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { int32 } from './storable.js';
 
 /**
  * Hyper-parameters of the MLP trainer. Every field has a default so an empty
@@ -16,7 +17,7 @@ export const ModelSpecSchema = z.object({
   batchSize: z.number().int().min(1).max(65536).default(64),
   learningRate: z.number().positive().max(10).default(0.001),
   /** Epochs without val-loss improvement before stopping; 0 disables early stopping. */
-  earlyStoppingPatience: z.number().int().min(0).default(5),
+  earlyStoppingPatience: z.number().int().min(0).max(1000).default(5),
   /**
    * Fraction of rows held out for validation. The LAST rows (in the given
    * order) are used, not a random sample, because rows are time-ordered and a
@@ -24,7 +25,7 @@ export const ModelSpecSchema = z.object({
    */
   validationFraction: z.number().min(0).max(0.5).default(0.15),
   /** Seeds the weight initialisers, batch shuffling and dropout masks. */
-  seed: z.number().int().default(42),
+  seed: int32().default(42),
 });
 
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;

@@ -2,20 +2,81 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
 import { HeadToHeadConfigSchema } from './head-to-head-config.js';
+import { INT32_MAX, int32, storableText } from './storable.js';
 
-const columnName = z.string().min(1).max(200);
+// Every string of a spec is storable text (storable.ts), and bounded so that a spec fits a Temporal payload.
+const columnName = storableText().min(1).max(200);
+const columnList = z.array(columnName).max(1000);
+
+/** A `file` source's path that names a URL (any scheme); only http(s) ones are fetched. */
+export const isUrlPath = (path: string) => /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path);
+export const isHttpUrl = (path: string) => /^https?:\/\//i.test(path);
+
+function checkSourcePath(path: string, ctx: z.RefinementCtx) {
+  if (!isUrlPath(path)) return;
+  if (!isHttpUrl(path)) {
+    ctx.addIssue({ code: 'custom', message: 'a URL source must be http:// or https://' });
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(path);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a valid URL' });
+    return;
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a URL source may not carry credentials (user:password@): specs are stored and shown; remove them and send them as a ' +
+        'header reference instead, e.g. "headers": { "Authorization": { "env": "SOURCE_SECRET_DATA_TOKEN" } }',
+    });
+  }
+}
+
+/** Headers the HTTP client sets itself, or that would change where or how the request goes. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-authorization', 'proxy-connection', 'accept-encoding']);
+
+function headerNameProblem(name: string): string | null {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/.test(name)) return 'not an HTTP header name';
+  if (RESERVED_HEADERS.has(name.toLowerCase())) return 'a header the worker sets itself';
+  return null;
+}
+
+const REF_SHAPE = 'a header value is a reference, { "env": "SOURCE_SECRET_<NAME>" } or { "file": "/path" }, never the value itself';
+
+/**
+ * Where a header's value comes from, on the worker, when it fetches: an environment variable with the prefix
+ * SOURCE_SECRET_ (no other), or a file under SOURCE_HEADER_FILE_ROOTS. The spec holds only the reference.
+ */
+const HeaderRef = z.object({
+  env: storableText().regex(/^SOURCE_SECRET_[A-Z0-9_]+$/, 'a header may reference only an environment variable named SOURCE_SECRET_<NAME>').optional(),
+  file: storableText().min(2).max(4096).startsWith('/', 'an absolute path on the worker').optional(),
+}, { error: (iss) => (iss.code === 'invalid_type' ? REF_SHAPE : undefined) }).strict().refine((r) => (r.env === undefined) !== (r.file === undefined), REF_SHAPE);
 
 export const SourceSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('bundled'),
     /** A file of the `vega-datasets` package, e.g. `football` or `seattle-weather.csv`. */
-    dataset: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a vega-datasets file name such as "football" or "cars.json"'),
+    dataset: storableText().max(200).regex(/^[A-Za-z0-9_.-]+$/, 'a vega-datasets file name such as "football" or "cars.json"'),
   }),
   z.object({
     kind: z.literal('file'),
-    /** A local path or an http(s) URL. */
-    path: z.string().min(1),
+    /**
+     * A path under the worker's file roots (SOURCE_FILE_ROOTS; relative: from the first), or an http(s) URL
+     * to a public address (SOURCE_URL_ALLOW widens it). Never credentials in the URL: see `headers`.
+     */
+    path: storableText().min(1).max(4096).superRefine(checkSourcePath),
     format: z.enum(['csv', 'json', 'parquet']).optional(),
+    /** Request headers of a URL source, each value a reference resolved by the worker when it fetches. */
+    headers: z.record(storableText().max(100), HeaderRef).refine((h) => Object.keys(h).length <= 20, 'at most 20 headers').optional(),
+  }).superRefine((s, ctx) => {
+    if (!s.headers) return;
+    if (!isHttpUrl(s.path)) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'headers are sent only with an http(s) URL source' });
+    for (const name of Object.keys(s.headers)) {
+      const problem = headerNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['headers', name], message: problem });
+    }
   }),
   z.object({
     kind: z.literal('sql'),
@@ -23,7 +84,7 @@ export const SourceSchema = z.discriminatedUnion('kind', [
      * One SELECT / WITH statement over schema source_data, run by the worker as the read-only source role,
      * with a statement timeout and a row cap (data/sources.ts).
      */
-    query: z.string().min(1).refine((q) => /^\s*(select|with)\b/i.test(q), 'only SELECT / WITH queries are allowed'),
+    query: storableText().min(1).max(100_000).refine((q) => /^\s*(select|with)\b/i.test(q), 'only SELECT / WITH queries are allowed'),
   }),
 ]);
 
@@ -33,27 +94,28 @@ export const SplitSchema = z.discriminatedUnion('kind', [
     /** The held-out split is the last period (e.g. a football season) that has data up to `asOf`; training uses everything before it. */
     periodMonths: z.number().int().min(1).max(120).default(12),
     /** Month-day where periods start, e.g. "07-01" for football seasons. */
-    anchor: z.string().regex(/^\d{2}-\d{2}$/).default('01-01'),
+    anchor: storableText().regex(/^\d{2}-\d{2}$/).default('01-01'),
   }),
   z.object({
     kind: z.literal('random'),
     testFraction: z.number().gt(0).lt(0.9).default(0.2),
-    seed: z.number().int().default(42),
+    seed: int32().default(42),
   }),
 ]);
 
 export const FeaturesSchema = z.object({
   /** Raw columns to use; default: every column except the target, the time column and `exclude`. */
-  include: z.array(columnName).optional(),
-  exclude: z.array(columnName).default([]),
+  include: columnList.optional(),
+  exclude: columnList.default([]),
   maxCategories: z.number().int().min(1).max(1000).default(20),
-  kinds: z.record(z.string(), z.enum(['numeric', 'categorical', 'date', 'boolean'])).optional(),
+  kinds: z.record(columnName, z.enum(['numeric', 'categorical', 'date', 'boolean']))
+    .refine((k) => Object.keys(k).length <= 1000, 'at most 1000 columns').optional(),
   /** Point-in-time features derived from history, e.g. team ratings for match data. */
   derive: HeadToHeadConfigSchema.optional(),
 });
 
 export const QualitySchema = z.object({
-  minRows: z.number().int().min(1).default(50),
+  minRows: int32(1, INT32_MAX).default(50),
   /** Rows with a missing target are dropped; fail if more than this fraction of rows had one. */
   maxMissingTargetFraction: z.number().min(0).max(1).default(0.05),
   /** Fail if any feature column is missing in more than this fraction of rows. */
@@ -69,7 +131,7 @@ export const PromotionSchema = z.object({
   threshold: z.number().optional(),
   mustBeatProduction: z.boolean().default(true),
   mustBeatBaselines: z.boolean().default(true),
-  alias: z.string().regex(/^[a-z][a-z0-9-]*$/).default('production'),
+  alias: storableText().max(63).regex(/^[a-z][a-z0-9-]*$/).default('production'),
   /** When set, a candidate that passes the rule waits for a person's approve/reject through the API. */
   approval: z.object({
     /** Without a decision by then, the candidate is not promoted. */
@@ -78,8 +140,8 @@ export const PromotionSchema = z.object({
 });
 
 export const PipelineSpecSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter'),
-  description: z.string().max(2000).optional(),
+  name: storableText().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter'),
+  description: storableText().max(2000).optional(),
   source: SourceSchema,
   target: columnName,
   /** Build the target from two score columns (home / draw / away) instead of reading it. */

@@ -2,9 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseAllowRule } from './addresses.js';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+/** A comma-separated list; empty entries are dropped. */
+const list = z.preprocess(emptyAsUndefined, z.string().optional())
+  .transform((v) => (v ?? '').split(',').map((e) => e.trim()).filter(Boolean));
 
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -46,6 +50,30 @@ export const EnvSchema = z.object({
   SOURCE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(2_147_483_647).default(30_000),
   /** Most rows a `sql` source may return; a query returning more fails the run instead of being read whole. */
   SOURCE_MAX_ROWS: z.coerce.number().int().min(1).default(5_000_000),
+  /**
+   * Folders `file` sources may read (besides the bundled vega-datasets); default DATA_DIR/sources, made at
+   * worker start. ARTIFACT_DIR and DATA_DIR's own state are never read, even inside one of these.
+   */
+  SOURCE_FILE_ROOTS: list,
+  /**
+   * Hosts, host:port pairs, IP addresses or CIDR networks URL sources may reach although they are not public
+   * (loopback, private, link-local, ...), e.g. an internal data server.
+   */
+  SOURCE_URL_ALLOW: list.superRefine((entries, ctx) => {
+    for (const e of entries) {
+      try {
+        parseAllowRule(e);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }
+  }),
+  /** How long a URL source may take to connect, and may stay silent while answering. */
+  SOURCE_URL_TIMEOUT_MS: z.coerce.number().int().min(1).max(2_147_483_647).default(30_000),
+  /** Most bytes a URL source may download; a larger answer fails the run. */
+  SOURCE_URL_MAX_BYTES: z.coerce.number().int().min(1).default(512 * 1024 * 1024),
+  /** Folders whose files URL source headers may reference (`{ "file": "/path" }`); none by default. */
+  SOURCE_HEADER_FILE_ROOTS: list,
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
   /** Fraction of predict requests stored in prediction_log (0 disables, 1 logs all). */
@@ -65,6 +93,22 @@ export const EnvSchema = z.object({
 });
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * Values URL source headers may reference (`{ "env": "SOURCE_SECRET_TOKEN" }`): only variables with this
+ * prefix, so a spec can never send the platform's own settings (DATABASE_URL, ...) to a server.
+ */
+export const SOURCE_SECRET_PREFIX = 'SOURCE_SECRET_';
+const SourceSecretsSchema = z.record(z.string().regex(/^SOURCE_SECRET_[A-Z0-9_]+$/), z.string());
+
+function sourceSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
+  const entries = Object.entries(env).filter((e): e is [string, string] => e[0].startsWith(SOURCE_SECRET_PREFIX) && typeof e[1] === 'string');
+  const parsed = SourceSecretsSchema.safeParse(Object.fromEntries(entries));
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration in environment:\n  ${SOURCE_SECRET_PREFIX}*: names are ${SOURCE_SECRET_PREFIX} then A-Z, 0-9 or _\nSee .env.example for every setting.`);
+  }
+  return parsed.data;
+}
 
 /** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
 const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL'] as const;
@@ -92,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
+  const defaultFileRoot = resolve(dataDir, 'sources');
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -111,7 +156,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cliPath: e.TEMPORAL_CLI_PATH,
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
-    sources: { databaseUrl: e.SOURCE_DATABASE_URL, statementTimeoutMs: e.SOURCE_STATEMENT_TIMEOUT_MS, maxRows: e.SOURCE_MAX_ROWS },
+    sources: {
+      databaseUrl: e.SOURCE_DATABASE_URL, statementTimeoutMs: e.SOURCE_STATEMENT_TIMEOUT_MS, maxRows: e.SOURCE_MAX_ROWS,
+      files: {
+        roots: e.SOURCE_FILE_ROOTS.length ? e.SOURCE_FILE_ROOTS.map((r) => resolve(r)) : [defaultFileRoot],
+        /** The default root, made by the worker when missing; null when SOURCE_FILE_ROOTS names the roots. */
+        createRoot: e.SOURCE_FILE_ROOTS.length ? null : defaultFileRoot,
+      },
+      urls: { allow: e.SOURCE_URL_ALLOW, timeoutMs: e.SOURCE_URL_TIMEOUT_MS, maxBytes: e.SOURCE_URL_MAX_BYTES },
+      headers: { secrets: sourceSecrets(env), fileRoots: e.SOURCE_HEADER_FILE_ROOTS.map((r) => resolve(r)) },
+    },
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
     predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE, retentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
     defaultActor: e.DEFAULT_ACTOR,

@@ -61,7 +61,10 @@ const MAX_PARTITIONS = 240;
 export function backfillAsOfs(start: Date, end: Date, stepMonths: number): string[] {
   const out: string[] = [];
   for (let i = 0; ; i++) {
-    const d = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + i * stepMonths, start.getUTCDate(), start.getUTCHours(), start.getUTCMinutes()));
+    // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+    const d = new Date(0);
+    d.setUTCFullYear(start.getUTCFullYear(), start.getUTCMonth() + i * stepMonths, start.getUTCDate());
+    d.setUTCHours(start.getUTCHours(), start.getUTCMinutes());
     if (d > end || out.length > MAX_PARTITIONS) break;
     out.push(d.toISOString());
   }

@@ -9,7 +9,7 @@ import { actorOf } from '../request-context.js';
 import type { ServedModel } from '../../serving/model-cache.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
-  AliasHistory, AliasMoved, AliasParams, ModelList, ModelSignature, MoveAliasBody, PredictQuery, VersionLineage, VersionList, VersionOne, VersionParams,
+  AliasHistory, AliasMoved, AliasParams, ModelList, ModelSignature, MoveAliasBody, MoveAliasHeaders, PredictQuery, VersionLineage, VersionList, VersionOne, VersionParams,
 } from '../schemas/models.js';
 
 /** The predict route's path, as the per-request middleware sees it (see PerRequestOptions.ownRequestIdHeader). */
@@ -56,7 +56,7 @@ const history = createRoute({
 const moveAliasRoute = createRoute({
   method: 'post', path: '/{name}/aliases/{alias}', tags,
   summary: 'Point an alias at a version (manual promotion or rollback); an Idempotency-Key header makes a retry a no-op',
-  request: { params: AliasParams, body: jsonRequest(MoveAliasBody) },
+  request: { params: AliasParams, headers: MoveAliasHeaders, body: jsonRequest(MoveAliasBody) },
   responses: { 200: jsonResponse(AliasMoved, 'The alias moved, or the move was refused with reasons'), ...errorResponses(...BODY_ERRORS, 404, 409) },
 });
 
@@ -106,7 +106,7 @@ export function modelRoutes(deps: ApiDeps) {
     try {
       const r = await moveAlias(deps.db, {
         model: name, alias, toVersion: body.version, actor: actorOf(c, deps), reason: body.reason,
-        idempotencyKey: c.req.header('idempotency-key') ?? `manual:${crypto.randomUUID()}`,
+        idempotencyKey: c.req.valid('header')['idempotency-key'] ?? `manual:${crypto.randomUUID()}`,
       });
       return c.json({ alias, model: name, ...r }, 200);
     } catch (err) {
@@ -148,9 +148,13 @@ export function modelRoutes(deps: ApiDeps) {
     const text = await bodyText(c);
     const body = parseJsonBody(c, text);
     const alias = q.version !== undefined ? null : q.alias ?? 'production';
-    const served = alias === null
-      ? await deps.serving.byVersion(name, q.version!)
-      : deps.serving.current(name, alias) ?? await deps.serving.byAlias(name, alias);
+    let served = alias === null ? undefined : deps.serving.current(name, alias);
+    if (!served) {
+      // Only a name that reaches the registry is checked (as NameParams checks it on the other model
+      // routes): a model already loaded answers without the check.
+      parseWith(NameParams, { name }, 'params');
+      served = alias === null ? await deps.serving.byVersion(name, q.version!) : await deps.serving.byAlias(name, alias);
+    }
     const instances = body && typeof body === 'object' && !Array.isArray(body) ? (body as { instances?: unknown }).instances : undefined;
     if (instances === undefined) throw new HttpError(422, 'validation_failed', 'the body must be {"instances": [ {column: value, ...}, ... ]}', { issues: [{ path: 'instances', message: 'required' }] });
     const checked = validateInstances(served.predictor.fitted.inputSchema, instances, { unknownCategories: q.unknownCategories });

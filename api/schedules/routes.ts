@@ -140,7 +140,7 @@ export function scheduleRoutes(deps: ApiDeps) {
       });
     } catch (err) {
       if (err instanceof ScheduleAlreadyRunning) throw new HttpError(409, 'conflict', `schedule "${id}" already exists; PATCH it or choose another id`);
-      throw invalidArgument(err);
+      throw refusedTiming(err, b);
     }
     return c.json({ schedule: view(await describe(id)) }, 201);
   });
@@ -161,8 +161,9 @@ export function scheduleRoutes(deps: ApiDeps) {
     await describe(id);
     try {
       await client.getHandle(id).update((prev) => {
-        const action = prev.action as typeof prev.action & { args: TrainingPipelineInput[] };
-        const args = b.allowPromotion === undefined ? action.args : [{ ...action.args[0], allowPromotion: b.allowPromotion }];
+        // Total: refusedTiming reads a TypeError thrown in here as Temporal refusing the timing.
+        const action = prev.action as typeof prev.action & { args?: TrainingPipelineInput[] };
+        const args = b.allowPromotion === undefined || !action.args?.[0] ? action.args : [{ ...action.args[0], allowPromotion: b.allowPromotion }];
         return {
           ...prev,
           // New timing replaces the old one wholesale (cron and interval are alternatives).
@@ -174,7 +175,7 @@ export function scheduleRoutes(deps: ApiDeps) {
         } as never;
       });
     } catch (err) {
-      throw invalidArgument(err);
+      throw refusedTiming(err, b);
     }
     return c.json({ schedule: view(await describe(id)) }, 200);
   });
@@ -210,7 +211,11 @@ export function scheduleRoutes(deps: ApiDeps) {
     const end = new Date(b.end);
     if (!(start < end)) throw new HttpError(422, 'validation_failed', 'start must be before end', { issues: [{ path: 'body.start', message: 'must be before end' }] });
     await describe(id);
-    await client.getHandle(id).backfill({ start, end, overlap: toPolicy(b.overlap) });
+    try {
+      await client.getHandle(id).backfill({ start, end, overlap: toPolicy(b.overlap) });
+    } catch (err) {
+      throw refusedTiming(err, {});
+    }
     return c.json({ backfill: { scheduleId: id, start, end, overlap: b.overlap } }, 202);
   });
 
@@ -224,9 +229,18 @@ export function scheduleRoutes(deps: ApiDeps) {
   return app;
 }
 
-/** Temporal rejects a malformed cron or interval with INVALID_ARGUMENT: that is the caller's 422. */
-function invalidArgument(err: unknown): unknown {
-  const e = err as { code?: number; details?: string; message?: string };
-  if (e.code === 3) return new HttpError(422, 'validation_failed', `Temporal rejected the schedule: ${e.details ?? e.message}`);
-  return err;
+/**
+ * Temporal refuses timing it cannot use (a malformed cron expression, an interval under a second, an
+ * offset longer than its interval) with INVALID_ARGUMENT "Invalid schedule spec: …", which the schedule
+ * client rethrows as a bare TypeError carrying the server's words (its own checks of the options throw
+ * TypeErrors too): the caller's 422, naming the field. Any other INVALID_ARGUMENT (a search attribute the
+ * namespace lacks, …) is the platform's fault and stays a 500. Only the schedule client's calls are
+ * wrapped, and the code they run of ours (the update callback) throws no TypeError.
+ */
+function refusedTiming(err: unknown, body: { cron?: string[]; interval?: unknown }): unknown {
+  if (!(err instanceof TypeError)) return err;
+  const reason = err.message;
+  const field = /interval|phase|offset/i.test(reason) || (body.interval && !body.cron) ? 'body.interval' : body.cron ? 'body.cron' : 'body';
+  const message = `Temporal refused the schedule: ${reason}`;
+  return new HttpError(422, 'validation_failed', `${field}: ${message}`, { issues: [{ path: field, message }] });
 }

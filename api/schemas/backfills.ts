@@ -1,12 +1,10 @@
 // Pipeline backfills: one run per asOf over a past range, their progress, retries and walk-forward report.
 import { z } from '@hono/zod-openapi';
-import { MetricSet, Timestamp } from './common.js';
-
-const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
+import { DayOrInstantInput, MetricSet, Text, Timestamp } from './common.js';
 
 export const CreateBackfill = z.object({
-  start: isoDay,
-  end: isoDay,
+  start: DayOrInstantInput,
+  end: DayOrInstantInput,
   /** Months between asOf points: 1 for monthly, 12 (or "season") for yearly seasons. */
   step: z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]).default('season'),
   concurrency: z.number().int().min(1).max(8).default(2),
@@ -14,10 +12,10 @@ export const CreateBackfill = z.object({
   allowPromotion: z.boolean().default(false),
 }).strict();
 
-export const BackfillIdParams = z.object({ id: z.string().min(1) });
+export const BackfillIdParams = z.object({ id: Text().min(1).max(1000) });
 export const PartitionParams = BackfillIdParams.extend({
   /** The partition's asOf; only its date (YYYY-MM-DD) is compared. */
-  asOf: z.string().min(1),
+  asOf: Text().min(1).max(100),
 });
 
 export const ReportQuery = z.object({ format: z.enum(['json', 'csv', 'svg']).default('json') });

@@ -1,24 +1,29 @@
 // Models: versions, their signatures and lineage, aliases, and the prediction request and response.
 import { z } from '@hono/zod-openapi';
 import { PipelineSpec } from './pipelines.js';
-import { MetricSet, NameParams, Timestamp } from './common.js';
+import { MetricSet, NameParams, Text, Timestamp, VersionNumber, VersionText } from './common.js';
 
 export const ALIAS_PATTERN = /^[a-z][a-z0-9-]*$/;
 
+const Alias = Text().max(63).regex(ALIAS_PATTERN);
+
 export const PredictQuery = z.object({
-  alias: z.string().regex(ALIAS_PATTERN).optional(),
-  version: z.coerce.number().int().positive().optional(),
+  alias: Alias.optional(),
+  version: VersionText.optional(),
   /** What to do with a value outside a closed category vocabulary: 422 (default) or map it to __other__. */
   unknownCategories: z.enum(['reject', 'other']).default('reject'),
 }).strict();
 
 export const MoveAliasBody = z.object({
-  version: z.number().int().positive(),
-  reason: z.string().min(3).max(1000),
+  version: VersionNumber,
+  reason: Text().min(3).max(1000),
 }).strict();
 
-export const VersionParams = NameParams.extend({ version: z.coerce.number().int().positive() });
-export const AliasParams = NameParams.extend({ alias: z.string().regex(ALIAS_PATTERN) });
+/** Header `Idempotency-Key`: a move retried with the same key is a no-op. */
+export const MoveAliasHeaders = z.object({ 'idempotency-key': Text().min(1).max(200).optional() });
+
+export const VersionParams = NameParams.extend({ version: VersionText });
+export const AliasParams = NameParams.extend({ alias: Alias });
 
 export const ModelSummary = z.object({
   name: z.string(),
@@ -154,7 +159,7 @@ export type AliasMoved = z.infer<typeof AliasMoved>;
 
 export const PredictBody = z.object({
   /** Rows to score: column → value, as the model's signature (GET …/schema) describes. */
-  instances: z.array(z.record(z.string(), z.unknown())).min(1),
+  instances: z.array(z.record(Text(), z.unknown())).min(1),
 });
 
 export const Prediction = z.union([

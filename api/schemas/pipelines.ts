@@ -1,7 +1,7 @@
 // Pipelines: specs, versioned by content.
 import { z } from '@hono/zod-openapi';
 import { PipelineSpecSchema } from '../../pipelines/spec.js';
-import { named, Timestamp } from './common.js';
+import { named, Timestamp, VersionText } from './common.js';
 
 export const PipelineSpec = named(PipelineSpecSchema, 'PipelineSpec');
 
@@ -18,7 +18,7 @@ export type StoredPipeline = z.infer<typeof StoredPipeline>;
 
 export const GetPipelineQuery = z.object({
   /** A past version; default the latest. */
-  version: z.coerce.number().int().positive().optional(),
+  version: VersionText.optional(),
 });
 
 export const PipelineList = z.object({ pipelines: z.array(StoredPipeline) });

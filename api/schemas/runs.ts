@@ -1,27 +1,27 @@
 // Runs: starting one, listing them, following one live, and a person's approval of its candidate.
 import { z } from '@hono/zod-openapi';
 import { STAGES } from '../../pipelines/contract.js';
-import { MetricSet, Timestamp } from './common.js';
+import { DayOrInstantInput, MetricSet, Text, Timestamp, VersionNumber } from './common.js';
 
 export const StartRunBody = z.object({
   /** The run sees only data up to this instant; default now. */
-  asOf: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
+  asOf: DayOrInstantInput.optional(),
   allowPromotion: z.boolean().default(true),
-  pipelineVersion: z.number().int().positive().optional(),
+  pipelineVersion: VersionNumber.optional(),
 }).strict();
 
 export const ApprovalBody = z.object({
   decision: z.enum(['approve', 'reject']),
-  reason: z.string().min(3).max(1000),
+  reason: Text().min(3).max(1000),
 }).strict();
 
 export const ListRunsQuery = z.object({
-  pipeline: z.string().optional(),
+  pipeline: Text().max(200).optional(),
   status: z.enum(['running', 'succeeded', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-export const WorkflowIdParams = z.object({ workflowId: z.string().min(1) });
+export const WorkflowIdParams = z.object({ workflowId: Text().min(1).max(1000) });
 
 const Stage = z.enum(STAGES);
 

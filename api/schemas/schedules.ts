@@ -1,56 +1,65 @@
 // Retraining schedules (Temporal Schedules): timing, overlap and catch-up policies, notes, backfills.
 import { msToNumber } from '@temporalio/common';
 import { z } from '@hono/zod-openapi';
-import { Timestamp } from './common.js';
+import { DayOrInstantInput, InstantInput, Text, Timestamp } from './common.js';
 
-const duration = z.string().refine((d) => {
+/** Ten years: longer intervals, offsets or catch-up windows are mistakes (and overflow Temporal's durations far beyond). */
+const MAX_DURATION_MS = 10 * 365 * 86_400_000;
+
+const duration = Text().max(100).refine((d) => {
   try {
-    return msToNumber(d as never) > 0;
+    const ms = msToNumber(d as never);
+    return ms > 0 && ms <= MAX_DURATION_MS;
   } catch {
     return false;
   }
-}, 'a duration such as "90s", "15 minutes", "1 day"');
+}, 'a duration such as "90s", "15 minutes", "1 day" (at most 10 years)');
 
 export const Overlap = z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all']);
 export type Overlap = z.infer<typeof Overlap>;
 
 export const ScheduleTiming = z.object({
   /** Cron expressions (UTC), e.g. "0 3 * * 1" for Mondays 03:00. */
-  cron: z.array(z.string().min(9)).min(1).optional(),
+  cron: z.array(Text().min(9).max(200)).min(1).max(20).optional(),
   /** Or a fixed interval, e.g. {"every": "1 day"}. */
   interval: z.object({ every: duration, offset: duration.optional() }).optional(),
-  startAt: z.iso.datetime({ offset: true }).optional(),
-  endAt: z.iso.datetime({ offset: true }).optional(),
+  startAt: InstantInput.optional(),
+  endAt: InstantInput.optional(),
 });
 
+const startsBeforeEnd = (b: { startAt?: string; endAt?: string }) => !(b.startAt && b.endAt) || Date.parse(b.startAt) < Date.parse(b.endAt);
+const END_AFTER_START = { message: 'must be after startAt', path: ['endAt'] };
+
 export const CreateSchedule = ScheduleTiming.extend({
-  pipeline: z.string().min(1),
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/).optional(),
+  pipeline: Text().min(1).max(200),
+  id: Text().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/).optional(),
   /** Default "skip": a run of this pipeline never overlaps another from the same schedule. */
   overlap: Overlap.default('skip'),
   /** How far back missed actions are made up after an outage. */
   catchupWindow: duration.default('1 day'),
   allowPromotion: z.boolean().default(true),
   paused: z.boolean().default(false),
-  note: z.string().max(500).optional(),
-}).strict().refine((b) => Boolean(b.cron) !== Boolean(b.interval), { message: 'give exactly one of cron or interval', path: ['cron'] });
+  note: Text().max(500).optional(),
+}).strict().refine((b) => Boolean(b.cron) !== Boolean(b.interval), { message: 'give exactly one of cron or interval', path: ['cron'] })
+  .refine(startsBeforeEnd, END_AFTER_START);
 
 export const UpdateSchedule = ScheduleTiming.extend({
   overlap: Overlap.optional(),
   catchupWindow: duration.optional(),
   allowPromotion: z.boolean().optional(),
-}).strict().refine((b) => !(b.cron && b.interval), { message: 'give at most one of cron or interval', path: ['cron'] });
+}).strict().refine((b) => !(b.cron && b.interval), { message: 'give at most one of cron or interval', path: ['cron'] })
+  .refine(startsBeforeEnd, END_AFTER_START);
 
-export const Note = z.object({ note: z.string().min(1).max(500) }).strict();
+export const Note = z.object({ note: Text().min(1).max(500) }).strict();
 
 export const ScheduleBackfill = z.object({
-  start: z.iso.datetime({ offset: true }).or(z.iso.date()),
-  end: z.iso.datetime({ offset: true }).or(z.iso.date()),
+  start: DayOrInstantInput,
+  end: DayOrInstantInput,
   /** Default "buffer_all": every action time in the range gets its run, one after another. */
   overlap: Overlap.default('buffer_all'),
 }).strict();
 
-export const ScheduleIdParams = z.object({ id: z.string().min(1) });
+export const ScheduleIdParams = z.object({ id: Text().min(1).max(1000) });
 
 const range = <T extends z.ZodType>(unit: T) => z.object({ start: unit, end: unit, step: z.number().int() });
 

@@ -54,6 +54,10 @@ describe('a football backfill over three seasons', () => {
     const after = await p.request('GET', '/v1/runs?pipeline=football');
     expect(after.body.runs.map((r: { workflowId: string }) => r.workflowId).sort()).toEqual(before.body.runs.map((r: { workflowId: string }) => r.workflowId).sort());
     expect(after.body.runs).toHaveLength(3);
+    // The same instants written with odd offsets are the same backfill.
+    const offsets = await p.request('POST', '/v1/pipelines/football/backfills', { start: '2015-07-01T14:59:00+14:59', end: '2017-06-30T09:01:00-14:59', step: 'season', concurrency: 2 });
+    expect(offsets.status, JSON.stringify(offsets.body)).toBe(200);
+    expect(offsets.body.backfill).toMatchObject({ id: backfillId, existing: true });
   });
 
   it('retries the failed partition alone, on the backfill\'s pinned pipeline version, and the progress counts it done', async () => {

@@ -101,9 +101,36 @@ describe('a retraining schedule', () => {
     expect((await p.request('POST', '/v1/schedules', { pipeline: 'seattle-temp', id: 'both', cron: ['0 3 * * 1'], interval: { every: '1 day' } })).status).toBe(422);
     expect((await p.request('POST', '/v1/schedules', { pipeline: 'seattle-temp', id: 'bad', interval: { every: 'often' } })).status).toBe(422);
     expect((await p.request('POST', '/v1/schedules', { pipeline: 'nope', cron: ['0 3 * * 1'] })).status).toBe(404);
+    // Timing only Temporal can judge: its refusal is the caller's 422, naming the field (it used to be a 500).
+    const refused = (field: string, reason: string) => ({
+      status: 422, body: { error: { code: 'validation_failed', message: `${field}: Temporal refused the schedule: ${reason}`, details: { issues: [{ path: field, message: `Temporal refused the schedule: ${reason}` }] } } },
+    });
+    const create = (body: Record<string, unknown>) => p.request('POST', '/v1/schedules', { pipeline: 'seattle-temp', id: 'bad', ...body });
+    expect(await create({ cron: ['not a cron'] })).toEqual(refused('body.cron', 'CronString does not have 5-7 fields'));
+    expect(await create({ cron: ['0 3 * * 1', '61 3 * * 1'] })).toEqual(refused('body.cron', 'Minute is not in range [0-59]'));
+    expect(await create({ interval: { every: '1ms' } })).toEqual(refused('body.interval', 'interval is too small'));
+    expect(await create({ interval: { every: '1 day', offset: '2 days' } })).toEqual(refused('body.interval', 'phase cannot be greater than Interval'));
+    expect(await p.request('PATCH', '/v1/schedules/weekly', { cron: ['not a cron'] })).toEqual(refused('body.cron', 'CronString does not have 5-7 fields'));
+    expect(await p.request('PATCH', '/v1/schedules/weekly', { interval: { every: '1ms' } })).toEqual(refused('body.interval', 'interval is too small'));
+    // Nothing was created or changed by a refused request.
+    expect((await p.request('GET', '/v1/schedules/bad')).status).toBe(404);
+    expect((await p.request('GET', '/v1/schedules/weekly')).body.schedule.spec.calendars).toHaveLength(1);
 
     expect((await p.request('DELETE', '/v1/schedules/weekly')).status).toBe(200);
     created.splice(created.indexOf('weekly'), 1);
     expect((await p.request('GET', '/v1/schedules/weekly')).status).toBe(404);
+  });
+
+  it('reads a backfill range in any offset ISO 8601 allows, and refuses one it cannot keep', async () => {
+    await createSchedule({ pipeline: 'seattle-temp', id: 'odd-offsets', cron: ['0 0 1 * *'], paused: true, allowPromotion: false });
+    // +14:59: the instant is 2016-06-30T09:01Z, and no action time of the schedule falls in the range.
+    const bf = await p.request('POST', '/v1/schedules/odd-offsets/backfill', { start: '2016-07-01T00:00:00+14:59', end: '2016-06-30T23:00:00.5-00:30' });
+    expect(bf.status, JSON.stringify(bf.body)).toBe(202);
+    expect(bf.body.backfill).toEqual({ scheduleId: 'odd-offsets', start: '2016-06-30T09:01:00.000Z', end: '2016-06-30T23:30:00.500Z', overlap: 'buffer_all' });
+    expect((await p.request('POST', '/v1/schedules/odd-offsets/backfill', { start: '2016-07-01T00:00:00+14:59', end: '2016-06-30T09:00:00Z' })).body.error)
+      .toMatchObject({ code: 'validation_failed', details: { issues: [{ path: 'body.start', message: 'must be before end' }] } });
+    expect((await p.request('POST', '/v1/schedules/odd-offsets/backfill', { start: '0001-01-01T01:00:00+02:00', end: '2016-06-30T09:00:00Z' })).body.error)
+      .toMatchObject({ code: 'validation_failed', message: 'body.start: an instant in years 0001-9999 (UTC)' });
+    expect((await p.request('POST', '/v1/schedules/odd-offsets/backfill', { start: '2016-07-01T00:00:00+1459', end: '2016-07-02' })).status).toBe(422);
   });
 });

@@ -2,7 +2,9 @@
 // checksum verification of model artifacts.
 import { readFileSync } from 'node:fs';
 import { appendFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionLog } from '../../serving/prediction-log.js';
@@ -23,6 +25,10 @@ beforeAll(async () => {
   if (first.error || second.error) throw first.error ?? second.error;
 });
 afterAll(() => p?.stop());
+
+// One real HTTP server for the tests that need a socket.
+let served: Promise<string> | undefined;
+const listening = () => (served ??= p.listen());
 
 describe('predict', () => {
   it('answers a 500-row batch in one call, row for row', async () => {
@@ -45,7 +51,7 @@ describe('predict', () => {
   });
 
   it('every response carries a request ID, over real HTTP: the caller\'s when it is sane, else a new one', async () => {
-    const base = await p.listen();
+    const base = await listening();
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     const answered = await post('/v1/models/seattle-temp/predict', JSON.stringify({ instances: [day(1)] }), { 'x-request-id': 'caller-42' });
@@ -91,6 +97,8 @@ describe('predict', () => {
       [{ instances: 'all of them' }, '', 422, /instances: expected a non-empty array of objects, got string/],
       [{ instances: [day(0)] }, '?verbose=1', 400, /query: Unrecognized key/i],
       [{ instances: [day(0)] }, '?version=0', 400, /query\.version/],
+      [{ instances: [day(0)] }, '?version=3000000000', 400, /query\.version: Too big: expected number to be <=2147483647/],
+      [{ instances: [day(0)] }, '?alias=prod%00', 400, /query\.alias/],
       [{ instances: [day(0)] }, '?version=99', 404, /has no version 99/],
     ];
     for (const [body, query, status, message] of cases) {
@@ -107,6 +115,37 @@ describe('predict', () => {
     const res = await p.request('POST', '/v1/models/seattle-temp/predict', { instances });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
+  });
+
+  it('over real HTTP, answers 413 to a chunked body past the limit while it is still being sent, and scores one just under it', async () => {
+    const { hostname, port } = new URL(await listening());
+    const limit = p.config.serving.maxBodyBytes;
+    const upload = (chunks: () => Buffer | null) => new Promise<{ status: number; body: string; written: number; closed: boolean }>((resolve, reject) => {
+      const req = request({ hostname, port, method: 'POST', path: '/v1/models/seattle-temp/predict', headers: { 'content-type': 'application/json' } });
+      req.on('error', () => undefined); // EPIPE / ECONNRESET once the server has closed a refused upload
+      req.on('response', (res) => {
+        const written = req.socket!.bytesWritten;
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode!, body, written, closed: res.headers.connection === 'close' }));
+        res.on('error', reject);
+      });
+      Readable.from((function* () { for (let c = chunks(); c; c = chunks()) yield c; })()).pipe(req);
+    });
+    // 50 MB generated as the socket takes it, ten times the limit.
+    let left = 50 * 1024 * 1024;
+    const big = await upload(() => (left <= 0 ? null : (left -= 64 * 1024, Buffer.alloc(64 * 1024, ' '))));
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).error.code).toBe('payload_too_large');
+    expect(big.closed).toBe(true);
+    expect(big.written).toBeLessThan(limit + 10 * 1024 * 1024);
+    // One instance, padded with a field the model ignores to 1 KB under the limit, sent in 1 MB chunks.
+    const head = JSON.stringify({ instances: [{ ...day(3), note: '' }] }).slice(0, -4);
+    const text = head + 'x'.repeat(limit - 1024 - head.length - 4) + '"}]}';
+    const parts = Array.from({ length: Math.ceil(text.length / (1024 * 1024)) }, (_, i) => Buffer.from(text.slice(i * 1024 * 1024, (i + 1) * 1024 * 1024)));
+    const fits = await upload(() => parts.shift() ?? null);
+    expect(fits.status).toBe(200);
+    expect(JSON.parse(fits.body).predictions).toHaveLength(1);
   });
 });
 

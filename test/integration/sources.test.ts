@@ -1,8 +1,9 @@
-// Any tabular source with a target column works: a CSV file on disk, and a SQL query on Postgres (schema
-// source_data, read by the read-only source role: test/integration/sql-source-attacks.test.ts for the rest).
-import { writeFile, mkdtemp } from 'node:fs/promises';
+// Any tabular source with a target column works: a CSV file on disk (under the worker's file root:
+// test/integration/file-url-source-attacks.test.ts for what else files and URLs may not read), and a SQL
+// query on Postgres (schema source_data, read by the read-only source role:
+// test/integration/sql-source-attacks.test.ts for the rest).
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
@@ -21,8 +22,8 @@ afterAll(() => p?.stop());
 
 describe('sources', () => {
   it('a CSV file with a categorical target: penguin species from body measurements', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mlp-csv-'));
-    const file = join(dir, 'penguins.csv');
+    // The default root, DATA_DIR/sources, made by the worker.
+    const file = join(p.config.sources.files.roots[0], 'penguins.csv');
     const cols = ['species', 'island', 'beak_length', 'beak_depth', 'flipper_length', 'body_mass', 'sex'];
     const keys = ['Species', 'Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex'];
     const csv = [cols.join(','), ...penguins.map((r) => keys.map((k) => (r[k] ?? '')).join(','))].join('\n');

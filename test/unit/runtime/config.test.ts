@@ -19,12 +19,31 @@ describe('config', () => {
     expect(c.temporal.address).toBeUndefined();
     expect(c.temporal.uiUrl).toBe('http://localhost:8233');
     expect(c.port).toBe(3000);
-    expect(c.sources).toEqual({ databaseUrl: undefined, statementTimeoutMs: 30_000, maxRows: 5_000_000 });
+    expect(c.sources).toEqual({
+      databaseUrl: undefined, statementTimeoutMs: 30_000, maxRows: 5_000_000,
+      files: { roots: [join(c.dataDir, 'sources')], createRoot: join(c.dataDir, 'sources') },
+      urls: { allow: [], timeoutMs: 30_000, maxBytes: 512 * 1024 * 1024 },
+      headers: { secrets: {}, fileRoots: [] },
+    });
+  });
+
+  it('reads what file and URL sources may reach, and the secrets their headers may reference', () => {
+    const c = loadConfig({
+      DATA_DIR: '/srv/mlp', SOURCE_FILE_ROOTS: '/data/a, /data/b,', SOURCE_URL_ALLOW: 'data.internal,10.2.0.0/16,127.0.0.1:8080,[::1]:9000',
+      SOURCE_URL_TIMEOUT_MS: '500', SOURCE_URL_MAX_BYTES: '1024', SOURCE_HEADER_FILE_ROOTS: '/run/secrets',
+      SOURCE_SECRET_DATA_TOKEN: 'Bearer abc', DATABASE_URL: 'postgres://app:pw@db/mlp',
+    });
+    expect(c.sources.files).toEqual({ roots: ['/data/a', '/data/b'], createRoot: null });
+    expect(c.sources.urls).toEqual({ allow: ['data.internal', '10.2.0.0/16', '127.0.0.1:8080', '[::1]:9000'], timeoutMs: 500, maxBytes: 1024 });
+    // Only SOURCE_SECRET_* variables can be referenced: never DATABASE_URL.
+    expect(c.sources.headers).toEqual({ secrets: { SOURCE_SECRET_DATA_TOKEN: 'Bearer abc' }, fileRoots: ['/run/secrets'] });
+    expect(() => loadConfig({ SOURCE_URL_ALLOW: '10.0.0.0/33' })).toThrow(/SOURCE_URL_ALLOW: "10.0.0.0\/33" is neither an IP address nor a CIDR network/);
+    expect(() => loadConfig({ SOURCE_SECRET_bad: 'x' })).toThrow(/SOURCE_SECRET_\*: names are SOURCE_SECRET_ then A-Z/);
   });
 
   it('reads the sql sources\' login and limits, the login also from a mounted file', () => {
     const c = loadConfig({ SOURCE_DATABASE_URL: 'postgres://mlp_source_reader:pw@db:5432/mlplatform', SOURCE_STATEMENT_TIMEOUT_MS: '500', SOURCE_MAX_ROWS: '1000' });
-    expect(c.sources).toEqual({ databaseUrl: 'postgres://mlp_source_reader:pw@db:5432/mlplatform', statementTimeoutMs: 500, maxRows: 1000 });
+    expect(c.sources).toMatchObject({ databaseUrl: 'postgres://mlp_source_reader:pw@db:5432/mlplatform', statementTimeoutMs: 500, maxRows: 1000 });
     const file = join(mkdtempSync(join(tmpdir(), 'mlp-secret-')), 'source-database-url');
     writeFileSync(file, 'postgres://mlp_source_reader:s3cret@db:5432/mlplatform\n');
     expect(loadConfig({ SOURCE_DATABASE_URL_FILE: file }).sources.databaseUrl).toBe('postgres://mlp_source_reader:s3cret@db:5432/mlplatform');

@@ -20,7 +20,8 @@ const EMPTY = Buffer.alloc(0);
  * otherwise drains a request it sees unended after the response).
  */
 export function takeArrivedBody(incoming: IncomingMessage, declared: number): Buffer | undefined {
-  if (!(declared >= 0) || incoming.readableLength !== declared || incoming.readableDidRead || incoming.readableEnded) return undefined;
+  // Only from a paused stream: read() on a flowing one would also emit the chunk as 'data' and lose it here.
+  if (!(declared >= 0) || incoming.readableFlowing || incoming.readableLength !== declared || incoming.readableDidRead || incoming.readableEnded) return undefined;
   const body = declared === 0 ? EMPTY : incoming.read() as Buffer | null;
   if (body === null || body.length !== declared) return undefined;
   incoming.resume();
@@ -67,6 +68,8 @@ export function readIncoming(incoming: IncomingMessage, max: number): Promise<Bu
     incoming.on('end', onEnd);
     incoming.on('error', onError);
     incoming.on('close', onClose);
+    // A 'data' listener does not restart a stream someone paused explicitly.
+    incoming.resume();
   });
 }
 

@@ -81,7 +81,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       const [{ startWorker }, { initBackend }] = await Promise.all([import('./worker.js'), import('../models/backend.js')]);
       trainingBackend = await initBackend();
       const sourceUrl = opts.sourceDatabaseUrl ?? config.sources.databaseUrl;
-      const sourcePool = sourceUrl ? connectSourcePool(sourceUrl) : null;
+      const sourcePool = sourceUrl ? connectSourcePool(sourceUrl, { statementTimeoutMs: config.sources.statementTimeoutMs }) : null;
       if (sourcePool) stops.push(() => sourcePool.end());
       const sources = sourceAccess(config, sourcePool);
       // The default file root is made here, so a newcomer has a folder to drop files into.
@@ -127,6 +127,6 @@ function sourceAccess(config: Config, sqlPool: Pool | null): ActivityDeps['sourc
   return {
     sql: { pool: sqlPool, statementTimeoutMs: s.statementTimeoutMs, maxRows: s.maxRows },
     files: { roots: s.files.roots, ...platform },
-    urls: { ...s.urls, secrets: s.headers.secrets, headerFileRoots: s.headers.fileRoots, ...platform },
+    urls: { ...s.urls, secrets: s.headers.secrets, headerFileRoots: s.headers.fileRoots, headerOrigins: s.headers.origins, ...platform },
   };
 }

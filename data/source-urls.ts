@@ -33,6 +33,11 @@ export interface UrlSourceAccess {
   /** What header references may read: SOURCE_SECRET_* variables, files under SOURCE_HEADER_FILE_ROOTS. */
   secrets: Record<string, string>;
   headerFileRoots: string[];
+  /**
+   * SOURCE_HEADER_ORIGINS: the origins a spec's header references may be sent to. The spec's author chooses
+   * the URL, so without this list any author could send any secret to a server of their own.
+   */
+  headerOrigins: string[];
   /** Never read by a header file reference either. */
   artifactDir: string;
   dataDir: string;
@@ -165,7 +170,14 @@ function get(url: URL, targets: Target[], headers: Record<string, string>, timeo
       req.destroy();
     });
     req.on('response', resolveResponse);
-    req.on('error', (err: NodeJS.ErrnoException) => reject(state.timedOut ? timeout() : new Error(`GET ${shown} failed: ${err.code ?? 'network error'}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (state.timedOut) return reject(timeout());
+      // A certificate that does not verify fails the same way every time: the source's fault, not retried.
+      if (err.code && /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)_|ERR_SSL_)/.test(err.code)) {
+        return reject(invalid(`GET ${shown} failed: the server's TLS certificate does not verify (${err.code})`, { code: err.code }));
+      }
+      reject(new Error(`GET ${shown} failed: ${err.code ?? 'network error'}`));
+    });
     req.end();
   });
   return { response, timedOut: () => state.timedOut, timeout };
@@ -186,9 +198,13 @@ export async function downloadUrl(spec: string, headerRefs: HeaderRefs | undefin
   }
   checkForm(url, shownUrl(url));
   const origin = url.origin;
+  if (headerRefs && Object.keys(headerRefs).length > 0 && !access.headerOrigins.includes(origin)) {
+    throw invalid(`header references may be sent only to the origins in SOURCE_HEADER_ORIGINS on the worker, and ${origin} is not one of them`, { origin });
+  }
   const headers = await resolveHeaders(headerRefs, access);
   for (let redirects = 0; ; redirects++) {
-    const shown = shownUrl(url);
+    // A hop the server chose may carry a signed query string (a bearer credential): show it without one.
+    const shown = redirects === 0 ? shownUrl(url) : shownUrl(`${url.origin}${url.pathname}`);
     const targets = await vetAddress(url, rules, shown);
     // Credentials go to the spec's origin only: a redirect elsewhere gets none.
     const request = get(url, targets, url.origin === origin ? headers : {}, access.timeoutMs, shown);
@@ -210,7 +226,8 @@ export async function downloadUrl(spec: string, headerRefs: HeaderRefs | undefin
       continue;
     }
     if (status < 200 || status >= 300) {
-      if (status >= 500) throw new Error(`GET ${shown} answered ${status}`);
+      // 5xx, and the 4xx answers that mean "not now" (timeout, too early, too many requests): retried.
+      if (status >= 500 || status === 408 || status === 425 || status === 429) throw new Error(`GET ${shown} answered ${status}`);
       throw invalid(`GET ${shown} answered ${status}`, { status });
     }
     const length = Number(res.headers['content-length']);

@@ -74,6 +74,8 @@ export const EnvSchema = z.object({
   SOURCE_URL_MAX_BYTES: z.coerce.number().int().min(1).default(512 * 1024 * 1024),
   /** Folders whose files URL source headers may reference (`{ "file": "/path" }`); none by default. */
   SOURCE_HEADER_FILE_ROOTS: list,
+  /** Origins (scheme://host[:port]) that may receive a URL source's header references: credentials go nowhere else. */
+  SOURCE_HEADER_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'an origin such as https://data.example.com (scheme, host, optional port; no path)'))),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
   /** Fraction of predict requests stored in prediction_log (0 disables, 1 logs all). */
@@ -93,6 +95,15 @@ export const EnvSchema = z.object({
 });
 
 export type Config = ReturnType<typeof loadConfig>;
+
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Values URL source headers may reference (`{ "env": "SOURCE_SECRET_TOKEN" }`): only variables with this
@@ -164,7 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         createRoot: e.SOURCE_FILE_ROOTS.length ? null : defaultFileRoot,
       },
       urls: { allow: e.SOURCE_URL_ALLOW, timeoutMs: e.SOURCE_URL_TIMEOUT_MS, maxBytes: e.SOURCE_URL_MAX_BYTES },
-      headers: { secrets: sourceSecrets(env), fileRoots: e.SOURCE_HEADER_FILE_ROOTS.map((r) => resolve(r)) },
+      headers: { secrets: sourceSecrets(env), fileRoots: e.SOURCE_HEADER_FILE_ROOTS.map((r) => resolve(r)), origins: e.SOURCE_HEADER_ORIGINS.map((o) => new URL(o).origin) },
     },
     serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
     predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE, retentionDays: e.PREDICTION_LOG_RETENTION_DAYS },

@@ -63,7 +63,7 @@ beforeAll(async () => {
     artifactDir,
     env: {
       SOURCE_FILE_ROOTS: root, SOURCE_URL_ALLOW: `127.0.0.1:${fixturePort}`, SOURCE_URL_MAX_BYTES: String(MAX_BYTES),
-      SOURCE_SECRET_FIXTURE_TOKEN: TOKEN,
+      SOURCE_SECRET_FIXTURE_TOKEN: TOKEN, SOURCE_HEADER_ORIGINS: `http://127.0.0.1:${fixturePort}`,
     },
   });
 });

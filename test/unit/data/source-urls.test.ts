@@ -63,7 +63,7 @@ afterAll(() => {
 
 const access = (over: Partial<UrlSourceAccess> = {}): UrlSourceAccess => ({
   allow: [`127.0.0.1:${dataPort}`], timeoutMs: 1000, maxBytes: 1000, secrets: { SOURCE_SECRET_TOKEN: 'Bearer from-env' },
-  headerFileRoots: [secretsDir], artifactDir: join(dir, 'artifacts'), dataDir: join(dir, 'data'), ...over,
+  headerFileRoots: [secretsDir], headerOrigins: [`http://127.0.0.1:${dataPort}`], artifactDir: join(dir, 'artifacts'), dataDir: join(dir, 'data'), ...over,
 });
 
 let n = 0;
@@ -111,6 +111,13 @@ describe('downloading a URL source', () => {
     expect(seen.at(-2)!.headers.authorization).toBe('Bearer from-env');
     expect(seen.at(-1)!.path).toBe('other:/ok.csv');
     expect(seen.at(-1)!.headers.authorization).toBeUndefined();
+  });
+
+  it('sends header references only to an origin in SOURCE_HEADER_ORIGINS: the spec\'s author picks the URL', async () => {
+    const before = seen.length;
+    const elsewhere = await failure(`http://127.0.0.1:${dataPort}/ok.csv`, access({ headerOrigins: ['https://data.example.com'] }), { Authorization: { env: 'SOURCE_SECRET_TOKEN' } });
+    expect(elsewhere).toEqual({ retried: false, message: `header references may be sent only to the origins in SOURCE_HEADER_ORIGINS on the worker, and http://127.0.0.1:${dataPort} is not one of them` });
+    expect(seen.length).toBe(before); // refused before any request
   });
 
   it('classifies answers: 4xx the spec\'s fault, 5xx retried, never quoting the body', async () => {

@@ -23,7 +23,7 @@ describe('config', () => {
       databaseUrl: undefined, statementTimeoutMs: 30_000, maxRows: 5_000_000,
       files: { roots: [join(c.dataDir, 'sources')], createRoot: join(c.dataDir, 'sources') },
       urls: { allow: [], timeoutMs: 30_000, maxBytes: 512 * 1024 * 1024 },
-      headers: { secrets: {}, fileRoots: [] },
+      headers: { secrets: {}, fileRoots: [], origins: [] },
     });
   });
 
@@ -31,12 +31,14 @@ describe('config', () => {
     const c = loadConfig({
       DATA_DIR: '/srv/mlp', SOURCE_FILE_ROOTS: '/data/a, /data/b,', SOURCE_URL_ALLOW: 'data.internal,10.2.0.0/16,127.0.0.1:8080,[::1]:9000',
       SOURCE_URL_TIMEOUT_MS: '500', SOURCE_URL_MAX_BYTES: '1024', SOURCE_HEADER_FILE_ROOTS: '/run/secrets',
+      SOURCE_HEADER_ORIGINS: 'https://data.example.com, http://10.2.0.5:8080/',
       SOURCE_SECRET_DATA_TOKEN: 'Bearer abc', DATABASE_URL: 'postgres://app:pw@db/mlp',
     });
     expect(c.sources.files).toEqual({ roots: ['/data/a', '/data/b'], createRoot: null });
     expect(c.sources.urls).toEqual({ allow: ['data.internal', '10.2.0.0/16', '127.0.0.1:8080', '[::1]:9000'], timeoutMs: 500, maxBytes: 1024 });
     // Only SOURCE_SECRET_* variables can be referenced: never DATABASE_URL.
-    expect(c.sources.headers).toEqual({ secrets: { SOURCE_SECRET_DATA_TOKEN: 'Bearer abc' }, fileRoots: ['/run/secrets'] });
+    expect(c.sources.headers).toEqual({ secrets: { SOURCE_SECRET_DATA_TOKEN: 'Bearer abc' }, fileRoots: ['/run/secrets'], origins: ['https://data.example.com', 'http://10.2.0.5:8080'] });
+    expect(() => loadConfig({ SOURCE_HEADER_ORIGINS: 'https://data.example.com/path' })).toThrow(/SOURCE_HEADER_ORIGINS/);
     expect(() => loadConfig({ SOURCE_URL_ALLOW: '10.0.0.0/33' })).toThrow(/SOURCE_URL_ALLOW: "10.0.0.0\/33" is neither an IP address nor a CIDR network/);
     expect(() => loadConfig({ SOURCE_SECRET_bad: 'x' })).toThrow(/SOURCE_SECRET_\*: names are SOURCE_SECRET_ then A-Z/);
   });

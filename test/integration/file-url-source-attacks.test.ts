@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
+import { failureOf } from '../support/run-failure.js';
 
 /** What the platform's internal endpoint answers: no failure message may quote it. */
 const INTERNAL_SECRET = '# internal_metric_hunter2 1';
@@ -78,17 +78,6 @@ afterAll(async () => {
 
 const model = { hiddenLayers: [8], epochs: 15, learningRate: 0.01, earlyStoppingPatience: 5 };
 const spec = (name: string, source: Record<string, unknown>) => ({ name, source: { kind: 'file', ...source }, target: 'species', split: { kind: 'random', testFraction: 0.25, seed: 3 }, model });
-
-/** The non-retryable cause of a failed run, the stage it failed in, and the highest attempt of any activity. */
-async function failureOf(run: { workflowId: string; error?: unknown }) {
-  expect(run.error, 'the run should have failed').toBeDefined();
-  const cause = (run.error as { cause?: unknown }).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  const history = await p.temporal.workflow.getHandle(run.workflowId).fetchHistory();
-  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => Number(e.activityTaskStartedEventAttributes!.attempt));
-  const record = await p.request('GET', `/v1/runs/${encodeURIComponent(run.workflowId)}`);
-  return { failure: cause as ApplicationFailure, maxAttempt: Math.max(...attempts), stage: record.body.run.failure?.stage };
-}
 
 const leaks = (message: string) => {
   expect(message).not.toMatch(/root:x?:0:0/);
@@ -164,7 +153,7 @@ describe('sources refused when the run reads them: InvalidSource on the first at
     const created = await p.request('POST', '/v1/pipelines', spec(name, source()));
     expect(created.status).toBe(201);
     const run = await p.runPipeline(name);
-    const { failure, maxAttempt, stage } = await failureOf(run);
+    const { failure, maxAttempt, stage } = await failureOf(p, run);
     expect(failure.type).toBe('InvalidSource');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toMatch(/^collect failed: /);

@@ -14,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../../db/migrate.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
+import { failureOf } from '../support/run-failure.js';
 
 const TIMEOUT_MS = 1500;
 const MAX_ROWS = 500;
@@ -39,17 +40,6 @@ async function registrySnapshot() {
     (select count(*) from drizzle.__drizzle_migrations)::int as migrations,
     (select array_agg(tablename::text order by tablename) from pg_tables where schemaname = 'public') as tables`);
   return r.rows[0];
-}
-
-/** The non-retryable cause of a failed run, the stage it failed in, and the highest attempt of any activity. */
-async function failureOf(run: { workflowId: string; error?: unknown }) {
-  expect(run.error, 'the run should have failed').toBeDefined();
-  const cause = (run.error as { cause?: unknown }).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  const history = await p.temporal.workflow.getHandle(run.workflowId).fetchHistory();
-  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => Number(e.activityTaskStartedEventAttributes!.attempt));
-  const record = await p.request('GET', `/v1/runs/${encodeURIComponent(run.workflowId)}`);
-  return { failure: cause as ApplicationFailure, maxAttempt: Math.max(...attempts), stage: record.body.run.failure?.stage };
 }
 
 const spec = (name: string, query: string) => ({ name, source: { kind: 'sql', query }, target: 'y' });
@@ -156,7 +146,7 @@ describe('queries refused when the run reads them: InvalidSource on the first at
     expect(created.status).toBe(201);
     const started = Date.now();
     const run = await p.runPipeline(name);
-    const { failure, maxAttempt, stage } = await failureOf(run);
+    const { failure, maxAttempt, stage } = await failureOf(p, run);
     expect(failure.type).toBe('InvalidSource');
     expect(failure.message).toMatch(/^collect failed: /);
     for (const m of messages) expect(failure.message).toMatch(m);

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 import { mulberry32 } from '../../../data/prng.js';
 import { ModelSpecSchema, type ModelSpec, type ModelSpecInput } from '../../../pipelines/model-spec.js';
+import { writeModelDir } from '../../../models/artifacts.js';
+import { initBackend, type tf } from '../../../models/backend.js';
+import type { ModelMeta } from '../../../models/model-files.js';
 import type { TrainInput } from '../../../models/training.js';
 
 /** Two Gaussian blobs in `cols` dims, separated along the first two features. */
@@ -63,4 +66,13 @@ export async function classificationInput(overrides: ModelSpecInput = {}, rows =
     modelDir: path.join(root, 'model'),
     checkpointDir: path.join(root, 'checkpoints'),
   };
+}
+
+/** Saves `model` as a model directory (in a fresh temp folder) with the meta a test names; the rest is filler. */
+export async function saveModelDir(model: tf.LayersModel, meta: Pick<ModelMeta, 'task' | 'numClasses' | 'cols' | 'spec'> & Partial<ModelMeta>): Promise<string> {
+  const dir = path.join(await tempDir(), 'model');
+  await writeModelDir(dir, model, {
+    formatVersion: 1, targetMean: null, targetStd: null, backend: await initBackend(), trainRows: 1, valRows: 0, epochsRun: 0, bestEpoch: 0, ...meta,
+  });
+  return dir;
 }

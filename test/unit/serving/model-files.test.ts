@@ -4,23 +4,17 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeModelDir } from '../../../models/artifacts.js';
-import { initBackend, tf } from '../../../models/backend.js';
+import { tf } from '../../../models/backend.js';
 import { MODEL_JSON, readModelDir, WEIGHTS_BIN } from '../../../models/model-files.js';
 import { buildMlp } from '../../../models/network.js';
 import { dirDigest, readDirHashed, sha256Dir } from '../../../runtime/artifacts.js';
 import { loadModel } from '../../../serving/model-loader.js';
-import { spec, tempDir } from '../models/fixtures.js';
+import { saveModelDir, spec, tempDir } from '../models/fixtures.js';
 
 async function savedModel(): Promise<string> {
-  const backend = await initBackend();
   const s = spec({ hiddenLayers: [5, 3], seed: 11 });
   const mlp = buildMlp({ cols: 4, task: 'classification', outputs: 3, spec: s });
-  const dir = path.join(await tempDir(), 'model');
-  await writeModelDir(dir, mlp.model, {
-    formatVersion: 1, task: 'classification', numClasses: 3, cols: 4, targetMean: null, targetStd: null,
-    backend, spec: s, trainRows: 1, valRows: 0, epochsRun: 0, bestEpoch: 0,
-  });
+  const dir = await saveModelDir(mlp.model, { task: 'classification', numClasses: 3, cols: 4, spec: s });
   mlp.model.dispose();
   return dir;
 }

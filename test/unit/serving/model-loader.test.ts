@@ -1,28 +1,23 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeModelDir } from '../../../models/artifacts.js';
 import { initBackend, tf } from '../../../models/backend.js';
 import { loadedTfjsBackend, loadModel, type ServingModel } from '../../../serving/model-loader.js';
 import { buildMlp } from '../../../models/network.js';
 import { mulberry32 } from '../../../data/prng.js';
 import { trainMlp, type TrainInput } from '../../../models/training.js';
-import { blobs, classificationInput, regressionData, spec, tempDir } from '../models/fixtures.js';
+import { blobs, classificationInput, regressionData, saveModelDir, spec, tempDir } from '../models/fixtures.js';
 
 describe('loadModel', () => {
   it('round-trips: predictions after load equal the in-memory model before save', async () => {
-    const backend = await initBackend();
+    await initBackend();
     const s = spec({ hiddenLayers: [8, 4], seed: 5 });
     const cols = 3;
     const mlp = buildMlp({ cols, task: 'regression', outputs: 1, spec: s, targetMean: 100, targetStd: 20 });
     const { features } = blobs(50, cols);
     const before = tf.tidy(() => (mlp.model.predict(tf.tensor2d(features, [50, cols])) as tf.Tensor).dataSync());
 
-    const dir = path.join(await tempDir(), 'model');
-    await writeModelDir(dir, mlp.model, {
-      formatVersion: 1, task: 'regression', numClasses: 1, cols, targetMean: 100, targetStd: 20,
-      backend, spec: s, trainRows: 50, valRows: 0, epochsRun: 0, bestEpoch: 0,
-    });
+    const dir = await saveModelDir(mlp.model, { task: 'regression', numClasses: 1, cols, targetMean: 100, targetStd: 20, spec: s, trainRows: 50 });
     mlp.model.dispose();
 
     // tfjs reproduces the in-memory model exactly; the JS path (the default) to float32 rounding.
@@ -84,11 +79,7 @@ describe('loadModel', () => {
     });
     const { features } = blobs(20, 3);
     const before = tf.tidy(() => (model.predict(tf.tensor2d(features, [20, 3])) as tf.Tensor).dataSync());
-    const dir = path.join(await tempDir(), 'model');
-    await writeModelDir(dir, model, {
-      formatVersion: 1, task: 'classification', numClasses: 2, cols: 3, targetMean: null, targetStd: null,
-      backend, spec: s, trainRows: 20, valRows: 0, epochsRun: 0, bestEpoch: 0,
-    });
+    const dir = await saveModelDir(model, { task: 'classification', numClasses: 2, cols: 3, spec: s, trainRows: 20 });
     model.dispose();
 
     const loaded = await loadModel(dir);
@@ -102,14 +93,10 @@ describe('loadModel', () => {
   });
 
   it('refuses a network whose shape does not match meta.json, on either engine', async () => {
-    const backend = await initBackend();
     const s = spec({ hiddenLayers: [4] });
     const mlp = buildMlp({ cols: 3, task: 'classification', outputs: 2, spec: s });
-    const dir = path.join(await tempDir(), 'model');
-    await writeModelDir(dir, mlp.model, {
-      formatVersion: 1, task: 'classification', numClasses: 2, cols: 4, targetMean: null, targetStd: null,
-      backend, spec: s, trainRows: 1, valRows: 0, epochsRun: 0, bestEpoch: 0,
-    });
+    // meta.json says 4 columns; the network takes 3.
+    const dir = await saveModelDir(mlp.model, { task: 'classification', numClasses: 2, cols: 4, spec: s });
     mlp.model.dispose();
     for (const engine of ['auto', 'tfjs'] as const) {
       await expect(loadModel(dir, { engine })).rejects.toThrow(/network shape \[,3\] -> \[,2\] does not match meta\.json \(cols 4, outputs 2\)/);

@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { copyFittedFeatures, readFeatureMatrices } from '../data/feature-artifacts.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
-import { isTrainingDiverged } from '../models/training-errors.js';
+import { isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';
 import type { TrainOutput, TrainStageInput } from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
 import type { ActivityDeps } from './deps.js';
@@ -46,6 +46,7 @@ export function createTrainActivity(deps: ActivityDeps) {
         ).catch((err: Error) => {
           if (injected) throw injected;
           if (isTrainingDiverged(err)) throw new PipelineInputError('TrainingFailed', `${err.message} (model.learningRate is ${run.spec.model.learningRate})`);
+          if (isModelTooLarge(err)) throw new PipelineInputError('InvalidSpec', err.message);
           throw err;
         });
         await copyFittedFeatures(featureDir, modelDir);

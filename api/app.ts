@@ -10,13 +10,15 @@ import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
 import { runRoutes } from './runs/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
+import { keyRoutes } from './keys/routes.js';
+import { auditRoutes } from './audit/routes.js';
 
 export function createApp(deps: ApiDeps, opts: { version: string; started?: () => boolean }) {
   const app = apiRouter();
   // Body size is enforced where bodies are read (bodyText, counting bytes as they arrive from the Node
   // request), with the limit perRequest sets: Hono's bodyLimit middleware touches c.req.raw.body, which makes
   // the Node adapter build a full fetch Request, a third of a predict's cost.
-  app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes, ownRequestIdHeader: isPredictPath }));
+  app.use('*', perRequest(deps.logger, deps.metrics, { maxBodyBytes: deps.config.serving.maxBodyBytes, access: deps.access, ownRequestIdHeader: isPredictPath }));
   app.onError(handleError(deps.logger));
   const allowedMethods = methodsServing(app);
   app.notFound((c) => {
@@ -45,12 +47,18 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),
   }));
   serveOpenApi(app, opts.version);
-  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  // Open to scrapers unless METRICS_REQUIRE_AUTH (the deployment's network policy is the usual guard).
+  app.get('/metrics', async (c) => {
+    if (deps.config.auth.metricsRequireAuth) await c.get('access').authorize(c, 'read', null);
+    return c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
+  });
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));
   app.route('/v1', backfillRoutes(deps));
   app.route('/v1/models', modelRoutes(deps));
   app.route('/v1/schedules', scheduleRoutes(deps));
+  app.route('/v1/keys', keyRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
   return app;
 }
 

@@ -3,11 +3,26 @@
 // Kept cheap: it runs on every prediction.
 import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { AuditDetails } from '../pipelines/contract.js';
+import type { AccessControl, Principal } from './auth/access-control.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CounterSlot, HistogramSlot } from '../runtime/hot-metrics.js';
 import type { Metrics } from '../runtime/metrics.js';
 
-export type ApiEnv = { Variables: { requestId: string; maxBodyBytes: number } };
+export type ApiEnv = {
+  Variables: {
+    requestId: string;
+    maxBodyBytes: number;
+    /** The trust boundary (api/auth/access-control.ts), set for every request. */
+    access: AccessControl;
+    /** The authenticated caller; set by the route's access rule before its handler runs. */
+    principal: Principal;
+    /** What a mutation's audit row says beyond its route's rule (set by the handler). */
+    audit?: { subject?: string; details?: AuditDetails };
+    /** Set by a handler that wrote its audit row in the change's own transaction. */
+    audited?: boolean;
+  };
+};
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -26,6 +41,7 @@ interface RouteMeters { duration: HistogramSlot; byStatus: Map<number, CounterSl
 
 export interface PerRequestOptions {
   maxBodyBytes: number;
+  access: AccessControl;
   /**
    * Paths whose handler returns a Response carrying x-request-id itself, with plain headers. Setting the
    * header here makes Hono keep a fetch Headers object for the response, which costs the predict path
@@ -54,6 +70,7 @@ export function perRequest(logger: Logger, metrics: Metrics, opts: PerRequestOpt
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : newRequestId();
     c.set('requestId', requestId);
     c.set('maxBodyBytes', opts.maxBodyBytes);
+    c.set('access', opts.access);
     if (!opts.ownRequestIdHeader?.(c.req.path)) c.header('x-request-id', requestId);
     const started = performance.now();
     metrics.httpInFlight.value++;

@@ -9,6 +9,10 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps.js';
 import type { FaultInjector } from '../activities/failures.js';
 import { createApp } from '../api/app.js';
+import { AccessControl } from '../api/auth/access-control.js';
+import { KeyRing } from '../api/auth/key-ring.js';
+import { OidcVerifier } from '../api/auth/oidc.js';
+import { RateLimiter } from '../api/rate-limit.js';
 import type { BackendReport } from '../api/health/routes.js';
 import { connectDb, connectSourcePool, type Db } from '../db/client.js';
 import { createLocalArtifactStore, type ArtifactStore } from '../runtime/artifacts.js';
@@ -54,7 +58,7 @@ export interface AssembledPlatform {
   /** The tfjs backend the worker role initialised (it trains); null without that role. */
   trainingBackend: string | null;
   /** `backend`: what runs models in this process, read on each call (see BackendReport). */
-  api: { app: ApiApp; models: ModelCache; predictionLog: PredictionLog; backend: () => BackendReport } | null;
+  api: { app: ApiApp; models: ModelCache; predictionLog: PredictionLog; backend: () => BackendReport; keys: KeyRing } | null;
   /** Stops what was assembled, last started first. */
   stop(): Promise<void>;
 }
@@ -69,7 +73,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
     const db = connectDb(opts.databaseUrl);
     stops.push(() => db.$client.end());
     const artifacts = createLocalArtifactStore(config.artifactDir);
-    const connection = await connectTemporal(opts.temporalAddress, config.temporal.namespace);
+    const connection = await connectTemporal(opts.temporalAddress, config.temporal.namespace, config.temporal.connection);
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
 
@@ -87,7 +91,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       // The default file root is made here, so a newcomer has a folder to drop files into.
       if (config.sources.files.createRoot) await mkdir(config.sources.files.createRoot, { recursive: true });
       worker = await startWorker({
-        address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+        address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, connection: config.temporal.connection,
         deps: { db, sources, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
         workflowBundle: opts.workflowBundle,
       });
@@ -97,7 +101,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
 
     let api: AssembledPlatform['api'] = null;
     if (opts.roles.api) {
-      const models = new ModelCache({ db, artifacts, logger, refreshMs: config.serving.refreshMs, metrics: opts.metrics.api });
+      const models = new ModelCache({ db, artifacts, logger, refreshMs: config.serving.refreshMs, maxVersions: config.serving.cacheMaxVersions, metrics: opts.metrics.api });
       stops.push(async () => models.stop());
       const predictionLog = new PredictionLog({
         databaseUrl: opts.databaseUrl, logger, ...config.predictionLog, onDrop: (n) => opts.metrics.api.predictionLogDropped.inc(n),
@@ -107,11 +111,19 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       // Models run on the plain-JS forward pass; tfjs is loaded only by a model that needs it (or by the
       // worker role, when this process has it too).
       const backend = (): BackendReport => ({ tfjsBackend: loadedTfjsBackend() ?? trainingBackend, inference: models.inference() });
+      const keys = new KeyRing({ db, logger, refreshMs: config.auth.keyRefreshMs });
+      await keys.refresh();
+      keys.start();
+      stops.push(async () => keys.stop());
+      const access = new AccessControl({
+        db, logger, keys, oidc: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null, gatewaySecret: config.auth.gatewaySecret,
+        limits: { predict: new RateLimiter(config.rateLimits.predict), mutations: new RateLimiter(config.rateLimits.mutations) },
+      });
       const app = createApp(
-        { db, temporal, config, logger: logger.child({ role: 'api' }), serving: models, predictionLog, metrics: opts.metrics.api, backend },
+        { db, temporal, config, logger: logger.child({ role: 'api' }), serving: models, predictionLog, metrics: opts.metrics.api, backend, access, keys },
         { version: opts.codeVersion, started: opts.started },
       );
-      api = { app, models, predictionLog, backend };
+      api = { app, models, predictionLog, backend, keys };
     }
     return { db, temporal, artifacts, worker, trainingBackend, api, stop };
   } catch (err) {

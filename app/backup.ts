@@ -13,7 +13,7 @@ import { migrateDatabase } from '../db/migrate.js';
 const run = promisify(execFile);
 
 /** Parents before children, so foreign keys hold while restoring. */
-const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log'] as const;
+const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log', 'api_keys'] as const;
 const FORMAT = 'mlp-backup/1';
 const BATCH = 500;
 
@@ -98,7 +98,7 @@ export async function restore(opts: { databaseUrl: string; artifactDir: string; 
           if (batch.length >= BATCH) await flush();
         }
         await flush();
-        if (t !== 'aliases') {
+        if (t !== 'aliases' && t !== 'api_keys') {
           // Serial ids continue after the restored rows.
           await client.query(`SELECT setval(pg_get_serial_sequence('${t}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM ${t}`);
         }

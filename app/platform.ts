@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { healthRoutes } from '../api/health/routes.js';
 import type { Db } from '../db/client.js';
-import { migrateDatabase } from '../db/migrate.js';
+import { migrateDatabase, pendingMigrations } from '../db/migrate.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import { REGISTRY_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
@@ -17,11 +17,14 @@ import { redactUrl, type Logger } from '../runtime/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { codeVersion } from '../runtime/version.js';
 import { assemblePlatform } from './assemble.js';
-import { enableSourceReaderLogin } from './source-reader.js';
+import { enableRoleLogin, RUNTIME_ROLE, SOURCE_READER_ROLE } from './role-logins.js';
 
 export interface Platform {
   config: Config;
+  /** The runtime role's login (the API's and the worker's). */
   databaseUrl: string;
+  /** The owner's login, which applied the migrations (backup, restore, key bootstrap). */
+  ownerDatabaseUrl: string;
   temporalAddress: string;
   db: Db;
   temporal: Client;
@@ -37,13 +40,15 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, 'error while stopping'));
   };
   try {
+    // Migrations run as the owner; the API and the worker as the runtime role (no DDL, append-only audit).
     let databaseUrl = config.database.url;
+    let ownerDatabaseUrl = config.database.migrationUrl ?? databaseUrl;
     const embeddedPostgres = !databaseUrl;
     if (!databaseUrl) {
       const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), port: config.database.embeddedPort, logger });
       stops.push(() => pg.stop());
       await pg.createDatabase(REGISTRY_DATABASE);
-      databaseUrl = pg.urlFor(REGISTRY_DATABASE);
+      ownerDatabaseUrl = pg.urlFor(REGISTRY_DATABASE);
     }
     let temporalAddress = config.temporal.address;
     let webUiUrl = config.temporal.uiUrl ?? null;
@@ -56,13 +61,20 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       temporalAddress = t.address;
       webUiUrl = t.uiUrl;
     }
-    logger.info({ database: redactUrl(databaseUrl), temporal: temporalAddress }, 'services reachable; applying migrations');
-    await migrateDatabase(databaseUrl);
+    if (embeddedPostgres || config.database.migrationUrl) {
+      logger.info({ database: redactUrl(ownerDatabaseUrl!), temporal: temporalAddress }, 'services reachable; applying migrations');
+      await migrateDatabase(ownerDatabaseUrl!);
+    } else {
+      // DATABASE_URL alone: the runtime role of a deployment whose migrations run elsewhere (`mlp migrate`,
+      // the k8s Job), or a single owner login that applies them itself.
+      await requireMigrated(databaseUrl!, logger);
+    }
+    if (embeddedPostgres) databaseUrl = await enableRoleLogin({ databaseUrl: ownerDatabaseUrl!, dataDir: config.dataDir, role: RUNTIME_ROLE });
     // `sql` sources log in as the read-only source role. The embedded cluster is ours, so the platform gives
     // that role its login; an external database needs SOURCE_DATABASE_URL, else `sql` sources are refused.
     let sourceDatabaseUrl = config.sources.databaseUrl;
     if (roles.worker) {
-      if (!sourceDatabaseUrl && embeddedPostgres) sourceDatabaseUrl = await enableSourceReaderLogin({ databaseUrl, dataDir: config.dataDir });
+      if (!sourceDatabaseUrl && embeddedPostgres) sourceDatabaseUrl = await enableRoleLogin({ databaseUrl: ownerDatabaseUrl!, dataDir: config.dataDir, role: SOURCE_READER_ROLE });
       if (sourceDatabaseUrl) logger.info({ sourceDatabase: redactUrl(sourceDatabaseUrl) }, 'sql sources read as the source role');
       else logger.warn('SOURCE_DATABASE_URL is not set: pipelines with a sql source will fail (set it to a login of the read-only role mlp_source_reader)');
     }
@@ -71,7 +83,7 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     const metrics = createMetrics();
     let started = false;
     const assembled = await assemblePlatform({
-      config, logger, databaseUrl, sourceDatabaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
+      config, logger, databaseUrl: databaseUrl!, sourceDatabaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
     });
     stops.push(() => assembled.stop());
     const { db, temporal, artifacts, worker, trainingBackend, api } = assembled;
@@ -109,10 +121,24 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       logger.info({ port: boundPort(server, config.workerPort) }, 'worker probes and metrics listening');
     }
 
-    return { config, databaseUrl, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, stop: stopAll };
+    return { config, databaseUrl: databaseUrl!, ownerDatabaseUrl: ownerDatabaseUrl!, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** Applies pending migrations if this login may; else starts only on a database that has them all. */
+async function requireMigrated(url: string, logger: Logger): Promise<void> {
+  const pending = await pendingMigrations(url);
+  if (pending === 0) return;
+  try {
+    logger.info({ pending }, 'applying migrations with DATABASE_URL (set MIGRATION_DATABASE_URL to apply them as the owner and run as mlp_runtime)');
+    await migrateDatabase(url);
+  } catch (err) {
+    const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (code !== '42501') throw err;
+    throw new Error(`the database lacks ${pending} migration(s) and DATABASE_URL may not apply them; run \`mlp migrate\` with MIGRATION_DATABASE_URL (the owner's login) first`);
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from '../runtime/logger.js';
+import { temporalConnectionOptions, type TemporalConnectionSettings } from '../runtime/temporal-connection.js';
 import type { ActivityDeps } from '../activities/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,8 @@ export async function startWorker(opts: {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** TLS and API key: the same as the client connection's (config.temporal.connection). */
+  connection: TemporalConnectionSettings;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per process instead of one per worker). */
   workflowBundle?: WorkflowBundleOption;
@@ -32,7 +35,7 @@ export async function startWorker(opts: {
   // Imported here, not at module load: a process that only installs the runtime (the API role) never loads
   // the activities' modules (nodejs-polars, tfjs).
   const { createActivities } = await import('../activities/index.js');
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect({ address: opts.address, ...temporalConnectionOptions(opts.connection) });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
@@ -58,14 +61,21 @@ let temporalRuntimeInstalled = false;
 
 /**
  * Installs the Temporal SDK runtime once per process, before any worker: its logs go to our JSON logger,
- * and with `metricsPort` its own metrics (task latencies, slots, polls) are served for Prometheus.
+ * and with `metricsPort` its own metrics (task latencies, slots, polls) are served for Prometheus on `host`
+ * (HOST, as the other ports: this machine only unless set otherwise).
  */
-export function installTemporalRuntime(logger: Logger, opts: { metricsPort?: number } = {}): void {
+export function installTemporalRuntime(logger: Logger, opts: { metricsPort?: undefined } | { metricsPort: number; host: string } = {}): void {
   if (temporalRuntimeInstalled) return;
   temporalRuntimeInstalled = true;
   const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => logger[levels[entry.level]]({ ...entry.meta, sdk: 'temporal' }, entry.message)),
-    ...(opts.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${opts.metricsPort}` } } } } : {}),
+    ...(opts.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: socketAddress(opts.host, opts.metricsPort) } } } } : {}),
   });
+}
+
+/** `host:port` as the SDK's exporter parses it (an IP address, not a name; IPv6 in brackets). */
+export function socketAddress(host: string, port: number): string {
+  const ip = host === 'localhost' ? '127.0.0.1' : host.replace(/^\[(.*)\]$/, '$1');
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

@@ -36,7 +36,7 @@ const config = loadConfig({
 console.log(`starting embedded Postgres and Temporal in ${dataDir}…`);
 const platform = await startPlatform(config, logger, { api: false, worker: true });
 try {
-  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), 'bench');
+  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), { actor: 'platform:bench', requestId: null });
   const results: { wall: number; r: TrainingPipelineResult }[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();

@@ -461,7 +461,7 @@ async function main(): Promise<void> {
   }
 
   console.log('training the football model…');
-  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), 'bench');
+  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), { actor: 'platform:bench', requestId: null });
   const started = await startTrainingRun({ temporal: platform.temporal, config: config! }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
   const handle = platform.temporal.workflow.getHandle(started.workflowId);
   const run = await Promise.race([

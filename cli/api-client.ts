@@ -1,10 +1,27 @@
 // The CLI talks to the platform through its HTTP API, so it works the same against a remote deployment.
 // Response types come from the API's own schemas (api/schemas/), as types only: nothing of the API loads here.
-import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { ErrorBody } from '../api/schemas/common.js';
+import { cliKeyFile } from '../app/admin-key.js';
+import type { Config } from '../runtime/config.js';
+
+/** The key the CLI sends: MLP_API_KEY, else the one `mlp up` stored on its first start. */
+export function cliApiKey(config: Config): string | null {
+  if (config.apiKey) return config.apiKey;
+  try {
+    return readFileSync(cliKeyFile(config.dataDir), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(readonly baseUrl: string, private readonly apiKey: string | null) {}
+
+  /** Headers that authenticate a request (also for the CLI's own fetches of non-JSON answers). */
+  authHeaders(): Record<string, string> {
+    return this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
+  }
 
   /** `T` is the route's success response type (z.infer of its schema); errors throw with the API's code and message. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -12,7 +29,7 @@ export class ApiClient {
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json', 'x-actor': `cli:${userInfo().username}` },
+        headers: { ...this.authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
@@ -22,7 +39,8 @@ export class ApiClient {
     const json: unknown = text ? JSON.parse(text) : {};
     if (!res.ok) {
       const e = (json as Partial<ErrorBody> | null)?.error;
-      throw new Error(`${method} ${path} → ${res.status} ${e?.code ?? ''}: ${e?.message ?? text}`);
+      const hint = res.status === 401 && !this.apiKey ? ' (no API key: set MLP_API_KEY, or start the platform once with `npm start`, which stores an admin key for the CLI)' : '';
+      throw new Error(`${method} ${path} → ${res.status} ${e?.code ?? ''}: ${e?.message ?? text}${hint}`);
     }
     return json as T;
   }

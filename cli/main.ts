@@ -3,7 +3,8 @@
 // clients of the HTTP API.
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadShippedPipeline, SHIPPED_PIPELINES } from '../pipelines/shipped.js';
@@ -22,7 +23,12 @@ import type { ModelList, PredictResponse } from '../api/schemas/models.js';
 import type { PipelineList, PipelineSaved } from '../api/schemas/pipelines.js';
 import type { RunDetail, RunList, StartedRun } from '../api/schemas/runs.js';
 import type { ScheduleBackfillStarted, ScheduleDeleted, ScheduleList, ScheduleOne, ScheduleTriggered, ScheduleView } from '../api/schemas/schedules.js';
-import { ApiClient } from './api-client.js';
+import type { AuditPage, CreatedKey, KeyList, RevokedKey } from '../api/schemas/keys.js';
+import { ensureAdminKey } from '../app/admin-key.js';
+import { createApiKey, ROLES, type Role } from '../registry/api-keys.js';
+import { appendAudit } from '../registry/audit.js';
+import { connectDb } from '../db/client.js';
+import { ApiClient, cliApiKey } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
 
 const USAGE = `mlp — ML pipelines on Temporal
@@ -50,8 +56,17 @@ const USAGE = `mlp — ML pipelines on Temporal
   mlp backfill <pipeline> --start DATE --end DATE [--step season|month|N] [--concurrency N] [--promote]
   mlp backfill status <backfillId> | retry <backfillId> <asOf>
   mlp backfill report <backfillId> [--csv FILE] [--svg FILE]
+  mlp keys create --name NAME --role ROLE [--expires DATE]
+                                         a new API key (roles: ${ROLES.join(', ')}); its token is
+                                         printed once
+  mlp keys list | revoke <keyId>
+  mlp keys bootstrap --name NAME [--role ROLE]
+                                         a key made directly in the registry database (DATABASE_URL or
+                                         the embedded one), for a deployment that has no admin key yet
+  mlp audit [--actor A] [--action X] [--subject S] [--limit N]
 
-The API is reached at API_URL (default http://localhost:$PORT).`;
+The API is reached at API_URL (default http://localhost:$PORT) with the key in MLP_API_KEY, else the admin
+key \`mlp up\` stored in DATA_DIR/api-key on its first start.`;
 
 type RunRecord = RunDetail['run'];
 
@@ -65,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
       cron: { type: 'string' }, every: { type: 'string' }, id: { type: 'string' }, overlap: { type: 'string' }, catchup: { type: 'string' },
       paused: { type: 'boolean' }, note: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' },
       concurrency: { type: 'string' }, promote: { type: 'boolean' }, csv: { type: 'string' }, svg: { type: 'string' }, force: { type: 'boolean' },
+      name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' },
+      subject: { type: 'string' }, limit: { type: 'string' },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -73,14 +90,15 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 1;
   }
   const config = loadConfig();
-  const api = new ApiClient(config.apiUrl);
+  const api = new ApiClient(config.apiUrl, cliApiKey(config));
   switch (cmd) {
     case 'up': return up(config, { run: !values['no-run'] });
     case 'worker': return serveRole(config, { api: false, worker: true });
     case 'api': return serveRole(config, { api: true, worker: false });
     case 'migrate': {
-      if (!config.database.url) throw new Error('migrate applies migrations to DATABASE_URL; set it (the embedded database is migrated by `mlp up` itself)');
-      await migrateDatabase(config.database.url);
+      const owner = config.database.migrationUrl ?? config.database.url;
+      if (!owner) throw new Error('migrate applies migrations to MIGRATION_DATABASE_URL (else DATABASE_URL); set it (the embedded database is migrated by `mlp up` itself)');
+      await migrateDatabase(owner);
       console.log('migrations applied');
       return 0;
     }
@@ -136,6 +154,10 @@ async function main(argv: string[]): Promise<number> {
         } else {
           try {
             await restore({ databaseUrl, artifactDir: config.artifactDir, archive: rest[0], force: Boolean(values.force), progress });
+            // After the restored rows, which replaced the log: who restored what, into where.
+            const db = connectDb(databaseUrl, { max: 1 });
+            await appendAudit(db, { actor: `cli:${userInfo().username}`, requestId: null, action: 'backup.restored', subject: `backup:${basename(rest[0])}`, details: { force: Boolean(values.force), artifactDir: config.artifactDir } })
+              .finally(() => db.$client.end());
           } catch (err) {
             if (err instanceof RestoreRefused) {
               console.error(`restore refused: ${err.message}`);
@@ -147,6 +169,14 @@ async function main(argv: string[]): Promise<number> {
         }
         return 0;
       });
+    }
+    case 'keys': return keysCommand(config, api, rest, values);
+    case 'audit': {
+      const q = new URLSearchParams(Object.entries({ actor: values.actor, action: values.action, subject: values.subject, limit: values.limit })
+        .filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const r = await api.request<AuditPage>('GET', `/v1/audit?${q}`);
+      for (const e of r.entries) console.log(`${e.at.slice(0, 19)}  ${e.actor.padEnd(24)} ${e.action.padEnd(26)} ${e.subject}  ${JSON.stringify(e.details)}`);
+      return 0;
     }
     case 'schedule': return scheduleCommand(api, rest, values);
     case 'backfill': return backfillCommand(api, rest, values);
@@ -242,8 +272,8 @@ async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flag
       console.log(`${r.testFrom ?? '?'}..${r.testTo ?? '?'}  model acc ${m.accuracy?.toFixed(3) ?? '-'} ll ${m.logLoss?.toFixed(3) ?? '-'}${m.rmse !== undefined ? ` rmse ${m.rmse.toFixed(3)}` : ''}  | ${b}`);
     }
     const base = api.baseUrl + path(args[0], '/report');
-    if (typeof f.csv === 'string') await writeFile(f.csv, await (await fetch(`${base}?format=csv`)).text());
-    if (typeof f.svg === 'string') await writeFile(f.svg, await (await fetch(`${base}?format=svg`)).text());
+    if (typeof f.csv === 'string') await writeFile(f.csv, await (await fetch(`${base}?format=csv`, { headers: api.authHeaders() })).text());
+    if (typeof f.svg === 'string') await writeFile(f.svg, await (await fetch(`${base}?format=svg`, { headers: api.authHeaders() })).text());
     return 0;
   }
   if (sub && f.start && f.end) {
@@ -260,6 +290,54 @@ async function backfillCommand(api: ApiClient, [sub, ...args]: string[], f: Flag
       }
       process.stdout.write(`  ${backfill.done}/${backfill.total} done, ${backfill.running} running, ${backfill.failed} failed\n`);
       await new Promise((res) => setTimeout(res, 2000));
+    }
+  }
+  console.error(USAGE);
+  return 1;
+}
+
+async function keysCommand(config: Config, api: ApiClient, [sub, arg]: string[], f: Flags): Promise<number> {
+  const role = (r: unknown): Role => {
+    if (typeof r === 'string' && (ROLES as readonly string[]).includes(r)) return r as Role;
+    throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  };
+  const showCreated = (r: CreatedKey) => {
+    console.log(`key ${r.key.id} "${r.key.name}" (${r.key.role})${r.key.expiresAt ? `, expires ${r.key.expiresAt}` : ''}`);
+    console.log(`token (shown once; store it as a secret):\n  ${r.token}`);
+  };
+  switch (sub) {
+    case 'create': {
+      if (typeof f.name !== 'string') break;
+      showCreated(await api.request<CreatedKey>('POST', '/v1/keys', { name: f.name, role: role(f.role), ...(typeof f.expires === 'string' ? { expiresAt: new Date(f.expires).toISOString() } : {}) }));
+      return 0;
+    }
+    case 'list': {
+      const r = await api.request<KeyList>('GET', '/v1/keys');
+      for (const k of r.keys) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.slice(0, 19)}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? 'expired' : 'live';
+        console.log(`${k.id}  ${k.name.padEnd(24)} ${k.role.padEnd(10)} ${state.padEnd(28)} last used ${k.lastUsedAt?.slice(0, 19) ?? 'never'}`);
+      }
+      return 0;
+    }
+    case 'revoke': {
+      if (!arg) break;
+      const r = await api.request<RevokedKey>('DELETE', `/v1/keys/${encodeURIComponent(arg)}`);
+      console.log(`revoked ${r.key.id} "${r.key.name}"`);
+      return 0;
+    }
+    case 'bootstrap': {
+      if (typeof f.name !== 'string') break;
+      const name = f.name;
+      return withRegistryDatabase(config, async (url) => {
+        const db = connectDb(url, { max: 1 });
+        try {
+          const r = await createApiKey(db, { name, role: f.role === undefined ? 'admin' : role(f.role) }, { actor: `cli:${userInfo().username}`, requestId: null });
+          showCreated({ key: { ...r.key, createdAt: r.key.createdAt.toISOString(), expiresAt: null, revokedAt: null, lastUsedAt: null }, token: r.token });
+        } finally {
+          await db.$client.end();
+        }
+        return 0;
+      });
     }
   }
   console.error(USAGE);
@@ -321,7 +399,7 @@ function fileLogger(config: Config) {
 
 async function up(config: Config, opts: { run: boolean }): Promise<number> {
   const { file, logger } = fileLogger(config);
-  installTemporalRuntime(logger, { metricsPort: config.temporalMetricsPort });
+  installTemporalRuntime(logger, { metricsPort: config.temporalMetricsPort, host: config.host });
   console.log(`starting the platform (logs: ${file})`);
   console.log(`  Postgres: ${config.database.url ? 'external (DATABASE_URL)' : `embedded, data in ${join(config.dataDir, 'postgres')}`}`);
   console.log(`  Temporal: ${config.temporal.address ? `external at ${config.temporal.address}` : `local dev server, state in ${join(config.dataDir, 'temporal')}`}`);
@@ -338,9 +416,16 @@ async function up(config: Config, opts: { run: boolean }): Promise<number> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
-  for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), 'mlp-up');
+  for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), { actor: 'platform:mlp-up', requestId: null });
   console.log(`  API: ${platform.apiUrl}\n  Temporal Web UI: ${platform.webUiUrl ?? '(external cluster)'}`);
-  const api = new ApiClient(platform.apiUrl!);
+  const admin = await ensureAdminKey(platform.db, config.dataDir);
+  if (admin.state === 'created') {
+    console.log(`\n  admin API key (shown once; stored for the CLI in ${admin.file}, readable by you only):\n    ${admin.token}`);
+    console.log('  make keys for people and services with: npm run mlp -- keys create --name NAME --role ROLE');
+  } else if (admin.state === 'stored') console.log(`  CLI key: ${admin.file}`);
+  else console.log(`  this platform has API keys but none stored in ${admin.file}: set MLP_API_KEY to use the CLI`);
+  const token = config.apiKey ?? (admin.state === 'none' ? null : admin.token);
+  const api = new ApiClient(platform.apiUrl!, token);
   if (opts.run) {
     const { run } = await api.request<StartedRun>('POST', '/v1/pipelines/football/runs', { allowPromotion: true });
     console.log(`\nrunning pipeline football: ${run.workflowId}`);
@@ -383,7 +468,9 @@ async function samplePrediction(api: ApiClient) {
  * is running if it answers, else started here just for this command.
  */
 async function withRegistryDatabase(config: Config, work: (url: string) => Promise<number>): Promise<number> {
-  if (config.database.url) return work(config.database.url);
+  // The owner's login where there is one: a restore replaces whole tables.
+  const external = config.database.migrationUrl ?? config.database.url;
+  if (external) return work(external);
   const logger = createLogger('warn');
   const url = embeddedDatabaseUrl(config.database.embeddedPort, REGISTRY_DATABASE);
   const probe = new pg.Client({ connectionString: url });
@@ -401,7 +488,7 @@ async function withRegistryDatabase(config: Config, work: (url: string) => Promi
 
 async function serveRole(config: Config, roles: { api: boolean; worker: boolean }): Promise<number> {
   const logger = createLogger(config.logLevel, { role: roles.api ? 'api' : 'worker' });
-  installTemporalRuntime(logger, roles.worker ? { metricsPort: config.temporalMetricsPort } : {});
+  installTemporalRuntime(logger, roles.worker ? { metricsPort: config.temporalMetricsPort, host: config.host } : {});
   const platform = await startPlatform(config, logger, roles);
   const stop = async () => {
     await platform.stop();

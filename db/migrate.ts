@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -7,6 +8,29 @@ import pg from 'pg';
 const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 // Arbitrary constant shared by every replica: only one of them applies migrations at a time.
 const MIGRATION_LOCK_KEY = 7_233_001;
+
+/**
+ * How many committed migrations the database at `url` has not applied: read by a login that may not apply
+ * them (the runtime role of a replica started without MIGRATION_DATABASE_URL).
+ */
+export async function pendingMigrations(url: string): Promise<number> {
+  const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    // No bookkeeping table yet (a fresh database): nothing is applied.
+    const applied = await client.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations').then(
+      (r) => Number(r.rows[0].n),
+      (err: { code?: string }) => {
+        if (err.code === '42P01' || err.code === '3F000') return 0;
+        throw err;
+      },
+    );
+    return Math.max(0, journal.entries.length - applied);
+  } finally {
+    await client.end();
+  }
+}
 
 /** Applies the committed SQL migrations. Safe on every start and from many replicas at once. */
 export async function migrateDatabase(url: string): Promise<void> {

@@ -30,6 +30,8 @@ export const runs = pgTable('runs', {
   pipelineVersion: integer('pipeline_version').notNull(),
   asOf: timestamp('as_of', { withTimezone: true }).notNull(),
   trigger: text('trigger').notNull(),
+  /** Who started the run (the authenticated principal, schedule:<id>); null on rows older than migration 0004. */
+  startedBy: text('started_by'),
   status: text('status').notNull(), // running | succeeded | failed
   stage: text('stage'),
   failure: jsonb('failure').$type<RunFailure>(), // set when status = failed
@@ -110,14 +112,38 @@ export const metrics = pgTable('metrics', {
   value: doublePrecision('value').notNull(),
 }, (t) => [uniqueIndex('metrics_run_subject_name').on(t.runWorkflowId, t.subject, t.name)]);
 
+/**
+ * One row per accepted mutation: who (the authenticated principal), what, on which subject, with what
+ * before/after, under which request. Append-only: the runtime role may only INSERT and SELECT, and a
+ * trigger refuses UPDATE and DELETE from anyone (migration 0004).
+ */
 export const auditLog = pgTable('audit_log', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   actor: text('actor').notNull(),
   action: text('action').notNull(),
   subject: text('subject').notNull(),
-  details: jsonb('details').$type<AuditDetails | Record<string, never>>().notNull().default(sql`'{}'::jsonb`),
+  details: jsonb('details').$type<AuditDetails>().notNull().default(sql`'{}'::jsonb`),
+  requestId: text('request_id'),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
-});
+}, (t) => [index('audit_log_at').on(t.at), index('audit_log_subject_at').on(t.subject, t.at)]);
+
+/**
+ * API keys: the token is shown once at creation; only the SHA-256 of its secret part is kept (the secret
+ * is 256 random bits, so a slow password hash would add nothing but latency). A name is unique among keys
+ * not revoked, so a key can be rotated under the same name.
+ */
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: text('role').notNull(),
+  secretSha256: text('secret_sha256').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  revokedBy: text('revoked_by'),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('api_keys_live_name').on(t.name).where(sql`revoked_at is null`)]);
 
 /** A sample of served predictions, written in batches off the request path. */
 export const predictionLog = pgTable('prediction_log', {

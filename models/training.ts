@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { writeModelDir } from './artifacts.js';
-import { TrainingDivergedError } from './training-errors.js';
+import { checkModelSize, TrainingDivergedError } from './training-errors.js';
 import { type Task } from '../pipelines/contract.js';
 import { initBackend, tf } from './backend.js';
 import {
@@ -15,7 +15,7 @@ import {
 } from './checkpoint.js';
 import { buildMlp, forwardEval, forwardTrain, readWeights, writeWeights, type Mlp } from './network.js';
 import { deriveSeed, mulberry32, permutation } from '../data/prng.js';
-import { ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
+import { MAX_MODEL_PARAMETERS, ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
 
 
 export interface TrainInput {
@@ -33,6 +33,8 @@ export interface TrainInput {
   modelDir: string;
   /** Per-epoch checkpoints; if it already holds one of this same run, training resumes from it. */
   checkpointDir: string;
+  /** Most parameters (weights and biases) the model may have; default MAX_MODEL_PARAMETERS. */
+  maxParameters?: number;
 }
 
 /**
@@ -87,6 +89,7 @@ export async function trainMlp(
 ): Promise<TrainResult> {
   const spec = ModelSpecSchema.parse(input.spec);
   validateInput(input);
+  checkModelSize(input.cols, spec.hiddenLayers, input.numClasses, input.maxParameters ?? MAX_MODEL_PARAMETERS);
   const backend = await initBackend();
 
   const nVal = Math.floor(input.rows * spec.validationFraction);

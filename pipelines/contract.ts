@@ -195,7 +195,11 @@ export interface PromoteInput extends StageInput {
 
 export interface ResolvePipelineInput { pipeline: string; version?: number }
 export interface ResolvedPipeline { spec: PipelineSpec; version: number }
-export interface BeginRunInput { workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger }
+export interface BeginRunInput {
+  workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger;
+  /** The input's actor (absent in histories recorded before runs carried it). */
+  startedBy?: string;
+}
 export type FinishRunInput =
   | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: RunSummary }
   | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } };
@@ -243,10 +247,23 @@ export interface ModelLineage {
   codeVersion: string;
 }
 
-/** An audit row's details (audit_log.details), by the row's action. */
-export interface AuditDetailsByAction {
-  'alias.moved': { alias: string; from: number | null; to: number; reason: string };
-  'pipeline.saved': { version: number; specHash: string };
-}
-export type AuditAction = keyof AuditDetailsByAction;
-export type AuditDetails = AuditDetailsByAction[AuditAction];
+/**
+ * Every action the audit log records: one row per accepted mutation (audit_log.action). A route that
+ * changes anything names its action here; the audit-completeness test walks the routes.
+ */
+export const AUDIT_ACTIONS = [
+  'pipeline.saved',
+  'run.started', 'run.cancelled', 'run.decided',
+  'backfill.started', 'backfill.partition-retried',
+  'schedule.created', 'schedule.updated', 'schedule.paused', 'schedule.unpaused', 'schedule.triggered', 'schedule.backfilled', 'schedule.deleted',
+  'alias.moved',
+  'key.created', 'key.revoked',
+  'backup.restored',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * An audit row's details (audit_log.details): what the request asked and, where the change has a state,
+ * the state before and after. JSON only; never a secret (a key's token is not recorded, only its ID).
+ */
+export type AuditDetails = { [member: string]: unknown };

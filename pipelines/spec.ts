@@ -136,6 +136,8 @@ export const PromotionSchema = z.object({
   approval: z.object({
     /** Without a decision by then, the candidate is not promoted. */
     expiresAfterSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+    /** Four eyes by default: whoever started a run may not approve or reject its candidate. */
+    allowSelfApproval: z.boolean().optional(),
   }).optional(),
 });
 

@@ -1,7 +1,8 @@
 // Model versions (immutable once written), aliases, and the audited, exactly-once moves between them.
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { aliasEvents, aliases, auditLog, metrics, models, modelVersions } from '../db/schema.js';
+import { aliasEvents, aliases, metrics, models, modelVersions } from '../db/schema.js';
+import { appendAudit } from './audit.js';
 import type { EvaluateOutput, MetricSet, ModelLineage } from '../pipelines/contract.js';
 import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
@@ -105,6 +106,8 @@ export interface AliasMove {
   alias: string;
   toVersion: number;
   actor: string;
+  /** The request that asked for the move (its audit row's), when a person asked through the API. */
+  requestId?: string | null;
   reason: string;
   /** Same key, same move: a retry returns the first outcome instead of moving again. */
   idempotencyKey: string;
@@ -146,8 +149,9 @@ export async function moveAlias(db: Db, m: AliasMove): Promise<AliasMoveResult> 
     await tx.insert(aliasEvents).values({
       modelId, alias: m.alias, fromVersion: current, toVersion: m.toVersion, actor: m.actor, reason: m.reason, idempotencyKey: m.idempotencyKey,
     });
-    await tx.insert(auditLog).values({
-      actor: m.actor, action: 'alias.moved', subject: `model:${m.model}`, details: { alias: m.alias, from: current, to: m.toVersion, reason: m.reason },
+    await appendAudit(tx, {
+      actor: m.actor, requestId: m.requestId ?? null, action: 'alias.moved', subject: `model:${m.model}`,
+      details: { alias: m.alias, before: current, after: m.toVersion, reason: m.reason },
     });
     return { moved: true, fromVersion: current, toVersion: m.toVersion, replayed: false };
   });

@@ -2,8 +2,9 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { auditLog, pipelines } from '../db/schema.js';
+import { pipelines } from '../db/schema.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
+import { appendAudit, type Attribution } from './audit.js';
 
 export interface StoredPipeline {
   name: string;
@@ -26,17 +27,23 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export async function savePipeline(db: Db, spec: PipelineSpec, actor: string): Promise<{ pipeline: StoredPipeline; created: boolean }> {
+/** Saves a spec, and its audit row in the same transaction (an unchanged spec's too, saying so). */
+export async function savePipeline(db: Db, spec: PipelineSpec, by: Attribution): Promise<{ pipeline: StoredPipeline; created: boolean }> {
   const hash = specHash(spec);
   return db.transaction(async (tx) => {
     // Serialise writers of one pipeline name so two saves cannot take the same version number.
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${'pipeline:' + spec.name}))`);
     const [latest] = await tx.select().from(pipelines).where(eq(pipelines.name, spec.name)).orderBy(desc(pipelines.version)).limit(1);
-    if (latest && latest.specHash === hash) return { pipeline: toStored(latest), created: false };
+    const audit = (version: number, created: boolean) =>
+      appendAudit(tx, { ...by, action: 'pipeline.saved', subject: `pipeline:${spec.name}`, details: { version, specHash: hash, created } });
+    if (latest && latest.specHash === hash) {
+      await audit(latest.version, false);
+      return { pipeline: toStored(latest), created: false };
+    }
     const [row] = await tx.insert(pipelines).values({
-      name: spec.name, version: (latest?.version ?? 0) + 1, spec, specHash: hash, createdBy: actor,
+      name: spec.name, version: (latest?.version ?? 0) + 1, spec, specHash: hash, createdBy: by.actor,
     }).returning();
-    await tx.insert(auditLog).values({ actor, action: 'pipeline.saved', subject: `pipeline:${spec.name}`, details: { version: row.version, specHash: hash } });
+    await audit(row.version, true);
     return { pipeline: toStored(row), created: true };
   });
 }

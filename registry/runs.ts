@@ -8,11 +8,11 @@ import type { RunFailure, RunSummary, Stage, Trigger } from '../pipelines/contra
 export type RunRow = typeof runs.$inferSelect;
 
 export async function beginRun(db: Db, r: {
-  workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger;
+  workflowId: string; temporalRunId: string; pipeline: string; pipelineVersion: number; asOf: string; trigger: Trigger; startedBy?: string;
 }): Promise<void> {
   await db.insert(runs).values({
     workflowId: r.workflowId, temporalRunId: r.temporalRunId, pipeline: r.pipeline, pipelineVersion: r.pipelineVersion,
-    asOf: new Date(r.asOf), trigger: r.trigger, status: 'running', stage: 'collect',
+    asOf: new Date(r.asOf), trigger: r.trigger, startedBy: r.startedBy ?? null, status: 'running', stage: 'collect',
   }).onConflictDoUpdate({
     // A retried begin, a reset workflow or a failed run started again under its ID refreshes the row
     // rather than adding one, and records the version that this execution runs.

@@ -13,7 +13,11 @@ const list = z.preprocess(emptyAsUndefined, z.string().optional())
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  /**
+   * Interface the API, the worker's probe port and the Temporal SDK's metrics exporter listen on: this machine
+   * only by default. Containers set 0.0.0.0 (Dockerfile, docker-compose.yml, k8s/configmap.yaml).
+   */
+  HOST: z.string().default('127.0.0.1'),
   /** The worker's own HTTP port: /health/* and /metrics (when it runs without the API). */
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** The Temporal SDK's Prometheus exporter on the worker (0 disables). */
@@ -33,6 +37,22 @@ export const EnvSchema = z.object({
   TEMPORAL_UI_URL: optionalString,
   /** Path of the `temporal` binary; found on PATH or in .tools/bin when unset. */
   TEMPORAL_CLI_PATH: optionalString,
+  /**
+   * TLS to the external Temporal frontend (true/false). Unset: on when a CA, a client certificate or an API key
+   * is given, else off. `false` together with any of those is refused (an API key never goes out in clear text).
+   */
+  TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).optional()).transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+  /** PEM file of the CA that signed the frontend's certificate; default: the system's trusted CAs. */
+  TEMPORAL_TLS_CA_FILE: optionalString,
+  /** mTLS: PEM files of the client certificate and its private key (both or neither); read at connect time. */
+  TEMPORAL_TLS_CERT_FILE: optionalString,
+  TEMPORAL_TLS_KEY_FILE: optionalString,
+  /** The name the frontend's certificate is checked against, when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** API key sent as `Authorization: Bearer ...` on every Temporal call (a secret); implies TLS. */
+  TEMPORAL_API_KEY: optionalString,
+  /** A file holding TEMPORAL_API_KEY (a mounted secret); used when TEMPORAL_API_KEY itself is unset. */
+  TEMPORAL_API_KEY_FILE: optionalString,
   /** External Postgres. Unset: the project starts an embedded PostgreSQL under DATA_DIR. */
   DATABASE_URL: optionalString,
   /** A file holding DATABASE_URL (a mounted secret); used when DATABASE_URL itself is unset. */
@@ -78,6 +98,12 @@ export const EnvSchema = z.object({
   SOURCE_HEADER_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'an origin such as https://data.example.com (scheme, host, optional port; no path)'))),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
+  /**
+   * Model versions an API replica keeps loaded besides the ones aliases point at (those are always kept):
+   * versions asked for explicitly (`?version=N`) or left behind by an alias move. The least recently used
+   * one is evicted when another is loaded.
+   */
+  MODEL_CACHE_MAX_VERSIONS: z.coerce.number().int().min(1).default(8),
   /** Fraction of predict requests stored in prediction_log (0 disables, 1 logs all). */
   PREDICTION_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   /** Entries held in memory awaiting their batch insert; beyond it new entries are dropped (and counted), never waited for. */
@@ -86,8 +112,48 @@ export const EnvSchema = z.object({
   PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /** Max request body for the API. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
-  /** Who the API records as the actor of changes when the caller sends no X-Actor header. */
-  DEFAULT_ACTOR: z.string().default('api'),
+  /** Predict requests each caller may make per second on one API replica, sustained (0: no limit). */
+  RATE_LIMIT_PREDICT_PER_SECOND: z.coerce.number().min(0).default(1000),
+  /** Predict requests a caller may make at once before the per-second rate applies. */
+  RATE_LIMIT_PREDICT_BURST: z.coerce.number().int().min(1).default(2000),
+  /** Changes (POST, PUT, PATCH, DELETE outside predict) each caller may make per minute on one API replica (0: no limit). */
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().min(0).default(120),
+  /** Changes a caller may make at once before the per-minute rate applies. */
+  RATE_LIMIT_MUTATIONS_BURST: z.coerce.number().int().min(1).default(30),
+  /** How often an API replica re-reads the API keys: a revoked key stops working on every replica within this time. */
+  API_KEY_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** `true`: GET /metrics needs a caller with the viewer capability (read), like the other routes. Default: open to scrapers. */
+  METRICS_REQUIRE_AUTH: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).optional()).transform((v) => v === 'true' || v === '1'),
+  /**
+   * The shared secret of a trusted gateway (sent as X-Gateway-Secret): only its requests may name the acting
+   * person in X-Actor. Unset: X-Actor is refused.
+   */
+  TRUSTED_GATEWAY_SECRET: optionalString,
+  /** A file holding TRUSTED_GATEWAY_SECRET (a mounted secret). */
+  TRUSTED_GATEWAY_SECRET_FILE: optionalString,
+  /** OpenID Connect: the identity provider's issuer. Set with OIDC_AUDIENCE and OIDC_JWKS_URL to accept its JWTs as bearer tokens. */
+  OIDC_ISSUER: optionalString,
+  /** The audience (aud) the tokens must be issued for. */
+  OIDC_AUDIENCE: optionalString,
+  /** Where the provider publishes its signing keys (JWKS). */
+  OIDC_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  /** The claim that holds the caller's roles or groups (dotted path, e.g. realm_access.roles). */
+  OIDC_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** The claim that names the caller in audit rows. */
+  OIDC_NAME_CLAIM: z.string().min(1).default('sub'),
+  /** Groups mapped to roles, for groups that are not role names: `ml-admins=admin,data-science=scientist`. */
+  OIDC_ROLE_MAP: list.pipe(z.array(z.string().regex(/^[^=]+=(viewer|predictor|scientist|approver|admin)$/, 'group=role, the role one of viewer, predictor, scientist, approver, admin'))),
+  /**
+   * The database owner's login, which applies the migrations (DDL). DATABASE_URL is then the runtime role's
+   * (mlp_runtime: no DDL, the audit log append-only). Unset: DATABASE_URL applies them too.
+   */
+  MIGRATION_DATABASE_URL: optionalString,
+  /** A file holding MIGRATION_DATABASE_URL (a mounted secret). */
+  MIGRATION_DATABASE_URL_FILE: optionalString,
+  /** The API key the CLI sends; default: the admin key `mlp up` stored in DATA_DIR/api-key on first start. */
+  MLP_API_KEY: optionalString,
+  /** A file holding MLP_API_KEY. */
+  MLP_API_KEY_FILE: optionalString,
   /** Where the CLI finds the API; default: this machine on PORT. */
   API_URL: optionalString,
   /** Commit the image was built from (set by the Dockerfile); else read from git. */
@@ -122,7 +188,7 @@ function sourceSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
-const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL'] as const;
+const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL', 'TEMPORAL_API_KEY', 'TRUSTED_GATEWAY_SECRET', 'MIGRATION_DATABASE_URL', 'MLP_API_KEY'] as const;
 
 function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -137,6 +203,17 @@ function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     }
   }
   return out;
+}
+
+/** OIDC settings, all three of issuer, audience and JWKS URL, or none. */
+function oidcSettings(e: z.infer<typeof EnvSchema>) {
+  const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL].filter((v) => v !== undefined).length;
+  if (given === 0) return null;
+  if (given < 3) throw new Error('Invalid configuration in environment:\n  OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL go together: set all three to accept the identity provider\'s tokens, or none\nSee .env.example for every setting.');
+  return {
+    issuer: e.OIDC_ISSUER!, audience: e.OIDC_AUDIENCE!, jwksUrl: e.OIDC_JWKS_URL!, rolesClaim: e.OIDC_ROLES_CLAIM, nameClaim: e.OIDC_NAME_CLAIM,
+    roleMap: Object.fromEntries(e.OIDC_ROLE_MAP.map((entry) => entry.split('=') as [string, string])) as Record<string, 'viewer' | 'predictor' | 'scientist' | 'approver' | 'admin'>,
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -165,8 +242,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`),
       cliPath: e.TEMPORAL_CLI_PATH,
+      /** TLS and API key of the connection (files are read at connect time: runtime/temporal-connection.ts). */
+      connection: temporalConnectionSettings(e, env),
     },
-    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
+    database: { url: e.DATABASE_URL, migrationUrl: e.MIGRATION_DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
     sources: {
       databaseUrl: e.SOURCE_DATABASE_URL, statementTimeoutMs: e.SOURCE_STATEMENT_TIMEOUT_MS, maxRows: e.SOURCE_MAX_ROWS,
       files: {
@@ -177,10 +256,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       urls: { allow: e.SOURCE_URL_ALLOW, timeoutMs: e.SOURCE_URL_TIMEOUT_MS, maxBytes: e.SOURCE_URL_MAX_BYTES },
       headers: { secrets: sourceSecrets(env), fileRoots: e.SOURCE_HEADER_FILE_ROOTS.map((r) => resolve(r)), origins: e.SOURCE_HEADER_ORIGINS.map((o) => new URL(o).origin) },
     },
-    serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES },
+    serving: { refreshMs: e.MODEL_REFRESH_MS, maxBodyBytes: e.MAX_BODY_BYTES, cacheMaxVersions: e.MODEL_CACHE_MAX_VERSIONS },
+    /** Token buckets per caller (api/rate-limit.ts); ratePerSecond 0 means no limit. */
+    rateLimits: {
+      predict: { ratePerSecond: e.RATE_LIMIT_PREDICT_PER_SECOND, burst: e.RATE_LIMIT_PREDICT_BURST },
+      mutations: { ratePerSecond: e.RATE_LIMIT_MUTATIONS_PER_MINUTE / 60, burst: e.RATE_LIMIT_MUTATIONS_BURST },
+    },
     predictionLog: { sampleRate: e.PREDICTION_LOG_SAMPLE_RATE, maxQueue: e.PREDICTION_LOG_MAX_QUEUE, retentionDays: e.PREDICTION_LOG_RETENTION_DAYS },
-    defaultActor: e.DEFAULT_ACTOR,
+    auth: {
+      keyRefreshMs: e.API_KEY_REFRESH_MS,
+      metricsRequireAuth: e.METRICS_REQUIRE_AUTH,
+      gatewaySecret: e.TRUSTED_GATEWAY_SECRET ?? null,
+      oidc: oidcSettings(e),
+    },
     gitCommit: e.GIT_COMMIT,
     apiUrl: e.API_URL ?? `http://localhost:${e.PORT}`,
+    apiKey: e.MLP_API_KEY,
+  };
+}
+
+/**
+ * The Temporal connection's TLS and API key (TEMPORAL_TLS*, TEMPORAL_API_KEY), checked together. The files
+ * are only named here; runtime/temporal-connection.ts reads them when it connects.
+ */
+function temporalConnectionSettings(e: z.infer<typeof EnvSchema>, env: NodeJS.ProcessEnv) {
+  const tlsSettings = (['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const)
+    .filter((name) => e[name] !== undefined);
+  const problems: string[] = [];
+  if (env.TEMPORAL_API_KEY_FILE && !env.TEMPORAL_API_KEY && e.TEMPORAL_API_KEY === undefined) {
+    problems.push(`TEMPORAL_API_KEY_FILE: ${env.TEMPORAL_API_KEY_FILE} is empty; put the API key in it or unset TEMPORAL_API_KEY_FILE`);
+  }
+  if (!e.TEMPORAL_TLS_CERT_FILE !== !e.TEMPORAL_TLS_KEY_FILE) {
+    const missing = e.TEMPORAL_TLS_CERT_FILE ? 'TEMPORAL_TLS_KEY_FILE' : 'TEMPORAL_TLS_CERT_FILE';
+    problems.push(`${missing}: unset, but mTLS needs both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE (the client certificate and its key)`);
+  }
+  if (e.TEMPORAL_TLS === false && tlsSettings.length) {
+    problems.push(`TEMPORAL_TLS: false, but ${tlsSettings.join(', ')} ${tlsSettings.length > 1 ? 'are set, which need' : 'is set, which needs'} TLS; unset TEMPORAL_TLS or ${tlsSettings.length > 1 ? 'them' : 'it'}`);
+  }
+  if (!e.TEMPORAL_ADDRESS && (e.TEMPORAL_TLS || tlsSettings.length)) {
+    const named = [...(e.TEMPORAL_TLS ? ['TEMPORAL_TLS'] : []), ...tlsSettings];
+    problems.push(`TEMPORAL_ADDRESS: unset, which starts the local dev server (no TLS, no API key), but ${named.join(', ')} ${named.length > 1 ? 'are' : 'is'} set; set TEMPORAL_ADDRESS to your Temporal frontend or unset ${named.length > 1 ? 'them' : 'it'}`);
+  }
+  if (problems.length) throw new Error(`Invalid configuration in environment:\n${problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example for every setting.`);
+  return {
+    /** TLS on: TEMPORAL_TLS, else whether any TLS setting or an API key is given. */
+    tls: e.TEMPORAL_TLS ?? tlsSettings.length > 0,
+    caFile: e.TEMPORAL_TLS_CA_FILE,
+    certFile: e.TEMPORAL_TLS_CERT_FILE,
+    keyFile: e.TEMPORAL_TLS_KEY_FILE,
+    serverName: e.TEMPORAL_TLS_SERVER_NAME,
+    apiKey: e.TEMPORAL_API_KEY,
   };
 }

@@ -24,6 +24,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     predictionRows: new HotCounter('prediction_rows_total', 'Rows predicted, by model and version', ['model', 'version'], registry),
     predictionDuration: new HotHistogram('prediction_duration_seconds', 'Time to read, validate, encode, score and serialise one predict request', ['model'], LATENCY_BUCKETS, registry),
     predictionRowsPerRequest: new HotHistogram('prediction_rows', 'Rows per predict request', ['model'], ROW_BUCKETS, registry),
+    modelCacheEvictions: new Counter({ name: 'model_cache_evictions_total', help: 'Model versions evicted from the serving cache (least recently used beyond MODEL_CACHE_MAX_VERSIONS)', registers: r }),
     predictionLogDropped: new Counter({ name: 'prediction_log_dropped_total', help: 'Prediction log entries dropped (queue full or database unavailable)', registers: r }),
     runsStarted: new Counter({ name: 'pipeline_runs_started_total', help: 'Pipeline runs started', labelNames: ['pipeline'] as const, registers: r }),
     runsFinished: new Counter({ name: 'pipeline_runs_finished_total', help: 'Pipeline runs finished, by outcome and (for failures) stage', labelNames: ['pipeline', 'outcome', 'stage'] as const, registers: r }),

@@ -1,6 +1,8 @@
 // Keeps the models that aliases point at loaded and ready. Each replica re-reads its aliases every
 // MODEL_REFRESH_MS; a moved alias is switched only after the new version has loaded and verified, so
-// in-flight and new requests never see a half-loaded model.
+// in-flight and new requests never see a half-loaded model. Other versions (asked for explicitly, or left
+// behind by an alias move) are kept in a least-recently-used set of at most MODEL_CACHE_MAX_VERSIONS, so
+// callers naming one version after another cannot make a replica hold every version in memory.
 import type { Db } from '../db/client.js';
 import type { InferenceEngine } from './model-loader.js';
 import { loadPredictor, type Predictor } from './predictor.js';
@@ -18,18 +20,42 @@ export interface ServedModel {
 
 interface AliasEntry { model: string; alias: string; version: number; served: ServedModel }
 
+/** A version in the cache: its load, and once that has finished, what it loaded. */
+interface Slot { loading: Promise<ServedModel>; served: ServedModel | null }
+
+/**
+ * How long an evicted (or replaced) model stays usable before it is disposed: a request that already
+ * holds it finishes on it.
+ */
+const RETIRE_AFTER_MS = 5_000;
+
+const keyOf = (model: string, version: number) => `${model}@${version}`;
+
 export class ModelCache {
   /**
    * model → alias → the loaded version it points at. An entry is set only once its model has loaded.
    * Nested rather than keyed by a joined string: the predict path looks it up without building a key.
    */
   private readonly aliases = new Map<string, Map<string, AliasEntry>>();
-  private readonly loaded = new Map<string, Promise<ServedModel>>();
+  /**
+   * Every version loaded or loading here, least recently asked for first (a hit moves its key to the end).
+   * The versions aliases point at are always kept; of the others at most `maxVersions`.
+   */
+  private readonly loaded = new Map<string, Slot>();
   /** The engine of each version in `loaded` that has finished loading. */
   private readonly engines = new Map<string, InferenceEngine>();
+  /** Models evicted or replaced, awaiting disposal once requests that hold them are done. */
+  private readonly retiring = new Map<ServedModel, NodeJS.Timeout>();
+  private readonly maxVersions: number;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: { db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number; metrics?: Metrics }) {}
+  constructor(private readonly deps: {
+    db: Db; artifacts: ArtifactStore; logger: Logger; refreshMs: number; metrics?: Metrics;
+    /** Versions kept besides the ones aliases point at (MODEL_CACHE_MAX_VERSIONS); default 8. */
+    maxVersions?: number;
+  }) {
+    this.maxVersions = Math.max(1, deps.maxVersions ?? 8);
+  }
 
   start(): void {
     if (this.timer) return;
@@ -40,9 +66,19 @@ export class ModelCache {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const p of this.loaded.values()) void p.then((m) => m.predictor.dispose(), () => undefined);
+    for (const slot of this.loaded.values()) void slot.loading.then((m) => m.predictor.dispose(), () => undefined);
     this.loaded.clear();
     this.engines.clear();
+    for (const [served, timer] of this.retiring) {
+      clearTimeout(timer);
+      served.predictor.dispose();
+    }
+    this.retiring.clear();
+  }
+
+  /** Keys of the versions loaded here, least recently used first (for tests and diagnostics). */
+  loadedVersions(): string[] {
+    return [...this.loaded.keys()];
   }
 
   /** Aliases this replica serves, their versions and the engine that runs each (for /health). */
@@ -80,6 +116,27 @@ export class ModelCache {
     let byAlias = this.aliases.get(entry.model);
     if (!byAlias) this.aliases.set(entry.model, (byAlias = new Map()));
     byAlias.set(entry.alias, entry);
+    this.adopt(entry.served);
+  }
+
+  /**
+   * Makes `served` (which an alias now points at) the cache's copy of its version. Normally it already is;
+   * it is not when its version was evicted while it loaded (then it goes back in) or evicted and loaded
+   * again by another caller (then the alias's copy replaces that one, which is retired).
+   */
+  private adopt(served: ServedModel): void {
+    const key = keyOf(served.model, served.version);
+    const slot = this.loaded.get(key);
+    if (slot?.served === served) return;
+    if (slot?.served) this.retire(slot.served);
+    // An unfinished load replaced here retires itself when it finishes (it is no longer `loaded`'s).
+    this.loaded.set(key, { loading: Promise.resolve(served), served });
+    this.engines.set(key, served.predictor.model.engine);
+    const timer = this.retiring.get(served);
+    if (timer) {
+      clearTimeout(timer);
+      this.retiring.delete(served);
+    }
   }
 
   private setIfAbsent(entry: AliasEntry): AliasEntry {
@@ -90,21 +147,78 @@ export class ModelCache {
   }
 
   byVersion(model: string, version: number): Promise<ServedModel> {
-    const key = `${model}@${version}`;
-    let p = this.loaded.get(key);
-    if (!p) {
-      const loading = this.load(model, version);
-      this.loaded.set(key, loading);
-      loading.then(
-        (m) => {
-          if (this.loaded.get(key) === loading) this.engines.set(key, m.predictor.model.engine);
-        },
-        // A failed load is not cached: the next request tries again.
-        () => this.loaded.delete(key),
-      );
-      p = loading;
+    const key = keyOf(model, version);
+    const hit = this.loaded.get(key);
+    if (hit) {
+      // Most recently used: to the end of the eviction order.
+      this.loaded.delete(key);
+      this.loaded.set(key, hit);
+      return hit.loading;
     }
-    return p;
+    const slot: Slot = { loading: this.load(model, version), served: null };
+    this.loaded.set(key, slot);
+    slot.loading.then(
+      (m) => {
+        if (this.loaded.get(key) === slot) {
+          slot.served = m;
+          this.engines.set(key, m.predictor.model.engine);
+          // Just loaded for a caller about to use it: the most recently used (a slow load started long ago
+          // must not be evicted the moment it finishes).
+          this.loaded.delete(key);
+          this.loaded.set(key, slot);
+          this.evictBeyondLimit();
+        } else {
+          // Evicted or replaced while it loaded: whoever awaited it still gets it, then it goes.
+          this.retire(m);
+        }
+      },
+      // A failed load is not cached: the next request tries again.
+      () => {
+        if (this.loaded.get(key) === slot) this.loaded.delete(key);
+      },
+    );
+    return slot.loading;
+  }
+
+  /**
+   * Evicts the least recently used loaded versions no alias points at until at most `maxVersions` of them
+   * are left. Runs when a load finishes (never on a hit), so loads that fail, such as of versions that do
+   * not exist, evict nothing; loads still under way are neither counted nor evicted.
+   */
+  private evictBeyondLimit(): void {
+    if (this.loaded.size <= this.maxVersions) return;
+    const kept = new Set<string>();
+    for (const byAlias of this.aliases.values()) for (const e of byAlias.values()) kept.add(keyOf(e.model, e.version));
+    let others = 0;
+    for (const [key, slot] of this.loaded) if (slot.served && !kept.has(key)) others++;
+    for (const [key, slot] of this.loaded) {
+      if (others <= this.maxVersions) break;
+      if (!slot.served || kept.has(key)) continue;
+      this.loaded.delete(key);
+      this.engines.delete(key);
+      others--;
+      this.retire(slot.served);
+      this.deps.metrics?.modelCacheEvictions.inc();
+      this.deps.logger.debug({ model: slot.served.model, version: slot.served.version }, 'model version evicted from the serving cache');
+    }
+  }
+
+  /** Disposes `served` once requests that hold it are done, unless an alias points at it by then. */
+  private retire(served: ServedModel): void {
+    if (this.retiring.has(served)) return;
+    const timer = setTimeout(() => {
+      this.retiring.delete(served);
+      if (this.isAliased(served) || this.loaded.get(keyOf(served.model, served.version))?.served === served) return;
+      served.predictor.dispose();
+    }, RETIRE_AFTER_MS);
+    timer.unref();
+    this.retiring.set(served, timer);
+  }
+
+  private isAliased(served: ServedModel): boolean {
+    const byAlias = this.aliases.get(served.model);
+    if (byAlias) for (const e of byAlias.values()) if (e.served === served) return true;
+    return false;
   }
 
   private async load(model: string, version: number): Promise<ServedModel> {
@@ -167,8 +281,9 @@ export class ModelCache {
   }
 
   /**
-   * Picks up alias moves: load the new version first, then switch. Earlier versions stay loaded, so a
-   * request that started on one finishes on it.
+   * Picks up alias moves: load the new version first, then switch. The earlier version stays loaded (a
+   * request that started on one finishes on it), now among the versions no alias points at, which are
+   * evicted least recently used first.
    */
   async refresh(): Promise<void> {
     await this.updateGauges().catch((err) => this.deps.logger.warn({ err }, 'model gauges not updated'));

@@ -1,7 +1,7 @@
 // The pipeline as one durable workflow: collect → clean → feature → train → evaluate → promote.
 // Deterministic code only; all I/O happens in activities, which exchange artifact URIs and small summaries.
 import {
-  ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import {
   FAILURE_TYPES, type ApprovalDecision, type PipelineActivities, type RunRef, type Stage, type StageProgress, type TrainingPipelineInput,
@@ -38,6 +38,8 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   const progress: StageProgress = { stage: 'collect', completed: [] };
   setHandler(progressQuery, () => progress);
   let pendingDecision: ((d: ApprovalDecision) => void) | null = null;
+  // Four eyes: unless the pipeline allows it, whoever started the run may not decide on its candidate.
+  let selfApprovalAllowed = false;
   setHandler(approvalUpdate, (d) => {
     pendingDecision!(d);
     return { accepted: true, decision: d.decision, modelVersion: progress.modelVersion! };
@@ -45,6 +47,12 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     validator: (d) => {
       if (progress.stage !== 'awaiting-approval' || !pendingDecision) throw new Error(`run is not awaiting approval (stage: ${progress.stage})`);
       if (d.decision !== 'approve' && d.decision !== 'reject') throw new Error('decision must be "approve" or "reject"');
+      if (!selfApprovalAllowed && d.by === input.actor) {
+        throw ApplicationFailure.create({
+          type: 'SelfApproval', nonRetryable: true,
+          message: `${d.by} started this run and may not decide on it; another approver must (or set promotion.approval.allowSelfApproval in the pipeline)`,
+        });
+      }
     },
   });
 
@@ -58,7 +66,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: pipeline.spec, asOf };
   await registry.beginRun({
     workflowId: info.workflowId, temporalRunId: info.runId, pipeline: input.pipeline,
-    pipelineVersion: pipeline.version, asOf, trigger: input.trigger,
+    pipelineVersion: pipeline.version, asOf, trigger: input.trigger, startedBy: input.actor,
   });
 
   const stageSeconds: Partial<Record<Stage, number>> = {};
@@ -86,6 +94,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     pendingDecision = (d) => (approval = d);
     const approvalRule = run.spec.promotion.approval;
     if (approvalRule && input.allowPromotion && promotionGateReasons(run.spec.promotion, evaluated).length === 0) {
+      selfApprovalAllowed = approvalRule.allowSelfApproval === true;
       progress.stage = 'awaiting-approval';
       progress.approvalExpiresAt = new Date(Date.now() + approvalRule.expiresAfterSeconds * 1000).toISOString();
       setCurrentDetails(`Waiting for approval of **${input.pipeline} v${evaluated.modelVersion}** until ${progress.approvalExpiresAt}: POST /v1/runs/${info.workflowId}/approval`);
@@ -117,6 +126,15 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     return result;
   } catch (err) {
     const failedStage = progress.stage as Stage;
+    if (isCancellation(err)) {
+      // Cancelled through the API: the record says so (written outside the cancelled scope), and the
+      // workflow ends as cancelled.
+      const failure = { stage: failedStage, type: 'Cancelled', message: 'the run was cancelled' };
+      progress.failure = failure;
+      progress.stage = 'failed';
+      await CancellationScope.nonCancellable(() => registry.finishRun({ workflowId: info.workflowId, pipeline: input.pipeline, status: 'failed', failure }));
+      throw err;
+    }
     const failure = describeFailure(err);
     progress.failure = { stage: failedStage, ...failure };
     progress.stage = 'failed';

@@ -1,14 +1,15 @@
 // Pipeline backfills: one run per asOf over a past range, by a parent workflow with a concurrency bound.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { getPipeline } from '../../registry/pipelines.js';
 import { backfillIds } from '../../pipelines/workflow-ids.js';
-import { backfillProgressQuery } from '../../workflows/definitions.js';
+import { backfillProgressQuery, WORKFLOW_TYPES } from '../../workflows/definitions.js';
 import type { BackfillInput, BackfillProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, validationHook } from '../errors.js';
-import { apiRouter, defineRoute } from '../openapi.js';
-import { actorOf } from '../request-context.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
+import { isPlatformWorkflow } from '../platform-workflows.js';
 import { retryBackfillPartition, startBackfill, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
@@ -18,8 +19,9 @@ import { walkForwardCsv, walkForwardRows, walkForwardSvg, type WalkForwardRow } 
 
 const tags = ['backfills'];
 
-const submit = createRoute({
+const submit = guardedRoute({
   method: 'post', path: '/pipelines/{name}/backfills', tags, summary: 'Start (or find) a backfill: one run per asOf over a past range',
+  access: { needs: 'author', audit: { action: 'backfill.started', subject: (p) => `pipeline:${p.name}` } },
   request: { params: NameParams, body: jsonRequest(CreateBackfill) },
   responses: {
     201: jsonResponse(BackfillStarted, 'The backfill started'),
@@ -28,20 +30,23 @@ const submit = createRoute({
   },
 });
 
-const progress = createRoute({
+const progress = guardedRoute({
   method: 'get', path: '/backfills/{id}', tags, summary: 'Backfill progress, partition by partition',
+  access: { needs: 'read' },
   request: { params: BackfillIdParams },
   responses: { 200: jsonResponse(BackfillOne, 'The progress'), ...errorResponses(404) },
 });
 
-const retry = createRoute({
+const retry = guardedRoute({
   method: 'post', path: '/backfills/{id}/partitions/{asOf}/retry', tags, summary: 'Retry one failed partition',
+  access: { needs: 'author', audit: { action: 'backfill.partition-retried', subject: (p) => `backfill:${p.id}` } },
   request: { params: PartitionParams },
   responses: { 202: jsonResponse(PartitionRetry, 'The partition runs again'), ...errorResponses(404, 409) },
 });
 
-const report = createRoute({
+const report = guardedRoute({
   method: 'get', path: '/backfills/{id}/report', tags, summary: 'Walk-forward report (json, csv or svg)',
+  access: { needs: 'read' },
   request: { params: BackfillIdParams, query: ReportQuery },
   responses: {
     200: {
@@ -91,13 +96,14 @@ export function backfillRoutes(deps: ApiDeps) {
     try {
       await startBackfill(deps, backfillId, input, {
         summary: `Backfill ${pipeline.name} v${pipeline.version}: ${asOfs.length} runs from ${asOfs[0].slice(0, 10)} every ${stepMonths} months`,
-        details: `Started by ${actorOf(c, deps)}. Concurrency ${b.concurrency}. Promotion ${b.allowPromotion ? 'allowed' : 'disabled'}.`,
+        details: `Started by ${attribution(c).actor}. Concurrency ${b.concurrency}. Promotion ${b.allowPromotion ? 'allowed' : 'disabled'}.`,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       existing = true;
     }
     const backfill = { id: backfillId, existing, partitions, webUiUrl: webUiLink(deps.config, backfillId) };
+    c.set('audit', { subject: `backfill:${backfillId}`, details: { pipelineVersion: pipeline.version, partitions: asOfs.length, existing, concurrency: b.concurrency, allowPromotion: b.allowPromotion } });
     return existing ? c.json({ backfill }, 200) : c.json({ backfill }, 201);
   });
 
@@ -111,6 +117,7 @@ export function backfillRoutes(deps: ApiDeps) {
       if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `backfill "${id}" does not exist`);
       throw err;
     }
+    if (!isPlatformWorkflow(deps, desc, WORKFLOW_TYPES.backfill)) throw new HttpError(404, 'not_found', `backfill "${id}" does not exist`);
     const parent = await handle.query(backfillProgressQuery);
     const rows = await walkForwardRows(deps.db, parent.partitions);
     const partitions = parent.partitions.map((p, i) => {
@@ -139,7 +146,8 @@ export function backfillRoutes(deps: ApiDeps) {
     const pipeline = await getPipeline(deps.db, progress.pipeline, progress.pipelineVersion);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${progress.pipeline}" version ${progress.pipelineVersion} no longer exists`);
     try {
-      const started = await retryBackfillPartition(deps, pipeline, part, { backfillId: id, actor: actorOf(c, deps) });
+      const started = await retryBackfillPartition(deps, pipeline, part, { backfillId: id, actor: attribution(c).actor });
+      c.set('audit', { details: { asOf: part.asOf, workflowId: started.workflowId, pipelineVersion: pipeline.version } });
       return c.json({ retry: { workflowId: started.workflowId, runId: started.runId, pipelineVersion: pipeline.version, webUiUrl: started.webUiUrl } }, 202);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'conflict', `partition ${day} is already running`);

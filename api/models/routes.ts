@@ -1,11 +1,10 @@
-import { createRoute } from '@hono/zod-openapi';
 import { validateInstances } from '../../serving/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, parseJsonBody, parseWith, validationHook } from '../errors.js';
-import { apiRouter, defineRoute } from '../openapi.js';
-import { actorOf } from '../request-context.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
 import type { ServedModel } from '../../serving/model-cache.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
@@ -18,43 +17,50 @@ export const isPredictPath = (path: string) => PREDICT_PATH.test(path);
 
 const tags = ['models'];
 
-const list = createRoute({
+const list = guardedRoute({
   method: 'get', path: '/', tags, summary: 'List models with their latest version and aliases',
+  access: { needs: 'read' },
   responses: { 200: jsonResponse(ModelList, 'The models'), ...errorResponses() },
 });
 
-const versions = createRoute({
+const versions = guardedRoute({
   method: 'get', path: '/{name}/versions', tags, summary: 'List a model\'s versions, newest first',
+  access: { needs: 'read' },
   request: { params: NameParams },
   responses: { 200: jsonResponse(VersionList, 'The versions'), ...errorResponses(404) },
 });
 
-const version = createRoute({
+const version = guardedRoute({
   method: 'get', path: '/{name}/versions/{version}', tags, summary: 'Get a version, with its fitted transform',
+  access: { needs: 'read' },
   request: { params: VersionParams },
   responses: { 200: jsonResponse(VersionOne, 'The version'), ...errorResponses(400, 404) },
 });
 
-const signature = createRoute({
+const signature = guardedRoute({
   method: 'get', path: '/{name}/versions/{version}/schema', tags, summary: 'A version\'s signature: what a predict request sends, what comes back',
+  access: { needs: 'read' },
   request: { params: VersionParams },
   responses: { 200: jsonResponse(ModelSignature, 'The signature'), ...errorResponses(400, 404) },
 });
 
-const lineage = createRoute({
+const lineage = guardedRoute({
   method: 'get', path: '/{name}/versions/{version}/lineage', tags, summary: 'Where a version came from, and its metrics',
+  access: { needs: 'read' },
   request: { params: VersionParams },
   responses: { 200: jsonResponse(VersionLineage, 'The lineage'), ...errorResponses(400, 404) },
 });
 
-const history = createRoute({
+const history = guardedRoute({
   method: 'get', path: '/{name}/aliases/history', tags, summary: 'Audit of alias moves, oldest first',
+  access: { needs: 'read' },
   request: { params: NameParams },
   responses: { 200: jsonResponse(AliasHistory, 'The moves'), ...errorResponses() },
 });
 
-const moveAliasRoute = createRoute({
+const moveAliasRoute = guardedRoute({
   method: 'post', path: '/{name}/aliases/{alias}', tags,
+  access: { needs: 'admin', audit: { action: 'alias.moved', subject: (p) => `model:${p.name}` } },
   summary: 'Point an alias at a version (manual promotion or rollback); an Idempotency-Key header makes a retry a no-op',
   request: { params: AliasParams, headers: MoveAliasHeaders, body: jsonRequest(MoveAliasBody) },
   responses: { 200: jsonResponse(AliasMoved, 'The alias moved, or the move was refused with reasons'), ...errorResponses(...BODY_ERRORS, 404, 409) },
@@ -105,9 +111,12 @@ export function modelRoutes(deps: ApiDeps) {
     const { name, alias } = c.req.valid('param');
     try {
       const r = await moveAlias(deps.db, {
-        model: name, alias, toVersion: body.version, actor: actorOf(c, deps), reason: body.reason,
+        model: name, alias, toVersion: body.version, ...attribution(c), reason: body.reason,
         idempotencyKey: c.req.valid('header')['idempotency-key'] ?? `manual:${crypto.randomUUID()}`,
       });
+      // Moved: its row is written with the move. Replayed: the first request's row stands. Refused: nothing moved.
+      if (r.moved) c.set('audited', true);
+      else c.set('audit', { details: { alias, refused: r.reasons } });
       return c.json({ alias, model: name, ...r }, 200);
     } catch (err) {
       if (err instanceof RegistryError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
@@ -143,6 +152,9 @@ export function modelRoutes(deps: ApiDeps) {
   // promise when the alias's model is loaded, the response serialised once and reused by the prediction log).
   app.post('/:name/predict', async (c) => {
     const started = performance.now();
+    // An API key's check is synchronous; only a JWT may wait (for its provider's keys).
+    const allowed = c.get('access').authorize(c, 'predict', 'predict');
+    if (allowed instanceof Promise) await allowed;
     const q = c.req.url.includes('?') ? parseWith(PredictQuery, c.req.query(), 'query') : DEFAULT_PREDICT_QUERY;
     const name = c.req.param('name');
     const text = await bodyText(c);

@@ -1,21 +1,22 @@
-import { createRoute } from '@hono/zod-openapi';
 import { getPipeline, listPipelines, savePipeline } from '../../registry/pipelines.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
-import { apiRouter, defineRoute } from '../openapi.js';
-import { actorOf } from '../request-context.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import { GetPipelineQuery, PipelineList, PipelineOne, PipelineSaved, PipelineSpec } from '../schemas/pipelines.js';
 
 const tags = ['pipelines'];
 
-const list = createRoute({
+const list = guardedRoute({
   method: 'get', path: '/', tags, summary: 'List pipelines (latest version of each)',
+  access: { needs: 'read' },
   responses: { 200: jsonResponse(PipelineList, 'The latest version of every pipeline'), ...errorResponses() },
 });
 
-const create = createRoute({
+const create = guardedRoute({
   method: 'post', path: '/', tags, summary: 'Create a pipeline or a new version of it',
+  access: { needs: 'author', audit: { action: 'pipeline.saved', subject: () => 'pipeline' } },
   request: { body: jsonRequest(PipelineSpec) },
   responses: {
     201: jsonResponse(PipelineSaved, 'A new pipeline, or a new version of one'),
@@ -24,8 +25,9 @@ const create = createRoute({
   },
 });
 
-const get = createRoute({
+const get = guardedRoute({
   method: 'get', path: '/{name}', tags, summary: 'Get a pipeline',
+  access: { needs: 'read' },
   request: { params: NameParams, query: GetPipelineQuery },
   responses: { 200: jsonResponse(PipelineOne, 'The pipeline'), ...errorResponses(400, 404) },
 });
@@ -37,7 +39,8 @@ export function pipelineRoutes(deps: ApiDeps) {
 
   // Creating an existing name with a changed spec adds a version; an unchanged spec is a no-op (200).
   defineRoute(app, create, async (c) => {
-    const { pipeline, created } = await savePipeline(deps.db, c.req.valid('json'), actorOf(c, deps));
+    const { pipeline, created } = await savePipeline(deps.db, c.req.valid('json'), attribution(c));
+    c.set('audited', true);
     return created ? c.json({ pipeline, created }, 201) : c.json({ pipeline, created }, 200);
   });
 

@@ -1,41 +1,52 @@
-import { defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { createRoute } from '@hono/zod-openapi';
+import { ApplicationFailure, defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getPipeline } from '../../registry/pipelines.js';
 import { getRun, listRuns } from '../../registry/runs.js';
-import { approvalUpdate, progressQuery } from '../../workflows/definitions.js';
+import { approvalUpdate, progressQuery, WORKFLOW_TYPES } from '../../workflows/definitions.js';
 import { type StageProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
-import { apiRouter, defineRoute } from '../openapi.js';
-import { actorOf } from '../request-context.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
+import { isPlatformWorkflow, platformWorkflow } from '../platform-workflows.js';
 import { startTrainingRun, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
-  ApprovalBody, ApprovalResult, type Heartbeat, ListRunsQuery, RunDetail, RunList, StartedRun, StartRunBody, WorkflowIdParams,
+  ApprovalBody, ApprovalResult, CancelledRun, type Heartbeat, ListRunsQuery, RunDetail, RunList, StartedRun, StartRunBody, WorkflowIdParams,
 } from '../schemas/runs.js';
 
 const tags = ['runs'];
 
-const start = createRoute({
+const start = guardedRoute({
   method: 'post', path: '/pipelines/{name}/runs', tags, summary: 'Start a run of a pipeline',
+  access: { needs: 'author', audit: { action: 'run.started', subject: (p) => `pipeline:${p.name}` } },
   request: { params: NameParams, body: jsonRequest(StartRunBody, { optional: true, description: 'May be empty: a run as of now, of the latest version, that may promote' }) },
   responses: { 201: jsonResponse(StartedRun, 'The run started'), ...errorResponses(...BODY_ERRORS, 404) },
 });
 
-const list = createRoute({
+const list = guardedRoute({
   method: 'get', path: '/runs', tags, summary: 'List runs, newest first',
+  access: { needs: 'read' },
   request: { query: ListRunsQuery },
   responses: { 200: jsonResponse(RunList, 'The runs'), ...errorResponses(400) },
 });
 
-const approve = createRoute({
+const approve = guardedRoute({
   method: 'post', path: '/runs/{workflowId}/approval', tags, summary: 'Approve or reject a candidate awaiting approval',
+  access: { needs: 'approve', audit: { action: 'run.decided', subject: (p) => `run:${p.workflowId}` } },
   request: { params: WorkflowIdParams, body: jsonRequest(ApprovalBody) },
   responses: { 200: jsonResponse(ApprovalResult, 'The decision was taken'), ...errorResponses(...BODY_ERRORS, 404, 409) },
 });
 
-const get = createRoute({
+const cancel = guardedRoute({
+  method: 'post', path: '/runs/{workflowId}/cancel', tags, summary: 'Cancel a running run (its record ends as failed, type Cancelled)',
+  access: { needs: 'author', audit: { action: 'run.cancelled', subject: (p) => `run:${p.workflowId}` } },
+  request: { params: WorkflowIdParams },
+  responses: { 202: jsonResponse(CancelledRun, 'Cancellation requested'), ...errorResponses(400, 404, 409) },
+});
+
+const get = guardedRoute({
   method: 'get', path: '/runs/{workflowId}', tags, summary: 'Get a run with its live progress',
+  access: { needs: 'read' },
   request: { params: WorkflowIdParams },
   responses: { 200: jsonResponse(RunDetail, 'The run'), ...errorResponses(404) },
 });
@@ -48,7 +59,8 @@ export function runRoutes(deps: ApiDeps) {
     const { name } = c.req.valid('param');
     const pipeline = await getPipeline(deps.db, name, body.pipelineVersion);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${name}" does not exist; create it with POST /v1/pipelines`);
-    const started = await startTrainingRun(deps, pipeline, { asOf: body.asOf, trigger: 'api', allowPromotion: body.allowPromotion, actor: actorOf(c, deps) });
+    const started = await startTrainingRun(deps, pipeline, { asOf: body.asOf, trigger: 'api', allowPromotion: body.allowPromotion, actor: attribution(c).actor });
+    c.set('audit', { subject: `run:${started.workflowId}`, details: { pipeline: pipeline.name, pipelineVersion: pipeline.version, asOf: started.asOf, allowPromotion: body.allowPromotion } });
     return c.json({ run: { ...started, pipeline: pipeline.name, pipelineVersion: pipeline.version } }, 201);
   });
 
@@ -61,9 +73,10 @@ export function runRoutes(deps: ApiDeps) {
   defineRoute(app, approve, async (c) => {
     const body = c.req.valid('json');
     const { workflowId } = c.req.valid('param');
-    const handle = deps.temporal.workflow.getHandle(workflowId);
+    const handle = await platformWorkflow(deps, workflowId, WORKFLOW_TYPES.training, 'run');
     try {
-      const outcome = await handle.executeUpdate(approvalUpdate, { args: [{ decision: body.decision, reason: body.reason, by: actorOf(c, deps) }] });
+      const outcome = await handle.executeUpdate(approvalUpdate, { args: [{ decision: body.decision, reason: body.reason, by: attribution(c).actor }] });
+      c.set('audit', { details: { decision: body.decision, reason: body.reason, modelVersion: outcome.modelVersion } });
       return c.json({ approval: outcome }, 200);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
@@ -72,9 +85,22 @@ export function runRoutes(deps: ApiDeps) {
           ? new HttpError(409, 'conflict', 'run has already finished; it is not awaiting approval')
           : new HttpError(404, 'not_found', `run "${workflowId}" does not exist`);
       }
-      if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'conflict', (err.cause as Error | undefined)?.message ?? err.message);
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause as Error | undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'SelfApproval') throw new HttpError(403, 'forbidden', cause.message);
+        throw new HttpError(409, 'conflict', cause?.message ?? err.message);
+      }
       throw err;
     }
+  });
+
+  defineRoute(app, cancel, async (c) => {
+    const { workflowId } = c.req.valid('param');
+    const handle = await platformWorkflow(deps, workflowId, WORKFLOW_TYPES.training, 'run');
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') throw new HttpError(409, 'conflict', `run "${workflowId}" is ${status.name.toLowerCase()}; only a running run can be cancelled`);
+    await handle.cancel();
+    return c.json({ cancelled: workflowId }, 202);
   });
 
   // Registry record plus, while the run is live, its stage from the workflow query and its training
@@ -86,6 +112,7 @@ export function runRoutes(deps: ApiDeps) {
     let live: { status: string; progress: StageProgress | null; heartbeat: Heartbeat | null; attempt: number | null } | null = null;
     try {
       const desc = await handle.describe();
+      if (!isPlatformWorkflow(deps, desc, WORKFLOW_TYPES.training)) throw new WorkflowNotFoundError('not a run of this platform', workflowId, undefined);
       let progress: StageProgress | null = null;
       if (desc.status.name === 'RUNNING') progress = await handle.query(progressQuery).catch((): StageProgress | null => null);
       const pending = desc.raw.pendingActivities?.[0];

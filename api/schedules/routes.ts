@@ -2,14 +2,14 @@
 // no asOf and no spec, so the run trains on the data as of its nominal time with the pipeline as it is then.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common';
-import { createRoute } from '@hono/zod-openapi';
 import type { z } from 'zod';
 import { getPipeline } from '../../registry/pipelines.js';
 import type { TrainingPipelineInput } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
-import { apiRouter, defineRoute } from '../openapi.js';
-import { actorOf } from '../request-context.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
+import { WORKFLOW_TYPES } from '../../workflows/definitions.js';
 import { scheduledTrainingAction, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse } from '../schemas/common.js';
 import {
@@ -20,55 +20,64 @@ import {
 const tags = ['schedules'];
 const params = ScheduleIdParams;
 
-const create = createRoute({
+const create = guardedRoute({
   method: 'post', path: '/', tags, summary: 'Create a retraining schedule',
+  access: { needs: 'author', audit: { action: 'schedule.created', subject: () => 'schedule' } },
   request: { body: jsonRequest(CreateSchedule) },
   responses: { 201: jsonResponse(ScheduleOne, 'The schedule'), ...errorResponses(...BODY_ERRORS, 404, 409) },
 });
 
-const list = createRoute({
+const list = guardedRoute({
   method: 'get', path: '/', tags, summary: 'List retraining schedules',
+  access: { needs: 'read' },
   responses: { 200: jsonResponse(ScheduleList, 'The schedules'), ...errorResponses() },
 });
 
-const describeRoute = createRoute({
+const describeRoute = guardedRoute({
   method: 'get', path: '/{id}', tags, summary: 'Describe a schedule',
+  access: { needs: 'read' },
   request: { params },
   responses: { 200: jsonResponse(ScheduleOne, 'The schedule'), ...errorResponses(404) },
 });
 
-const update = createRoute({
+const update = guardedRoute({
   method: 'patch', path: '/{id}', tags, summary: 'Update a schedule\'s timing or policies',
+  access: { needs: 'author', audit: { action: 'schedule.updated', subject: (p) => `schedule:${p.id}` } },
   request: { params, body: jsonRequest(UpdateSchedule) },
   responses: { 200: jsonResponse(ScheduleOne, 'The schedule, updated'), ...errorResponses(...BODY_ERRORS, 404) },
 });
 
-const pause = createRoute({
+const pause = guardedRoute({
   method: 'post', path: '/{id}/pause', tags, summary: 'Pause with a note',
+  access: { needs: 'author', audit: { action: 'schedule.paused', subject: (p) => `schedule:${p.id}` } },
   request: { params, body: jsonRequest(Note) },
   responses: { 200: jsonResponse(ScheduleOne, 'The schedule, paused'), ...errorResponses(...BODY_ERRORS, 404) },
 });
 
-const unpause = createRoute({
+const unpause = guardedRoute({
   method: 'post', path: '/{id}/unpause', tags, summary: 'Unpause with a note',
+  access: { needs: 'author', audit: { action: 'schedule.unpaused', subject: (p) => `schedule:${p.id}` } },
   request: { params, body: jsonRequest(Note) },
   responses: { 200: jsonResponse(ScheduleOne, 'The schedule, running again'), ...errorResponses(...BODY_ERRORS, 404) },
 });
 
-const trigger = createRoute({
+const trigger = guardedRoute({
   method: 'post', path: '/{id}/trigger', tags, summary: 'Run now',
+  access: { needs: 'author', audit: { action: 'schedule.triggered', subject: (p) => `schedule:${p.id}` } },
   request: { params },
   responses: { 202: jsonResponse(ScheduleTriggered, 'A run was requested'), ...errorResponses(404) },
 });
 
-const backfill = createRoute({
+const backfill = guardedRoute({
   method: 'post', path: '/{id}/backfill', tags, summary: 'One run per action time in a past range',
+  access: { needs: 'author', audit: { action: 'schedule.backfilled', subject: (p) => `schedule:${p.id}` } },
   request: { params, body: jsonRequest(ScheduleBackfill) },
   responses: { 202: jsonResponse(ScheduleBackfillStarted, 'The runs were requested'), ...errorResponses(...BODY_ERRORS, 404) },
 });
 
-const remove = createRoute({
+const remove = guardedRoute({
   method: 'delete', path: '/{id}', tags, summary: 'Delete a schedule',
+  access: { needs: 'author', audit: { action: 'schedule.deleted', subject: (p) => `schedule:${p.id}` } },
   request: { params },
   responses: { 200: jsonResponse(ScheduleDeleted, 'The schedule was deleted'), ...errorResponses(404) },
 });
@@ -115,13 +124,23 @@ export function scheduleRoutes(deps: ApiDeps) {
     };
   };
 
+  // Only schedules this platform made (its memo, its workflow, its task queue): another application's
+  // schedules in a shared namespace answer 404 as if absent.
+  const isPlatformSchedule = (d: ScheduleDescription) => {
+    const action = d.action as { type?: string; workflowType?: string; taskQueue?: string };
+    return typeof d.memo?.pipeline === 'string' && action.type === 'startWorkflow'
+      && action.workflowType === WORKFLOW_TYPES.training && action.taskQueue === deps.config.temporal.taskQueue;
+  };
   const describe = async (id: string) => {
+    let d: ScheduleDescription;
     try {
-      return await client.getHandle(id).describe();
+      d = await client.getHandle(id).describe();
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) throw new HttpError(404, 'not_found', `schedule "${id}" does not exist`);
       throw err;
     }
+    if (!isPlatformSchedule(d)) throw new HttpError(404, 'not_found', `schedule "${id}" does not exist`);
+    return d;
   };
 
   defineRoute(app, create, async (c) => {
@@ -135,20 +154,24 @@ export function scheduleRoutes(deps: ApiDeps) {
         spec: timingSpec(b),
         action: scheduledTrainingAction(deps.config, { pipeline: b.pipeline, scheduleId: id, allowPromotion: b.allowPromotion }),
         policies: { overlap: toPolicy(b.overlap), catchupWindow: b.catchupWindow as never },
-        state: { paused: b.paused, note: b.note ?? `created by ${actorOf(c, deps)}` },
+        state: { paused: b.paused, note: b.note ?? `created by ${attribution(c).actor}` },
         memo: { pipeline: b.pipeline },
       });
     } catch (err) {
       if (err instanceof ScheduleAlreadyRunning) throw new HttpError(409, 'conflict', `schedule "${id}" already exists; PATCH it or choose another id`);
       throw refusedTiming(err, b);
     }
-    return c.json({ schedule: view(await describe(id)) }, 201);
+    const created = view(await describe(id));
+    c.set('audit', { subject: `schedule:${id}`, details: { pipeline: b.pipeline, after: auditedState(created) } });
+    return c.json({ schedule: created }, 201);
   });
 
   defineRoute(app, list, async (c) => {
     const out = [];
     for await (const s of client.list()) {
-      if (s.memo?.pipeline) out.push(view(await describe(s.scheduleId)));
+      if (!s.memo?.pipeline) continue;
+      const d = await client.getHandle(s.scheduleId).describe().catch(() => null);
+      if (d && isPlatformSchedule(d)) out.push(view(d));
     }
     return c.json({ schedules: out }, 200);
   });
@@ -158,7 +181,7 @@ export function scheduleRoutes(deps: ApiDeps) {
   defineRoute(app, update, async (c) => {
     const b = c.req.valid('json');
     const { id } = c.req.valid('param');
-    await describe(id);
+    const before = view(await describe(id));
     try {
       await client.getHandle(id).update((prev) => {
         // Total: refusedTiming reads a TypeError thrown in here as Temporal refusing the timing.
@@ -177,22 +200,26 @@ export function scheduleRoutes(deps: ApiDeps) {
     } catch (err) {
       throw refusedTiming(err, b);
     }
-    return c.json({ schedule: view(await describe(id)) }, 200);
+    const after = view(await describe(id));
+    c.set('audit', { details: { before: auditedState(before), after: auditedState(after) } });
+    return c.json({ schedule: after }, 200);
   });
 
   defineRoute(app, pause, async (c) => {
     const { note } = c.req.valid('json');
     const { id } = c.req.valid('param');
-    await describe(id);
-    await client.getHandle(id).pause(`${note} (${actorOf(c, deps)})`);
+    const before = view(await describe(id));
+    await client.getHandle(id).pause(`${note} (${attribution(c).actor})`);
+    c.set('audit', { details: { note, before: { paused: before.paused }, after: { paused: true } } });
     return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
   defineRoute(app, unpause, async (c) => {
     const { note } = c.req.valid('json');
     const { id } = c.req.valid('param');
-    await describe(id);
-    await client.getHandle(id).unpause(`${note} (${actorOf(c, deps)})`);
+    const before = view(await describe(id));
+    await client.getHandle(id).unpause(`${note} (${attribution(c).actor})`);
+    c.set('audit', { details: { note, before: { paused: before.paused }, after: { paused: false } } });
     return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
@@ -216,17 +243,24 @@ export function scheduleRoutes(deps: ApiDeps) {
     } catch (err) {
       throw refusedTiming(err, {});
     }
+    c.set('audit', { details: { start: start.toISOString(), end: end.toISOString(), overlap: b.overlap } });
     return c.json({ backfill: { scheduleId: id, start, end, overlap: b.overlap } }, 202);
   });
 
   defineRoute(app, remove, async (c) => {
     const { id } = c.req.valid('param');
-    await describe(id);
+    const before = view(await describe(id));
     await client.getHandle(id).delete();
+    c.set('audit', { details: { before: auditedState(before) } });
     return c.json({ deleted: id }, 200);
   });
 
   return app;
+}
+
+/** What an audit row keeps of a schedule: its settings, not its changing run history. */
+function auditedState(v: { pipeline: string | null; paused: boolean; spec: unknown; policies: unknown; allowPromotion: boolean | null }) {
+  return { pipeline: v.pipeline, paused: v.paused, spec: v.spec, policies: v.policies, allowPromotion: v.allowPromotion };
 }
 
 /**

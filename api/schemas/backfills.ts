@@ -1,16 +1,57 @@
 // Pipeline backfills: one run per asOf over a past range, their progress, retries and walk-forward report.
 import { z } from '@hono/zod-openapi';
-import { DayOrInstantInput, MetricSet, Text, Timestamp } from './common.js';
+import { DayOrInstantInput, MetricSet, readInstant, Text, Timestamp } from './common.js';
+
+/**
+ * Most asOf points (runs) one backfill may have. The same bound as MAX_PARTITIONS in
+ * api/backfills/routes.ts, which checks it again after computing the points.
+ */
+export const MAX_BACKFILL_PARTITIONS = 240;
+
+const BackfillStep = z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]);
+
+/** Months between a backfill's asOf points. */
+export const stepMonthsOf = (step: z.infer<typeof BackfillStep>): number => (step === 'season' ? 12 : step === 'month' ? 1 : step.months);
+
+/**
+ * How many asOf points a backfill from `start` to `end` every `stepMonths` months has: the points
+ * backfillAsOfs (api/backfills/routes.ts) makes, counted the same way (the start's day of month and time
+ * of day, `stepMonths` months apart, up to and including `end`). Counting stops once past `limit`.
+ */
+export function backfillPartitionCount(start: Date, end: Date, stepMonths: number, limit = MAX_BACKFILL_PARTITIONS): number {
+  let count = 0;
+  for (let i = 0; count <= limit; i++) {
+    const d = new Date(0);
+    d.setUTCFullYear(start.getUTCFullYear(), start.getUTCMonth() + i * stepMonths, start.getUTCDate());
+    d.setUTCHours(start.getUTCHours(), start.getUTCMinutes());
+    if (d > end) break;
+    count++;
+  }
+  return count;
+}
 
 export const CreateBackfill = z.object({
   start: DayOrInstantInput,
   end: DayOrInstantInput,
   /** Months between asOf points: 1 for monthly, 12 (or "season") for yearly seasons. */
-  step: z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]).default('season'),
+  step: BackfillStep.default('season'),
   concurrency: z.number().int().min(1).max(8).default(2),
   /** Backfilled runs never move an alias unless asked. */
   allowPromotion: z.boolean().default(false),
-}).strict();
+}).strict().superRefine((b, ctx) => {
+  // Only over instants the fields accepted (their own issues are reported alone, and a start after the end
+  // is the route's to refuse, naming body.start); readInstant reads them as the route's `new Date()` does.
+  const start = readInstant(b.start);
+  const end = readInstant(b.end);
+  if (!start || !end || !(start <= end)) return;
+  const stepMonths = stepMonthsOf(b.step);
+  if (backfillPartitionCount(start, end, stepMonths) > MAX_BACKFILL_PARTITIONS) {
+    ctx.addIssue({
+      code: 'custom', path: ['end'],
+      message: `from start to end every ${stepMonths} month${stepMonths === 1 ? '' : 's'} is more than ${MAX_BACKFILL_PARTITIONS} runs; shorten the range or use a larger step`,
+    });
+  }
+});
 
 export const BackfillIdParams = z.object({ id: Text().min(1).max(1000) });
 export const PartitionParams = BackfillIdParams.extend({

@@ -6,7 +6,7 @@ import { INT32_MAX, isStorableText, STORABLE_TEXT_MESSAGE } from '../../pipeline
 
 export const ERROR_CODES = [
   'bad_request', 'validation_failed', 'not_found', 'method_not_allowed', 'conflict', 'payload_too_large',
-  'unsupported_media_type', 'no_model', 'unavailable', 'internal',
+  'unsupported_media_type', 'no_model', 'unavailable', 'internal', 'unauthenticated', 'forbidden', 'rate_limited',
 ] as const;
 
 export const ErrorBody = z.object({
@@ -91,11 +91,14 @@ export const jsonRequest = <S extends z.ZodType>(schema: S, opts: { optional?: b
 
 const ERROR_DESCRIPTIONS = {
   400: 'Bad request: malformed JSON, or a query or path parameter that does not validate (bad_request)',
+  401: 'No credentials, or credentials that are not valid (unauthenticated); see WWW-Authenticate',
+  403: 'The caller\'s role may not do this (forbidden)',
   404: 'Not found (not_found, no_model)',
   409: 'Conflict with the current state (conflict)',
   413: 'Body too large (payload_too_large)',
   415: 'Body not sent as application/json (unsupported_media_type)',
   422: 'Body that does not validate (validation_failed)',
+  429: 'Too many requests from this caller (rate_limited); see Retry-After',
   500: 'Internal error (internal)',
   503: 'A backing service is unavailable (unavailable)',
 } as const;

@@ -23,6 +23,8 @@ export const ListRunsQuery = z.object({
 
 export const WorkflowIdParams = z.object({ workflowId: Text().min(1).max(1000) });
 
+export const CancelledRun = z.object({ cancelled: z.string() }).openapi('CancelledRun');
+
 const Stage = z.enum(STAGES);
 
 export const RunFailure = z.object({ stage: z.string(), type: z.string(), message: z.string() });
@@ -81,6 +83,8 @@ export const RunRecord = z.object({
   pipelineVersion: z.number().int(),
   asOf: Timestamp,
   trigger: z.string(),
+  /** Who started it: the caller's principal (key:…, oidc:…), schedule:<id>, or null for runs older than the record. */
+  startedBy: z.string().nullable(),
   /** running, succeeded or failed. */
   status: z.string(),
   /** The stage running (or the one that failed); null once succeeded. */

@@ -79,7 +79,7 @@ function importChain(url: string, esm: Map<string, string>): string {
 describe('mlp api', () => {
   it('serves a prediction from the registered model, on the JS engine, with no tfjs backend', async () => {
     const res = await fetch(`${base}/v1/models/football/predict`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.adminKey}` },
       body: JSON.stringify({ instances: [{ home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' }, { home_team: 'Juventus', away_team: 'Inter' }] }),
     });
     expect(res.status, api.output()).toBe(200);

@@ -115,5 +115,5 @@ describe('a football backfill over three seasons', () => {
 
 async function fetchText(path: string): Promise<string> {
   const base = await p.listen();
-  return (await fetch(base + path)).text();
+  return (await fetch(base + path, { headers: { authorization: `Bearer ${p.adminKey}` } })).text();
 }

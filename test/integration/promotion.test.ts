@@ -5,11 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moveAlias, registerVersion } from '../../registry/models.js';
 import type { ModelLineage } from '../../pipelines/contract.js';
 import type { FittedFeatures } from '../../pipelines/fitted-features.js';
+import type { Role } from '../../registry/api-keys.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
 let p: TestPlatform;
 const crashAfterMove = new Set<string>();
+
+/** The Authorization header of a key of `role` named `name`. */
+const as = async (role: Role, name: string) => ({ authorization: `Bearer ${await p.keyFor(role, name)}` });
 
 beforeAll(async () => {
   p = await createTestPlatform({
@@ -104,25 +108,29 @@ describe('approval gate', () => {
     const { id, run } = await startAndWaitForApproval('approved');
     expect(Date.parse(run.live.progress.approvalExpiresAt)).toBeGreaterThan(Date.now() + 500_000);
     expect(await aliasEvents('approved')).toHaveLength(0);
-    const res = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'looked at the calibration plot' }, { 'x-actor': 'alice' });
+    // Four eyes: whoever started the run (the test's admin key) may not decide on it, admin or not.
+    const own = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'my own run looks fine' });
+    expect(own.status).toBe(403);
+    expect(own.body.error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/^key:test-admin started this run and may not decide on it/) });
+    const res = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'looked at the calibration plot' }, await as('approver', 'alice'));
     expect(res.status).toBe(200);
     expect(res.body.approval).toMatchObject({ accepted: true, decision: 'approve', modelVersion: 1 });
     const result = await p.temporal.workflow.getHandle(id).result();
     expect(result.promotion.promoted).toBe(true);
     const events = await aliasEvents('approved');
     expect(events).toHaveLength(1);
-    expect(events[0].actor).toMatch(/approved by alice/);
-    const again = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'twice' });
+    expect(events[0].actor).toMatch(/approved by key:alice/);
+    const again = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'twice' }, await as('approver', 'alice'));
     expect(again.status).toBe(409);
   });
 
   it('a rejection leaves production alone and records why', async () => {
     await p.request('POST', '/v1/pipelines', approvalSpec('rejected', 600));
     const { id } = await startAndWaitForApproval('rejected');
-    const res = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'reject', reason: 'draws look off' }, { 'x-actor': 'bob' });
+    const res = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'reject', reason: 'draws look off' }, await as('approver', 'bob'));
     expect(res.status).toBe(200);
     const result = await p.temporal.workflow.getHandle(id).result();
-    expect(result.promotion).toMatchObject({ promoted: false, reasons: ['rejected by bob: draws look off'] });
+    expect(result.promotion).toMatchObject({ promoted: false, reasons: ['rejected by key:bob: draws look off'] });
     expect(await aliasEvents('rejected')).toHaveLength(0);
   });
 
@@ -148,12 +156,12 @@ describe('rollback while serving', () => {
     await p.request('POST', '/v1/pipelines', quickFootballSpec({ name: 'served', model: { ...quickFootballSpec().model, seed: 99, hiddenLayers: [24] } }));
     const second = await p.runPipeline('served');
     if (first.error || second.error) throw first.error ?? second.error;
-    const manual = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
+    const manual = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { ...await as('admin', 'carol'), 'idempotency-key': 'carol-1' });
     expect(manual.status).toBe(200);
     expect(manual.body).toMatchObject({ moved: true, fromVersion: 1, toVersion: 2, replayed: false });
-    const retried = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
+    const retried = await p.request('POST', '/v1/models/served/aliases/production', { version: 2, reason: 'try the wider model' }, { ...await as('admin', 'carol'), 'idempotency-key': 'carol-1' });
     expect(retried.body).toMatchObject({ moved: true, fromVersion: 1, toVersion: 2, replayed: true });
-    const reused = await p.request('POST', '/v1/models/served/aliases/production', { version: 1, reason: 'back again' }, { 'x-actor': 'carol', 'idempotency-key': 'carol-1' });
+    const reused = await p.request('POST', '/v1/models/served/aliases/production', { version: 1, reason: 'back again' }, { ...await as('admin', 'carol'), 'idempotency-key': 'carol-1' });
     expect(reused.status).toBe(409);
     expect(reused.body.error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/idempotency key "carol-1" was already used for another alias move/) });
 
@@ -163,7 +171,7 @@ describe('rollback while serving', () => {
     let stop = false;
     const client = async () => {
       while (!stop) {
-        const res = await fetch(`${base}/v1/models/served/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const res = await fetch(`${base}/v1/models/served/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.adminKey}` }, body });
         const json = await res.json() as { version?: number };
         seen.push({ at: Date.now(), status: res.status, version: json.version });
       }
@@ -171,7 +179,7 @@ describe('rollback while serving', () => {
     const clients = Array.from({ length: 8 }, client);
     await waitFor(async () => (seen.some((s) => s.version === 2) ? true : undefined), 'v2 to be served');
     const rolledBackAt = Date.now();
-    const rollback = await p.request('POST', '/v1/models/served/aliases/production', { version: 1, reason: 'v2 is worse on live traffic' }, { 'x-actor': 'carol' });
+    const rollback = await p.request('POST', '/v1/models/served/aliases/production', { version: 1, reason: 'v2 is worse on live traffic' }, await as('admin', 'carol'));
     expect(rollback.body).toMatchObject({ moved: true, fromVersion: 2, toVersion: 1 });
     await waitFor(async () => (seen.some((s) => s.at > rolledBackAt && s.version === 1) ? true : undefined), 'v1 to be served again', 10_000);
     await new Promise((r) => setTimeout(r, 300));
@@ -185,6 +193,6 @@ describe('rollback while serving', () => {
     // Once switched, nothing answers with the rolled-back version any more.
     expect(seen.filter((s) => s.at > switched.at + 50 && s.version !== 1)).toEqual([]);
     const history = await p.request('GET', '/v1/models/served/aliases/history');
-    expect(history.body.events.map((e: { toVersion: number; actor: string }) => [e.toVersion, e.actor.split(' ')[0]])).toEqual([[1, expect.stringMatching(/^workflow:/)], [2, 'carol'], [1, 'carol']]);
+    expect(history.body.events.map((e: { toVersion: number; actor: string }) => [e.toVersion, e.actor.split(' ')[0]])).toEqual([[1, expect.stringMatching(/^workflow:/)], [2, 'key:carol'], [1, 'key:carol']]);
   });
 });

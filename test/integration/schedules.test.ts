@@ -36,14 +36,15 @@ async function createSchedule(body: Record<string, unknown>) {
 
 describe('a retraining schedule', () => {
   it('starts runs whose asOf is their scheduled time, and pause stops them', async () => {
-    const s = await createSchedule({ pipeline: 'seattle-temp', id: 'every-5s', interval: { every: '5s' }, allowPromotion: false });
-    expect(s).toMatchObject({ id: 'every-5s', pipeline: 'seattle-temp', paused: false, policies: { overlap: 'skip' } });
+    // The shortest interval a schedule may have: its first action comes within a minute.
+    const s = await createSchedule({ pipeline: 'seattle-temp', id: 'every-minute', interval: { every: '1 minute' }, allowPromotion: false });
+    expect(s).toMatchObject({ id: 'every-minute', pipeline: 'seattle-temp', paused: false, policies: { overlap: 'skip' } });
     expect(s.nextActionTimes.length).toBeGreaterThan(0);
 
     const action = await until(async () => {
-      const d = await p.request('GET', '/v1/schedules/every-5s');
+      const d = await p.request('GET', '/v1/schedules/every-minute');
       return d.body.schedule.recentActions[0] as { scheduledAt: string; workflowId: string } | undefined;
-    }, 'a first scheduled action');
+    }, 'a first scheduled action', 90_000);
     expect(action.workflowId).toMatch(/^train:seattle-temp:scheduled-/);
     const result = await p.temporal.workflow.getHandle(action.workflowId).result();
     expect(result.asOf).toBe(new Date(action.scheduledAt).toISOString());
@@ -51,17 +52,18 @@ describe('a retraining schedule', () => {
     expect(run.body.run).toMatchObject({ trigger: 'schedule', status: 'succeeded' });
     expect(new Date(run.body.run.asOf).toISOString()).toBe(new Date(action.scheduledAt).toISOString());
 
-    const paused = await p.request('POST', '/v1/schedules/every-5s/pause', { note: 'data feed maintenance' });
+    const paused = await p.request('POST', '/v1/schedules/every-minute/pause', { note: 'data feed maintenance' });
     expect(paused.body.schedule).toMatchObject({ paused: true, note: expect.stringMatching(/^data feed maintenance/) });
-    const countAfterPause = (await p.request('GET', '/v1/schedules/every-5s')).body.schedule.recentActions.length;
-    await sleep(11_000);
-    const later = (await p.request('GET', '/v1/schedules/every-5s')).body.schedule;
+    const countAfterPause = (await p.request('GET', '/v1/schedules/every-minute')).body.schedule.recentActions.length;
+    // Past the next action time (interval schedules act on whole minutes since the epoch): none was taken.
+    await sleep(60_000 - (Date.now() % 60_000) + 3_000);
+    const later = (await p.request('GET', '/v1/schedules/every-minute')).body.schedule;
     expect(later.recentActions.length).toBe(countAfterPause);
 
-    const unpaused = await p.request('POST', '/v1/schedules/every-5s/unpause', { note: 'feed is back' });
+    const unpaused = await p.request('POST', '/v1/schedules/every-minute/unpause', { note: 'feed is back' });
     expect(unpaused.body.schedule.paused).toBe(false);
-    await p.request('POST', '/v1/schedules/every-5s/pause', { note: 'stop for the rest of the test' });
-  });
+    await p.request('POST', '/v1/schedules/every-minute/pause', { note: 'stop for the rest of the test' });
+  }, 240_000);
 
   it('backfills a past range: one run per action time, each with that time as asOf', async () => {
     await createSchedule({ pipeline: 'seattle-temp', id: 'monthly', cron: ['0 0 1 * *'], paused: true, allowPromotion: false, note: 'backfill only' });
@@ -85,7 +87,7 @@ describe('a retraining schedule', () => {
   it('is described, updated, triggered and deleted through the API, and rejects bad timing', async () => {
     await createSchedule({ pipeline: 'seattle-temp', id: 'weekly', cron: ['0 3 * * 1'], paused: true });
     const listed = await p.request('GET', '/v1/schedules');
-    expect(listed.body.schedules.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['weekly', 'monthly', 'every-5s']));
+    expect(listed.body.schedules.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['weekly', 'monthly', 'every-minute']));
     const updated = await p.request('PATCH', '/v1/schedules/weekly', { overlap: 'buffer_one', catchupWindow: '2 hours', allowPromotion: false });
     expect(updated.body.schedule).toMatchObject({ policies: { overlap: 'buffer_one', catchupWindowMs: 7_200_000 }, allowPromotion: false });
     const next = new Date(updated.body.schedule.nextActionTimes[0]);
@@ -108,10 +110,12 @@ describe('a retraining schedule', () => {
     const create = (body: Record<string, unknown>) => p.request('POST', '/v1/schedules', { pipeline: 'seattle-temp', id: 'bad', ...body });
     expect(await create({ cron: ['not a cron'] })).toEqual(refused('body.cron', 'CronString does not have 5-7 fields'));
     expect(await create({ cron: ['0 3 * * 1', '61 3 * * 1'] })).toEqual(refused('body.cron', 'Minute is not in range [0-59]'));
-    expect(await create({ interval: { every: '1ms' } })).toEqual(refused('body.interval', 'interval is too small'));
+    // An interval under a minute never reaches Temporal: the schema refuses it.
+    const tooShort = { status: 422, body: { error: { code: 'validation_failed', message: 'body.interval.every: at least 1 minute (each action starts a whole training run)', details: { issues: [{ path: 'body.interval.every', message: 'at least 1 minute (each action starts a whole training run)' }] } } } };
+    expect(await create({ interval: { every: '1ms' } })).toMatchObject(tooShort);
     expect(await create({ interval: { every: '1 day', offset: '2 days' } })).toEqual(refused('body.interval', 'phase cannot be greater than Interval'));
     expect(await p.request('PATCH', '/v1/schedules/weekly', { cron: ['not a cron'] })).toEqual(refused('body.cron', 'CronString does not have 5-7 fields'));
-    expect(await p.request('PATCH', '/v1/schedules/weekly', { interval: { every: '1ms' } })).toEqual(refused('body.interval', 'interval is too small'));
+    expect(await p.request('PATCH', '/v1/schedules/weekly', { interval: { every: '1ms' } })).toMatchObject(tooShort);
     // Nothing was created or changed by a refused request.
     expect((await p.request('GET', '/v1/schedules/bad')).status).toBe(404);
     expect((await p.request('GET', '/v1/schedules/weekly')).body.schedule.spec.calendars).toHaveLength(1);

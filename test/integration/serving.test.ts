@@ -53,7 +53,7 @@ describe('predict', () => {
   it('every response carries a request ID, over real HTTP: the caller\'s when it is sane, else a new one', async () => {
     const base = await listening();
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.adminKey}`, ...headers }, body });
     const answered = await post('/v1/models/seattle-temp/predict', JSON.stringify({ instances: [day(1)] }), { 'x-request-id': 'caller-42' });
     expect(answered.status).toBe(200);
     expect(answered.headers.get('x-request-id')).toBe('caller-42');
@@ -69,7 +69,7 @@ describe('predict', () => {
     expect(again.headers.get('x-request-id')).not.toBe(missing.headers.get('x-request-id'));
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-request-id')).toMatch(generated);
-    const elsewhere = await fetch(`${base}/v1/models/seattle-temp/versions`, { headers: { 'x-request-id': 'list-1' } });
+    const elsewhere = await fetch(`${base}/v1/models/seattle-temp/versions`, { headers: { 'x-request-id': 'list-1', authorization: `Bearer ${p.adminKey}` } });
     expect(elsewhere.headers.get('x-request-id')).toBe('list-1');
     // An alias may be called "predict": its path ends like the predict route's but is not it.
     const moved = await post('/v1/models/seattle-temp/aliases/predict', JSON.stringify({ version: 1, reason: 'alias named like the route' }), { 'x-request-id': 'move-1' });
@@ -121,7 +121,7 @@ describe('predict', () => {
     const { hostname, port } = new URL(await listening());
     const limit = p.config.serving.maxBodyBytes;
     const upload = (chunks: () => Buffer | null) => new Promise<{ status: number; body: string; written: number; closed: boolean }>((resolve, reject) => {
-      const req = request({ hostname, port, method: 'POST', path: '/v1/models/seattle-temp/predict', headers: { 'content-type': 'application/json' } });
+      const req = request({ hostname, port, method: 'POST', path: '/v1/models/seattle-temp/predict', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.adminKey}` } });
       req.on('error', () => undefined); // EPIPE / ECONNRESET once the server has closed a refused upload
       req.on('response', (res) => {
         const written = req.socket!.bytesWritten;
@@ -198,17 +198,17 @@ describe('prediction log storage', () => {
     // The migration's own SQL, on a copy of the table as migration 0001 made it, holding a compressed row.
     const migration = readFileSync(join(projectRoot, 'db', 'migrations', '0002_prediction_log_json.sql'), 'utf8')
       .replaceAll('"prediction_log"', '"prediction_log_0001"').replaceAll('--> statement-breakpoint', '');
-    await p.db.execute(sql.raw(`create table prediction_log_0001 (id bigserial primary key, request jsonb not null, response jsonb not null)`));
+    await p.owner.execute(sql.raw(`create table prediction_log_0001 (id bigserial primary key, request jsonb not null, response jsonb not null)`));
     const big = JSON.stringify({ instances: Array.from({ length: 300 }, (_, i) => day(i)) });
     await p.db.execute(sql`insert into prediction_log_0001 (request, response) values (${big}::jsonb, ${big}::jsonb)`);
     const compression = async () => (await p.db.execute(sql.raw(`select pg_column_compression(request) as req, pg_column_compression(response) as res,
       request::text as body from prediction_log_0001`))).rows[0] as { req: string | null; res: string | null; body: string };
     expect(await compression()).toMatchObject({ req: 'pglz', res: 'pglz' });
-    await p.db.execute(sql.raw(migration));
+    await p.owner.execute(sql.raw(migration));
     const after = await compression();
     expect([after.req, after.res]).toEqual([null, null]);
     expect(JSON.parse(after.body)).toEqual(JSON.parse(big));
-    await p.db.execute(sql.raw('drop table prediction_log_0001'));
+    await p.owner.execute(sql.raw('drop table prediction_log_0001'));
   });
 
   it('keeps bodies as json, stored uncompressed', async () => {

@@ -49,9 +49,9 @@ describe('sources', () => {
   });
 
   it('a SQL query on schema source_data, read as the source role, with a numeric target: miles per gallon', async () => {
-    await p.db.execute(sql`CREATE TABLE source_data.cars (name text, mpg double precision, cylinders int, displacement double precision, horsepower double precision, weight double precision, acceleration double precision, year date, origin text)`);
+    await p.owner.execute(sql`CREATE TABLE source_data.cars (name text, mpg double precision, cylinders int, displacement double precision, horsepower double precision, weight double precision, acceleration double precision, year date, origin text)`);
     for (const c of cars) {
-      await p.db.execute(sql`INSERT INTO source_data.cars VALUES (${c.Name}, ${c.Miles_per_Gallon}, ${c.Cylinders}, ${c.Displacement}, ${c.Horsepower}, ${c.Weight_in_lbs}, ${c.Acceleration}, ${c.Year}, ${c.Origin})`);
+      await p.owner.execute(sql`INSERT INTO source_data.cars VALUES (${c.Name}, ${c.Miles_per_Gallon}, ${c.Cylinders}, ${c.Displacement}, ${c.Horsepower}, ${c.Weight_in_lbs}, ${c.Acceleration}, ${c.Year}, ${c.Origin})`);
     }
     const created = await p.request('POST', '/v1/pipelines', {
       name: 'cars-sql', source: { kind: 'sql', query: 'SELECT mpg, cylinders, displacement, horsepower, weight, acceleration, extract(year from year)::int AS model_year, origin FROM cars' },

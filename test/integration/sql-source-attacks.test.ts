@@ -46,12 +46,12 @@ const spec = (name: string, query: string) => ({ name, source: { kind: 'sql', qu
 
 beforeAll(async () => {
   p = await createTestPlatform({ env: { SOURCE_STATEMENT_TIMEOUT_MS: String(TIMEOUT_MS), SOURCE_MAX_ROWS: String(MAX_ROWS) } });
-  // Source tables live in source_data; the registry's role creates them, the migration's default privileges
+  // Source tables live in source_data; the database owner creates them, the migration's default privileges
   // let the source role read them.
-  await p.db.execute(sql`CREATE TABLE source_data.cars (name text, mpg double precision, cylinders int, horsepower double precision, weight double precision, origin text)`);
-  await p.db.execute(sql`INSERT INTO source_data.cars SELECT * FROM json_populate_recordset(null::source_data.cars, ${JSON.stringify(cars)}::json)`);
-  await p.db.execute(sql`CREATE TABLE source_data.secrets (name text)`);
-  await p.db.execute(sql`INSERT INTO source_data.secrets VALUES (${SECRET})`);
+  await p.owner.execute(sql`CREATE TABLE source_data.cars (name text, mpg double precision, cylinders int, horsepower double precision, weight double precision, origin text)`);
+  await p.owner.execute(sql`INSERT INTO source_data.cars SELECT * FROM json_populate_recordset(null::source_data.cars, ${JSON.stringify(cars)}::json)`);
+  await p.owner.execute(sql`CREATE TABLE source_data.secrets (name text)`);
+  await p.owner.execute(sql`INSERT INTO source_data.secrets VALUES (${SECRET})`);
   // A model in production, so the registry has aliases, versions and a succeeded run to lose.
   await p.request('POST', '/v1/pipelines', {
     name: 'cars-sql', source: { kind: 'sql', query: 'SELECT mpg, cylinders, horsepower, weight, origin FROM cars' },
@@ -87,7 +87,7 @@ describe('the source role', () => {
       where n.nspname in ('public', 'drizzle') and c.relkind in ('r', 'p', 'v', 'm')
         and has_table_privilege('mlp_source_reader', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')`);
     expect(registryGrants.rows).toEqual([]);
-    const privileges = await p.db.execute(sql`select
+    const privileges = await p.owner.execute(sql`select
       has_schema_privilege('mlp_source_reader', 'source_data', 'USAGE') as source_usage,
       has_schema_privilege('mlp_source_reader', 'source_data', 'CREATE') as source_create,
       has_schema_privilege('mlp_source_reader', 'public', 'CREATE') as public_create,
@@ -171,7 +171,7 @@ describe('what a query leaves in its session dies with it', () => {
     const stuck = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error('the migrations waited for a lock a source query took')), 15_000);
     });
-    await Promise.race([migrateDatabase(p.databaseUrl), stuck]).finally(() => clearTimeout(timer));
+    await Promise.race([migrateDatabase(p.ownerDatabaseUrl), stuck]).finally(() => clearTimeout(timer));
   });
 });
 

@@ -1,7 +1,8 @@
 // Starts the real services the integration tests run against: an embedded PostgreSQL and a Temporal dev
 // server (in memory), on free ports, plus one workflow bundle shared by every test worker. As `mlp up` does
-// for its embedded cluster, it gives the read-only source role a login (app/source-reader.ts), once for the
-// whole cluster: roles are cluster-wide, and each test file's database is reached by the same login.
+// for its embedded cluster, it gives the runtime role and the read-only source role their logins
+// (app/role-logins.ts), once for the whole cluster: roles are cluster-wide, and each test file's database is
+// reached by the same logins.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../app/embedded-postgres.js';
 import { freePort } from '../../app/free-port.js';
 import { startEmbeddedTemporal } from '../../app/embedded-temporal.js';
-import { enableSourceReaderLogin } from '../../app/source-reader.js';
+import { enableRoleLogin } from '../../app/role-logins.js';
 import { migrateDatabase } from '../../db/migrate.js';
 import { createLogger } from '../../runtime/logger.js';
 import { workflowsPath } from '../../app/worker.js';
@@ -21,6 +22,8 @@ declare module 'vitest' {
     pgPort: number;
     /** The source role's login on the shared cluster; a test file swaps in its own database. */
     pgSourceReaderUrl: string;
+    /** The runtime role's login (no DDL, append-only audit), which the API and worker of a test file use. */
+    pgRuntimeUrl: string;
     temporalAddress: string;
     workflowBundleCode: string;
   }
@@ -43,10 +46,12 @@ export default async function setup(project: TestProject) {
   // settings) before the files' migrations run side by side, and gets its login here.
   await pg.createDatabase('mlp_source_setup');
   await migrateDatabase(pg.urlFor('mlp_source_setup'));
-  const sourceReaderUrl = await enableSourceReaderLogin({ databaseUrl: pg.urlFor('mlp_source_setup'), dataDir: root });
+  const sourceReaderUrl = await enableRoleLogin({ databaseUrl: pg.urlFor('mlp_source_setup'), dataDir: root, role: 'mlp_source_reader' });
+  const runtimeUrl = await enableRoleLogin({ databaseUrl: pg.urlFor('mlp_source_setup'), dataDir: root, role: 'mlp_runtime' });
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('pgPort', pgPort);
   project.provide('pgSourceReaderUrl', sourceReaderUrl);
+  project.provide('pgRuntimeUrl', runtimeUrl);
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowBundleCode', bundle.code);
   return async () => {

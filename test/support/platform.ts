@@ -12,7 +12,11 @@ import type { FaultInjector } from '../../activities/failures.js';
 import { assemblePlatform } from '../../app/assemble.js';
 import { installTemporalRuntime } from '../../app/worker.js';
 import type { Db } from '../../db/client.js';
+import { connectDb } from '../../db/client.js';
 import { migrateDatabase } from '../../db/migrate.js';
+import { enableRoleLogin, RUNTIME_ROLE } from '../../app/role-logins.js';
+import { createApiKey, type Role } from '../../registry/api-keys.js';
+import type { KeyRing } from '../../api/auth/key-ring.js';
 import type { ArtifactStore } from '../../runtime/artifacts.js';
 import type { PredictionLog } from '../../serving/prediction-log.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
@@ -30,9 +34,23 @@ export interface TestPlatform {
   metrics: Metrics;
   workerMetrics: Metrics;
   taskQueue: string;
+  /** The runtime role's login, which the API and worker use (no DDL, append-only audit). */
   databaseUrl: string;
-  /** In-process HTTP: the real Hono app, without a socket. */
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** The owner's login (DDL for test fixtures, backup and restore). */
+  ownerDatabaseUrl: string;
+  /** A pool on the owner's login, for fixtures the runtime role may not make (tables in source_data, ...). */
+  owner: Db;
+  /** The admin key every request sends unless its headers set `authorization` ('' sends none). */
+  adminKey: string;
+  /** The API keys the API accepts (refresh after changing api_keys behind its back). */
+  keys: KeyRing;
+  /** A key of `role` named `name` (default test-<role>; made on first use), for tests of who may do what. */
+  keyFor(role: Role, name?: string): Promise<string>;
+  /**
+   * In-process HTTP: the real Hono app, without a socket. Authenticated as the admin unless `headers`
+   * sets `authorization` (to another key, or '' for none).
+   */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Serves the app on a real loopback port (for HTTP clients such as the CLI); returns its base URL. */
   listen(): Promise<string>;
   /** Starts a run through the API and waits for its workflow to finish. */
@@ -57,16 +75,20 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
-  const databaseUrl = adminUrl.replace(/\/postgres$/, `/${dbName}`);
-  await migrateDatabase(databaseUrl);
+  const ownerDatabaseUrl = adminUrl.replace(/\/postgres$/, `/${dbName}`);
+  await migrateDatabase(ownerDatabaseUrl);
 
   const taskQueue = `test-${id}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'mlp-platform-'));
   // `sql` sources log in as the read-only source role, to this file's database (as on the platform).
   const sourceUrl = new URL(inject('pgSourceReaderUrl'));
   sourceUrl.pathname = `/${dbName}`;
+  // The API and the worker log in as the runtime role, as on the platform.
+  const databaseUrl = opts.pgAdminUrl
+    ? await enableRoleLogin({ databaseUrl: ownerDatabaseUrl, dataDir, role: RUNTIME_ROLE })
+    : Object.assign(new URL(inject('pgRuntimeUrl')), { pathname: `/${dbName}` }).toString();
   const config = loadConfig({
-    DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: ownerDatabaseUrl, API_KEY_REFRESH_MS: '200', TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
     DATA_DIR: dataDir, ...(opts.artifactDir ? { ARTIFACT_DIR: opts.artifactDir } : {}), LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
     ...(opts.pgAdminUrl ? {} : { SOURCE_DATABASE_URL: sourceUrl.toString() }),
     ...opts.env,
@@ -82,22 +104,47 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
     workflowBundle: { code: inject('workflowBundleCode') },
   });
   const { db, temporal, artifacts } = assembled;
-  const { app, models, predictionLog } = assembled.api!;
+  const { app, models, predictionLog, keys } = assembled.api!;
   models.start();
+  const owner = connectDb(ownerDatabaseUrl, { max: 2 });
+  const platformActor = { actor: 'platform:test', requestId: null };
+  const adminKey = (await createApiKey(db, { name: 'test-admin', role: 'admin' }, platformActor)).token;
+  const namedKeys = new Map<string, Promise<string>>();
+  const keyFor = (role: Role, name = `test-${role}`) => {
+    let key = namedKeys.get(name);
+    if (!key) {
+      key = createApiKey(db, { name, role }, platformActor).then(async (k) => {
+        await keys.refresh();
+        return k.token;
+      });
+      namedKeys.set(name, key);
+    }
+    return key;
+  };
+  await keys.refresh();
 
   const request: TestPlatform['request'] = async (method, path, body, headers = {}) => {
+    const { authorization = `Bearer ${adminKey}`, ...rest } = headers;
+    const sent = { ...(authorization === '' ? {} : { authorization }), ...rest };
     const res = await app.request(path, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    // Headers not enumerable: tests compare { status, body } with toEqual.
+    return Object.defineProperty({ status: res.status, body: parsed }, 'headers', { value: res.headers, enumerable: false }) as { status: number; body: any; headers: Headers };
   };
 
   let server: ServerType | null = null;
   return {
-    config, db, temporal, artifacts, predictionLog, metrics, workerMetrics, taskQueue, databaseUrl, request,
+    config, db, temporal, artifacts, predictionLog, metrics, workerMetrics, taskQueue, databaseUrl, ownerDatabaseUrl, owner, adminKey, keys, keyFor, request,
     listen() {
       return new Promise((resolve) => {
         server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
@@ -118,6 +165,7 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
     async stop() {
       if (server) await new Promise((r) => server!.close(() => r(null)));
       await assembled.stop();
+      await owner.$client.end();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

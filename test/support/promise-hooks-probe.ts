@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connectTemporal } from '../../runtime/temporal-connection.js';
 
 const [address, kind] = process.argv.slice(2);
-const connection = kind === 'sdk' ? await Connection.connect({ address }) : await connectTemporal(address, 'default');
+const connection = kind === 'sdk' ? await Connection.connect({ address }) : await connectTemporal(address, 'default', { tls: false });
 const client = new Client({ connection, namespace: 'default' });
 await connection.workflowService.describeNamespace({ namespace: 'default' });
 for await (const _ of client.workflow.list({ pageSize: 1 })) break;

@@ -8,12 +8,14 @@ import { Readable } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../api/app.js';
+import { testAccess } from '../../support/access.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { loadConfig } from '../../../runtime/config.js';
 import { createLogger } from '../../../runtime/logger.js';
 import { createMetrics } from '../../../runtime/metrics.js';
 
 const LIMIT = 64 * 1024;
+const auth = testAccess();
 const config = loadConfig({});
 const unreachable = new Proxy({}, { get: (_t, key) => { throw new Error(`a service was reached: ${String(key)}`); } });
 const logged: { requestJson: string }[] = [];
@@ -25,6 +27,7 @@ const deps = {
   db: unreachable, temporal: { schedule: {}, workflow: unreachable },
   serving: { current: () => served, byAlias: unreachable, byVersion: unreachable },
   predictionLog: { record: (e: { requestJson: string }) => logged.push(e) },
+  access: auth.access,
 } as unknown as ApiDeps;
 
 let server: ServerType;
@@ -55,7 +58,8 @@ interface Answer {
  * Sends `body` (a stream of `total` bytes generated as the socket takes them, or a string) without
  * Content-Length unless `headers` has one, and reports what each side did.
  */
-function send(method: string, path: string, body: { total: number; chunk: Buffer } | string | undefined, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Answer> {
+function send(method: string, path: string, body: { total: number; chunk: Buffer } | string | undefined, contentHeaders: Record<string, string> = { 'content-type': 'application/json' }): Promise<Answer> {
+  const headers = { ...auth.as('admin'), ...contentHeaders };
   return new Promise((resolve, reject) => {
     // A refused upload ends in EPIPE or ECONNRESET on the client: expected, and not the answer.
     const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false });

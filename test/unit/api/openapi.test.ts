@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 // First, as the CLI loads it: the pipeline spec's schemas then exist before @hono/zod-openapi extends zod.
 import '../../../pipelines/spec.js';
 import { createApp } from '../../../api/app.js';
+import { testAccess } from '../../support/access.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { loadConfig } from '../../../runtime/config.js';
 import { createLogger } from '../../../runtime/logger.js';
@@ -18,9 +19,10 @@ type Operation = {
 type Document = { openapi: string; info: { version: string }; servers: { url: string }[]; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
 
 // Only route registration and the document are exercised: no handler runs, so the services stay unused.
-const deps = { config: loadConfig({}), logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu', temporal: { schedule: {} } } as unknown as ApiDeps;
+const { access, as } = testAccess();
+const deps = { config: loadConfig({}), logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu', temporal: { schedule: {} }, access } as unknown as ApiDeps;
 const app = createApp(deps, { version: 'test' });
-const doc = await (await app.request('/openapi.json')).json() as Document;
+const doc = await (await app.request('/openapi.json', { headers: as('viewer') })).json() as Document;
 
 const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ key: `${method} ${path}`, op })));
 const operation = (method: string, path: string) => doc.paths[path][method];

@@ -5,13 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { createApp } from '../../../api/app.js';
+import { testAccess } from '../../support/access.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { INT32_MAX, INT32_MIN, isStorableText } from '../../../pipelines/storable.js';
 import { loadConfig } from '../../../runtime/config.js';
 import { createLogger } from '../../../runtime/logger.js';
 import { createMetrics } from '../../../runtime/metrics.js';
 
-const deps = { config: loadConfig({}), logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu', temporal: { schedule: {} } } as unknown as ApiDeps;
+const deps = { config: loadConfig({}), logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu', temporal: { schedule: {} }, access: testAccess().access } as unknown as ApiDeps;
 const app = createApp(deps, { version: 'test' });
 
 type Def = { type: string; [k: string]: unknown };

@@ -5,26 +5,29 @@
 import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../api/app.js';
+import { testAccess } from '../../support/access.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { backfillAsOfs } from '../../../api/backfills/routes.js';
 import { readInstant } from '../../../api/schemas/common.js';
 import type { TrainingPipelineInput } from '../../../pipelines/contract.js';
+import { WORKFLOW_TYPES } from '../../../workflows/definitions.js';
 import { loadConfig } from '../../../runtime/config.js';
 import { createLogger } from '../../../runtime/logger.js';
 import { createMetrics } from '../../../runtime/metrics.js';
 
 const config = loadConfig({});
+const auth = testAccess();
 const unreachable = new Proxy({}, { get: (_t, key) => { throw new Error(`a service was reached: ${String(key)}`); } });
 const deps = {
   config: { ...config, serving: { ...config.serving, maxBodyBytes: 1000 } },
   logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu',
-  db: unreachable, temporal: { schedule: {}, workflow: unreachable }, serving: unreachable, predictionLog: unreachable,
+  db: unreachable, temporal: { schedule: {}, workflow: unreachable }, serving: unreachable, predictionLog: unreachable, access: auth.access,
 } as unknown as ApiDeps;
 const app = createApp(deps, { version: 'test' });
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 async function send(method: string, path: string, body?: string, headers: Record<string, string> = JSON_TYPE) {
-  const res = await app.request(path, { method, body, headers });
+  const res = await app.request(path, { method, body, headers: { ...auth.as('admin'), ...headers } });
   return { status: res.status, body: await res.json() as { error: { code: string; message: string; details: unknown } } };
 }
 const error = (code: string, message: string, details: unknown = null) => ({ error: { code, message, details } });
@@ -96,7 +99,7 @@ describe('an optional body', () => {
     } as unknown as ApiDeps, { version: 'test' });
     // No body at all; an empty one (sent as text/plain); an empty one sent as JSON.
     for (const [body, headers] of [[undefined, {}], ['', {}], ['', JSON_TYPE]] as const) {
-      const res = await runApp.request('/v1/pipelines/foo/runs', { method: 'POST', body, headers });
+      const res = await runApp.request('/v1/pipelines/foo/runs', { method: 'POST', body, headers: { ...auth.as('admin'), ...headers } });
       expect(res.status).toBe(201);
       expect((await res.json() as { run: { pipelineVersion: number } }).run.pipelineVersion).toBe(3);
     }
@@ -161,7 +164,7 @@ describe('a string the platform cannot store (NUL, or a lone UTF-16 surrogate)',
 
   it('as the model name of a prediction is a 400 once it would reach the registry', async () => {
     const predictApp = createApp({ ...deps, serving: { current: () => undefined, byAlias: unreachable, byVersion: unreachable } } as unknown as ApiDeps, { version: 'test' });
-    const res = await predictApp.request('/v1/models/m%00/predict', { method: 'POST', body: '{"instances":[{}]}', headers: JSON_TYPE });
+    const res = await predictApp.request('/v1/models/m%00/predict', { method: 'POST', body: '{"instances":[{}]}', headers: { ...JSON_TYPE, ...auth.as('admin') } });
     expect(res.status).toBe(400);
     expect((await res.json() as { error: { message: string } }).error.message).toBe(`params.name: ${refused}`);
   });
@@ -211,7 +214,7 @@ describe('an instant', () => {
     } as unknown as ApiDeps, { version: 'test' });
     // What a fuzzer sent: the start (0043-11-18T18:48:03.919+21:20 is 0043-11-17T21:28:03.919Z) is before the end.
     const res = await backfillApp.request('/v1/pipelines/foo/backfills', {
-      method: 'POST', headers: JSON_TYPE, body: '{"start":"0043-11-18T18:48:03.919+21:20","end":"0045-01-01T00:00:00Z","step":"season"}',
+      method: 'POST', headers: { ...JSON_TYPE, ...auth.as('admin') }, body: '{"start":"0043-11-18T18:48:03.919+21:20","end":"0045-01-01T00:00:00Z","step":"season"}',
     });
     expect(res.status).toBe(201);
     expect(started[0].args[0].partitions.map((x) => x.asOf)).toEqual(['0043-11-17T21:28:00.000Z', '0044-11-17T21:28:00.000Z']);
@@ -250,9 +253,9 @@ describe('a method a path is not served with', () => {
 describe('Temporal not answering in time', () => {
   it('is a 503 (a backing service is unavailable), not a 500', async () => {
     const timedOut = new ServiceError('Failed to query Workflow', { cause: Object.assign(new Error('4 DEADLINE_EXCEEDED: query timed out before a worker could process it'), { code: 4 }) });
-    const handle = { describe: async () => ({ status: { name: 'RUNNING' } }), query: async () => { throw timedOut; } };
+    const handle = { describe: async () => ({ status: { name: 'RUNNING' }, type: WORKFLOW_TYPES.backfill, taskQueue: config.temporal.taskQueue }), query: async () => { throw timedOut; } };
     const slowApp = createApp({ ...deps, temporal: { schedule: {}, workflow: { getHandle: () => handle } } } as unknown as ApiDeps, { version: 'test' });
-    const res = await slowApp.request('/v1/backfills/backfill:foo:2015-07-01:2017-07-01:12m');
+    const res = await slowApp.request('/v1/backfills/backfill:foo:2015-07-01:2017-07-01:12m', { headers: auth.as('viewer') });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual(error('unavailable', 'Temporal or its workers did not answer in time; try again later'));
   });

@@ -43,6 +43,7 @@ export function defineRoute<R extends GuardedRoute>(app: ApiRouter, route: R, ha
     ...config,
     security: [{ [BEARER]: [] }],
     'x-roles': rolesWith(access.needs),
+    ...(access.audit ? { 'x-audit-action': access.audit.action } : {}),
     responses: { ...errorResponses(...(route.method === 'get' ? AUTH_ERRORS : [...AUTH_ERRORS, 429] as const)), ...config.responses },
     middleware: [requireAccess(access), ...[config.middleware ?? []].flat()],
   };

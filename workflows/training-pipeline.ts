@@ -64,10 +64,6 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     : await registry.resolvePipeline({ pipeline: input.pipeline, version: input.pipelineVersion });
   if (!input.asOf) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.asOf.key, value: new Date(asOf) }]);
   const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: pipeline.spec, asOf };
-  await registry.beginRun({
-    workflowId: info.workflowId, temporalRunId: info.runId, pipeline: input.pipeline,
-    pipelineVersion: pipeline.version, asOf, trigger: input.trigger, startedBy: input.actor,
-  });
 
   const stageSeconds: Partial<Record<Stage, number>> = {};
   const stage = async <T>(name: Stage, call: () => Promise<T>): Promise<T> => {
@@ -80,6 +76,11 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   };
 
   try {
+    // Inside the try: a run cancelled while its record is written still ends with the record saying so.
+    await registry.beginRun({
+      workflowId: info.workflowId, temporalRunId: info.runId, pipeline: input.pipeline,
+      pipelineVersion: pipeline.version, asOf, trigger: input.trigger, startedBy: input.actor,
+    });
     const { raw } = await stage('collect', () => dataStages.collect({ run }));
     const cleaned = await stage('clean', () => dataStages.clean({ run, raw }));
     const features = await stage('feature', () => dataStages.feature({ run, clean: cleaned.clean, task: cleaned.task }));

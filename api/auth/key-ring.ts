@@ -29,14 +29,22 @@ export class KeyRing {
   /** Tokens already checked against their key's hash: the hot path hashes a token once per refresh. */
   private verified = new Map<string, HeldKey>();
   private timer: NodeJS.Timeout | null = null;
+  /** Refreshes started, and the latest one whose read is held: an older read never replaces a newer one. */
+  private refreshesStarted = 0;
+  private refreshHeld = 0;
 
   constructor(private readonly deps: { db: Db; logger: Logger; refreshMs: number }) {}
 
   /** Reads the keys now (and records pending last-used times). */
   async refresh(): Promise<void> {
+    const seq = ++this.refreshesStarted;
     const flushed = new Map<string, number>();
     for (const [id, k] of this.byId) if (k.usedAtMs > 0) flushed.set(id, k.usedAtMs);
-    this.hold(await liveApiKeys(this.deps.db), flushed);
+    const rows = await liveApiKeys(this.deps.db);
+    // A refresh that began later (after a revocation, say) already holds a newer read.
+    if (seq < this.refreshHeld) return;
+    this.refreshHeld = seq;
+    this.hold(rows, flushed);
     await recordKeyUse(this.deps.db, [...flushed].map(([id, ms]) => ({ id, at: new Date(ms) }))).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record API key use'));
   }
 

@@ -41,10 +41,10 @@ export class OidcVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.s.issuer, audience: this.s.audience, clockTolerance: 30 }));
     } catch (err) {
-      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
+      if (providerFault(err)) {
         return { ok: false, reason: 'the identity provider\'s keys could not be read; try again later', unavailable: true };
       }
-      return { ok: false, reason: jwtRefusal(err) };
+      return { ok: false, reason: jwtRefusal(err as errors.JOSEError) };
     }
     const name = claimAt(payload, this.s.nameClaim) ?? payload.sub;
     if (typeof name !== 'string' || name === '') return { ok: false, reason: `the token has no ${this.s.nameClaim} claim to name the caller` };
@@ -52,6 +52,15 @@ export class OidcVerifier {
     if (roles.length === 0) return { ok: false, reason: `the token's ${this.s.rolesClaim} claim grants no role of this platform (${ROLES.join(', ')})` };
     return { ok: true, principal: { via: 'oidc', subject: payload.sub ?? name, actor: `oidc:${name}`, roles } };
   }
+}
+
+/**
+ * The provider's keys could not be had: a timeout, an error page or a body that is no JWKS (jose raises a
+ * bare JOSEError or JWKSInvalid for those), or no answer at all. Anything else is about the token.
+ */
+function providerFault(err: unknown): boolean {
+  return !(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid
+    || Object.getPrototypeOf(err) === errors.JOSEError.prototype;
 }
 
 function jwtRefusal(err: errors.JOSEError): string {

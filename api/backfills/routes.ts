@@ -13,7 +13,8 @@ import { isPlatformWorkflow } from '../platform-workflows.js';
 import { retryBackfillPartition, startBackfill, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
-  BackfillIdParams, BackfillOne, BackfillStarted, CreateBackfill, PartitionParams, PartitionRetry, ReportQuery, WalkForwardReport,
+  BackfillIdParams, backfillAsOfs, BackfillOne, BackfillStarted, CreateBackfill, PartitionParams, PartitionRetry, ReportQuery, stepMonthsOf,
+  WalkForwardReport,
 } from '../schemas/backfills.js';
 import { walkForwardCsv, walkForwardRows, walkForwardSvg, type WalkForwardRow } from './walk-forward.js';
 
@@ -61,21 +62,6 @@ const report = guardedRoute({
   },
 });
 
-const MAX_PARTITIONS = 240;
-
-export function backfillAsOfs(start: Date, end: Date, stepMonths: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; ; i++) {
-    // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
-    const d = new Date(0);
-    d.setUTCFullYear(start.getUTCFullYear(), start.getUTCMonth() + i * stepMonths, start.getUTCDate());
-    d.setUTCHours(start.getUTCHours(), start.getUTCMinutes());
-    if (d > end || out.length > MAX_PARTITIONS) break;
-    out.push(d.toISOString());
-  }
-  return out;
-}
-
 export function backfillRoutes(deps: ApiDeps) {
   const app = apiRouter();
 
@@ -87,9 +73,9 @@ export function backfillRoutes(deps: ApiDeps) {
     const start = new Date(b.start);
     const end = new Date(b.end);
     if (!(start <= end)) throw new HttpError(422, 'validation_failed', 'start must not be after end', { issues: [{ path: 'body.start', message: 'after end' }] });
-    const stepMonths = b.step === 'season' ? 12 : b.step === 'month' ? 1 : b.step.months;
+    // At most MAX_BACKFILL_PARTITIONS: the body's schema refused a longer range.
+    const stepMonths = stepMonthsOf(b.step);
     const asOfs = backfillAsOfs(start, end, stepMonths);
-    if (asOfs.length > MAX_PARTITIONS) throw new HttpError(422, 'validation_failed', `the range has more than ${MAX_PARTITIONS} asOf points; use a larger step`);
     const { backfillId, partitions } = backfillIds(pipeline.name, start.toISOString(), end.toISOString(), stepMonths, asOfs);
     const input: BackfillInput = { pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, partitions, concurrency: b.concurrency, allowPromotion: b.allowPromotion };
     let existing = false;

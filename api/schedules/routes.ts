@@ -14,7 +14,7 @@ import { scheduledTrainingAction, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse } from '../schemas/common.js';
 import {
   CreateSchedule, Note, type Overlap, ScheduleBackfill, ScheduleBackfillStarted, ScheduleDeleted, ScheduleIdParams, ScheduleList,
-  ScheduleOne, type ScheduleTiming, ScheduleTriggered, UpdateSchedule,
+  ScheduleOne, type ScheduleTiming, ScheduleTriggered, UpdateSchedule, MAX_SCHEDULE_BACKFILL_ACTIONS, scheduleActionCount,
 } from '../schemas/schedules.js';
 
 const tags = ['schedules'];
@@ -237,7 +237,12 @@ export function scheduleRoutes(deps: ApiDeps) {
     const start = new Date(b.start);
     const end = new Date(b.end);
     if (!(start < end)) throw new HttpError(422, 'validation_failed', 'start must be before end', { issues: [{ path: 'body.start', message: 'must be before end' }] });
-    await describe(id);
+    // Temporal buffers a bounded number of backfilled actions and drops the rest without a word.
+    const runs = scheduleActionCount(view(await describe(id)).spec, start, end);
+    if (runs > MAX_SCHEDULE_BACKFILL_ACTIONS) {
+      const message = `the range holds more than ${MAX_SCHEDULE_BACKFILL_ACTIONS} of the schedule's action times; backfill a shorter range`;
+      throw new HttpError(422, 'validation_failed', message, { issues: [{ path: 'body.end', message }] });
+    }
     try {
       await client.getHandle(id).backfill({ start, end, overlap: toPolicy(b.overlap) });
     } catch (err) {

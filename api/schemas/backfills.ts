@@ -2,10 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { DayOrInstantInput, MetricSet, readInstant, Text, Timestamp } from './common.js';
 
-/**
- * Most asOf points (runs) one backfill may have. The same bound as MAX_PARTITIONS in
- * api/backfills/routes.ts, which checks it again after computing the points.
- */
+/** Most asOf points (runs) one backfill may have. */
 export const MAX_BACKFILL_PARTITIONS = 240;
 
 const BackfillStep = z.union([z.literal('season'), z.literal('month'), z.object({ months: z.number().int().min(1).max(120) })]);
@@ -14,20 +11,20 @@ const BackfillStep = z.union([z.literal('season'), z.literal('month'), z.object(
 export const stepMonthsOf = (step: z.infer<typeof BackfillStep>): number => (step === 'season' ? 12 : step === 'month' ? 1 : step.months);
 
 /**
- * How many asOf points a backfill from `start` to `end` every `stepMonths` months has: the points
- * backfillAsOfs (api/backfills/routes.ts) makes, counted the same way (the start's day of month and time
- * of day, `stepMonths` months apart, up to and including `end`). Counting stops once past `limit`.
+ * A backfill's asOf points: the start's day of month and time of day, `stepMonths` months apart, up to and
+ * including `end`; at most `limit` + 1 of them (one more than allowed is enough to refuse the range).
  */
-export function backfillPartitionCount(start: Date, end: Date, stepMonths: number, limit = MAX_BACKFILL_PARTITIONS): number {
-  let count = 0;
-  for (let i = 0; count <= limit; i++) {
+export function backfillAsOfs(start: Date, end: Date, stepMonths: number, limit = MAX_BACKFILL_PARTITIONS): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length <= limit; i++) {
+    // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
     const d = new Date(0);
     d.setUTCFullYear(start.getUTCFullYear(), start.getUTCMonth() + i * stepMonths, start.getUTCDate());
     d.setUTCHours(start.getUTCHours(), start.getUTCMinutes());
     if (d > end) break;
-    count++;
+    out.push(d.toISOString());
   }
-  return count;
+  return out;
 }
 
 export const CreateBackfill = z.object({
@@ -45,7 +42,7 @@ export const CreateBackfill = z.object({
   const end = readInstant(b.end);
   if (!start || !end || !(start <= end)) return;
   const stepMonths = stepMonthsOf(b.step);
-  if (backfillPartitionCount(start, end, stepMonths) > MAX_BACKFILL_PARTITIONS) {
+  if (backfillAsOfs(start, end, stepMonths).length > MAX_BACKFILL_PARTITIONS) {
     ctx.addIssue({
       code: 'custom', path: ['end'],
       message: `from start to end every ${stepMonths} month${stepMonths === 1 ? '' : 's'} is more than ${MAX_BACKFILL_PARTITIONS} runs; shorten the range or use a larger step`,

@@ -70,6 +70,13 @@ describe('a football backfill over three seasons', () => {
     const retry = await p.request('POST', `/v1/backfills/${encoded()}/partitions/2016-07-01/retry`);
     expect(retry.status).toBe(202);
     expect(retry.body.retry.pipelineVersion).toBe(1);
+    // Its one audit row, naming the caller, the backfill and the partition.
+    const audit = await p.request('GET', '/v1/audit?action=backfill.partition-retried');
+    expect(audit.body.entries).toHaveLength(1);
+    expect(audit.body.entries[0]).toMatchObject({
+      actor: 'key:test-admin', subject: `backfill:${backfillId}`, requestId: retry.headers.get('x-request-id'),
+      details: { asOf: expect.stringMatching(/^2016-07-01/), workflowId: retry.body.retry.workflowId, pipelineVersion: 1 },
+    });
     await p.temporal.workflow.getHandle(retry.body.retry.workflowId).result();
     const run = await p.request('GET', `/v1/runs/${encodeURIComponent(retry.body.retry.workflowId)}`);
     expect(run.body.run).toMatchObject({ pipeline: 'football', pipelineVersion: 1, status: 'succeeded' });

@@ -8,6 +8,7 @@ import type { FittedFeatures } from '../../pipelines/fitted-features.js';
 import type { Role } from '../../registry/api-keys.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
+import { waitFor } from '../support/wait.js';
 
 let p: TestPlatform;
 const crashAfterMove = new Set<string>();
@@ -24,16 +25,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => p?.stop());
-
-const waitFor = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 
 async function aliasEvents(model: string) {
   const r = await p.db.execute(sql`select e.alias, e.from_version, e.to_version, e.actor, e.idempotency_key from alias_events e join models m on m.id = e.model_id where m.name = ${model} order by e.id`);

@@ -9,7 +9,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { FaultInjector } from '../../activities/failures.js';
-import { assemblePlatform } from '../../app/assemble.js';
+import { assemblePlatform, type ApiApp } from '../../app/assemble.js';
 import { installTemporalRuntime } from '../../app/worker.js';
 import type { Db } from '../../db/client.js';
 import { connectDb } from '../../db/client.js';
@@ -42,6 +42,8 @@ export interface TestPlatform {
   owner: Db;
   /** The admin key every request sends unless its headers set `authorization` ('' sends none). */
   adminKey: string;
+  /** The API application itself (its routes, for tests that walk them). */
+  app: ApiApp;
   /** The API keys the API accepts (refresh after changing api_keys behind its back). */
   keys: KeyRing;
   /** A key of `role` named `name` (default test-<role>; made on first use), for tests of who may do what. */
@@ -109,7 +111,7 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
   const owner = connectDb(ownerDatabaseUrl, { max: 2 });
   const platformActor = { actor: 'platform:test', requestId: null };
   const adminKey = (await createApiKey(db, { name: 'test-admin', role: 'admin' }, platformActor)).token;
-  const namedKeys = new Map<string, Promise<string>>();
+  const namedKeys = new Map<string, Promise<string>>([['test-admin', Promise.resolve(adminKey)]]);
   const keyFor = (role: Role, name = `test-${role}`) => {
     let key = namedKeys.get(name);
     if (!key) {
@@ -144,7 +146,7 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
 
   let server: ServerType | null = null;
   return {
-    config, db, temporal, artifacts, predictionLog, metrics, workerMetrics, taskQueue, databaseUrl, ownerDatabaseUrl, owner, adminKey, keys, keyFor, request,
+    config, db, temporal, artifacts, predictionLog, metrics, workerMetrics, taskQueue, databaseUrl, ownerDatabaseUrl, owner, adminKey, app, keys, keyFor, request,
     listen() {
       return new Promise((resolve) => {
         server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));

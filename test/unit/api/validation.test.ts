@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../api/app.js';
 import { testAccess } from '../../support/access.js';
 import type { ApiDeps } from '../../../api/deps.js';
-import { backfillAsOfs } from '../../../api/backfills/routes.js';
+import { backfillAsOfs } from '../../../api/schemas/backfills.js';
 import { readInstant } from '../../../api/schemas/common.js';
 import type { TrainingPipelineInput } from '../../../pipelines/contract.js';
 import { WORKFLOW_TYPES } from '../../../workflows/definitions.js';

@@ -1,8 +1,8 @@
 // Baseline for bench/serving.ts: the smallest Hono server on @hono/node-server that does what every
-// predict request must do at the HTTP layer (route, read and parse the JSON body, check it has
-// `instances`, serialise a JSON reply) and nothing else. Its reply is a constant object shaped like a
+// predict request must do at the HTTP layer (route, check the bearer header against the one token it
+// knows, read and parse the JSON body, check it has `instances`, serialise a JSON reply) and nothing else. Its reply is a constant object shaped like a
 // one-row football prediction. Started by bench/serving.ts in its own process, like the API.
-// Env: PORT (required), HOST (default 127.0.0.1), BODY_LIMIT (bytes; when set, hono's bodyLimit middleware is
+// Env: PORT (required), BENCH_TOKEN (the bearer token it accepts), HOST (default 127.0.0.1), BODY_LIMIT (bytes; when set, hono's bodyLimit middleware is
 // mounted on /v1/* exactly as api/app.ts mounts it, to measure what it costs). Prints `listening <port>` when ready.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -19,7 +19,11 @@ const app = new Hono();
 const limit = Number(process.env.BODY_LIMIT ?? 0);
 if (limit > 0) app.use('/v1/*', bodyLimit({ maxSize: limit, onError: (c) => c.json({ error: { code: 'payload_too_large' } }, 413) }));
 app.get('/health', (c) => c.json({ status: 'ok' }));
+// The same header the API parses, looked up the same way (a map of tokens); no role, rate or audit.
+const tokens = new Map([[process.env.BENCH_TOKEN ?? '', true]]);
 app.post('/v1/models/:name/predict', async (c) => {
+  const auth = c.req.header('authorization');
+  if (auth === undefined || auth.slice(0, 7).toLowerCase() !== 'bearer ' || !tokens.get(auth.slice(7).trim())) return c.json({ error: { code: 'unauthenticated' } }, 401);
   const type = c.req.header('content-type') ?? '';
   if (!type.includes('application/json')) return c.json({ error: { code: 'unsupported_media_type' } }, 415);
   let body: unknown;

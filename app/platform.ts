@@ -31,6 +31,8 @@ export interface Platform {
   artifacts: ArtifactStore;
   apiUrl: string | null;
   webUiUrl: string | null;
+  /** Makes this process's API accept keys written to the registry just now (e.g. the first admin key). */
+  refreshKeys(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -121,7 +123,8 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       logger.info({ port: boundPort(server, config.workerPort) }, 'worker probes and metrics listening');
     }
 
-    return { config, databaseUrl: databaseUrl!, ownerDatabaseUrl: ownerDatabaseUrl!, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, stop: stopAll };
+    const refreshKeys = async () => api?.keys.refresh();
+    return { config, databaseUrl: databaseUrl!, ownerDatabaseUrl: ownerDatabaseUrl!, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, refreshKeys, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

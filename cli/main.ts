@@ -419,6 +419,7 @@ async function up(config: Config, opts: { run: boolean }): Promise<number> {
   for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), { actor: 'platform:mlp-up', requestId: null });
   console.log(`  API: ${platform.apiUrl}\n  Temporal Web UI: ${platform.webUiUrl ?? '(external cluster)'}`);
   const admin = await ensureAdminKey(platform.db, config.dataDir);
+  await platform.refreshKeys();
   if (admin.state === 'created') {
     console.log(`\n  admin API key (shown once; stored for the CLI in ${admin.file}, readable by you only):\n    ${admin.token}`);
     console.log('  make keys for people and services with: npm run mlp -- keys create --name NAME --role ROLE');

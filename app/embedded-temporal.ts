@@ -2,6 +2,7 @@
 // and its Web UI. Only used when TEMPORAL_ADDRESS is unset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
@@ -35,6 +36,13 @@ export async function startEmbeddedTemporal(opts: {
   headless?: boolean;
 }): Promise<EmbeddedTemporalHandle> {
   const cli = findTemporalCli(opts.cliPath);
+  // Another server on the port (a platform left running) would answer the readiness probe for this one.
+  const ports: [number, string][] = [[opts.port, 'TEMPORAL_DEV_PORT'], ...(opts.headless ? [] : [[opts.uiPort, 'TEMPORAL_UI_PORT'] as [number, string]])];
+  for (const [port, setting] of ports) {
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} is in use (another platform still running? stop it), or set ${setting}, or TEMPORAL_ADDRESS for an existing server`);
+    }
+  }
   if (opts.dbFile) mkdirSync(dirname(opts.dbFile), { recursive: true });
   const args = [
     'server', 'start-dev',
@@ -94,5 +102,14 @@ function stopChild(child: ChildProcess): Promise<void> {
     const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.once('exit', () => (clearTimeout(t), resolve()));
     child.kill('SIGTERM');
+  });
+}
+
+/** Whether nothing listens on 127.0.0.1:`port` (binding it, then letting it go). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }

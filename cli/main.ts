@@ -16,7 +16,7 @@ import { backup, restore, RestoreRefused } from '../app/backup.js';
 import { embeddedDatabaseUrl, REGISTRY_DATABASE, startEmbeddedPostgres } from '../app/embedded-postgres.js';
 import { codeVersion } from '../runtime/version.js';
 import pg from 'pg';
-import { startPlatform } from '../app/platform.js';
+import { startPlatform, type Platform } from '../app/platform.js';
 import { installTemporalRuntime } from '../app/worker.js';
 import type { BackfillOne, BackfillProgress, BackfillStarted, PartitionRetry, WalkForwardReport } from '../api/schemas/backfills.js';
 import type { ModelList, PredictResponse } from '../api/schemas/models.js';
@@ -416,6 +416,22 @@ async function up(config: Config, opts: { run: boolean }): Promise<number> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
+  try {
+    await showcase(config, platform, opts, file);
+  } catch (err) {
+    // Nothing is left running behind a failed start: Temporal and Postgres stop with it.
+    console.error(`error: ${(err as Error).message}`);
+    await platform.stop();
+    logger.flush();
+    return 1;
+  }
+  console.log(`\nplatform running — API ${platform.apiUrl}, Temporal Web UI ${platform.webUiUrl ?? '-'}. Press Ctrl-C to stop.`);
+  await new Promise(() => undefined);
+  return 0;
+}
+
+/** What `mlp up` does once the platform runs: the shipped pipelines, the first admin key, the flagship run, a prediction. */
+async function showcase(config: Config, platform: Platform, opts: { run: boolean }, logFile: string): Promise<void> {
   for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), { actor: 'platform:mlp-up', requestId: null });
   console.log(`  API: ${platform.apiUrl}\n  Temporal Web UI: ${platform.webUiUrl ?? '(external cluster)'}`);
   const admin = await ensureAdminKey(platform.db, config.dataDir);
@@ -433,13 +449,10 @@ async function up(config: Config, opts: { run: boolean }): Promise<number> {
     const final = await follow(api, run.workflowId);
     printRunSummary(final);
     if (final.status !== 'succeeded') {
-      console.log(`\nthe run failed; the platform keeps running so you can inspect it in the Web UI. Logs: ${file}`);
+      console.log(`\nthe run failed; the platform keeps running so you can inspect it in the Web UI. Logs: ${logFile}`);
     }
   }
   await samplePrediction(api);
-  console.log(`\nplatform running — API ${platform.apiUrl}, Temporal Web UI ${platform.webUiUrl ?? '-'}. Press Ctrl-C to stop.`);
-  await new Promise(() => undefined);
-  return 0;
 }
 
 async function samplePrediction(api: ApiClient) {

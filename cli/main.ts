@@ -452,10 +452,10 @@ async function showcase(config: Config, platform: Platform, opts: { run: boolean
       console.log(`\nthe run failed; the platform keeps running so you can inspect it in the Web UI. Logs: ${logFile}`);
     }
   }
-  await samplePrediction(api);
+  await samplePrediction(api, admin.file);
 }
 
-async function samplePrediction(api: ApiClient) {
+async function samplePrediction(api: ApiClient, keyFile: string) {
   const instances = [
     { home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' },
     { home_team: 'Barcelona', away_team: 'Real Madrid', date: '2017-08-20' },
@@ -471,7 +471,8 @@ async function samplePrediction(api: ApiClient) {
         : String(p.value);
       console.log(`  ${x.home_team} vs ${x.away_team}: ${outcome}`);
     });
-    console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);
+    console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H "authorization: Bearer $(cat ${keyFile})" \\\n` +
+      `    -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);
   } catch (err) {
     console.log(`\nno prediction yet: ${(err as Error).message}`);
   }

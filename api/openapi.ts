@@ -44,7 +44,11 @@ export function defineRoute<R extends GuardedRoute>(app: ApiRouter, route: R, ha
     security: [{ [BEARER]: [] }],
     'x-roles': rolesWith(access.needs),
     ...(access.audit ? { 'x-audit-action': access.audit.action } : {}),
-    responses: { ...errorResponses(...(route.method === 'get' ? AUTH_ERRORS : [...AUTH_ERRORS, 429] as const)), ...config.responses },
+    // Every route can refuse its caller; a route with parameters can refuse them (400); a change can be rate limited.
+    responses: {
+      ...errorResponses(...AUTH_ERRORS, ...(route.method === 'get' ? [] : [429] as const), ...(config.request?.params || config.request?.query || config.request?.headers ? [400] as const : [])),
+      ...config.responses,
+    },
     middleware: [requireAccess(access), ...[config.middleware ?? []].flat()],
   };
   const body = guarded.request?.body;

@@ -71,6 +71,15 @@ export async function revokeApiKey(db: Db, id: string, by: Attribution): Promise
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
     if (!row) throw new KeyError('not_found', `no key with ID "${id}"`);
+    if (!row.revokedAt && row.role === 'admin') {
+      // Locked: two revocations of the last two admin keys at once cannot both pass this check.
+      const admins = await tx.select({ id: apiKeys.id, expiresAt: apiKeys.expiresAt }).from(apiKeys).where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt))).for('update');
+      const now = new Date();
+      const others = admins.filter((a) => a.id !== id && (a.expiresAt === null || a.expiresAt > now));
+      if (others.length === 0) {
+        throw new KeyError('conflict', `${id} is the last admin key; create another admin key first (or, with database access, \`mlp keys bootstrap\`)`);
+      }
+    }
     const [after] = row.revokedAt
       ? [row]
       : await tx.update(apiKeys).set({ revokedAt: new Date(), revokedBy: by.actor }).where(eq(apiKeys.id, id)).returning();

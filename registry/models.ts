@@ -59,7 +59,7 @@ export async function findModel(db: Db | Tx, name: string) {
 
 export async function listModels(db: Db) {
   const rows = await db.execute<ModelSummary>(sql`
-    SELECT m.name, m.task, m.created_at AS "createdAt",
+    SELECT m.name, m.task, to_json(m.created_at)#>>'{}' AS "createdAt",
       (SELECT max(version) FROM model_versions v WHERE v.model_id = m.id) AS "latestVersion",
       coalesce((SELECT jsonb_object_agg(a.alias, a.version) FROM aliases a WHERE a.model_id = m.id), '{}'::jsonb) AS aliases
     FROM models m ORDER BY m.name`);
@@ -70,7 +70,8 @@ export async function listModels(db: Db) {
 export type ModelSummary = {
   name: string;
   task: string;
-  createdAt: Date;
+  /** ISO 8601, as JSON carries it (raw rows would give PostgreSQL's text form). */
+  createdAt: string;
   latestVersion: number | null;
   aliases: Record<string, number>;
 };

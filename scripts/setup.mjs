@@ -2,12 +2,13 @@
 // Installs what `npm start` and `npm test` need on a fresh clone, and nothing when it is already there:
 // npm packages (from the lockfile), the `temporal` CLI (Go module proxy, pinned to v1.5.1, the last tag
 // `go install` accepts; skipped when TEMPORAL_ADDRESS points at a cluster) and, for the tests (`--test`),
-// promtool. Plain Node with no dependencies, because it runs before node_modules exists; it reads the
-// environment directly for the same reason.
+// promtool and the API fuzzer's Python virtualenv (scripts/fuzz-venv.mjs). Plain Node with no dependencies,
+// because it runs before node_modules exists; it reads the environment directly for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureFuzzVenv } from './fuzz-venv.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const toolsBin = join(root, '.tools', 'bin');
@@ -80,3 +81,5 @@ const forTests = process.argv.includes('--test');
 installNpmPackages();
 if (!process.env.TEMPORAL_ADDRESS) installTemporalCli();
 if (forTests) installPromtool();
+// The bounded fuzz run of `npm test` (test/integration/fuzz.test.ts) needs schemathesis (Python, tests only).
+if (forTests) ensureFuzzVenv({ step, fail });

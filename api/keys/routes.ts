@@ -27,7 +27,7 @@ const revoke = guardedRoute({
   method: 'delete', path: '/{id}', tags, summary: 'Revoke an API key (idempotent)',
   access: { needs: 'admin', audit: { action: 'key.revoked', subject: (p) => `key:${p.id}` } },
   request: { params: KeyIdParams },
-  responses: { 200: jsonResponse(RevokedKey, 'The key, revoked'), ...errorResponses(400, 404) },
+  responses: { 200: jsonResponse(RevokedKey, 'The key, revoked'), ...errorResponses(400, 404, 409) },
 });
 
 export function keyRoutes(deps: ApiDeps) {
@@ -60,7 +60,7 @@ export function keyRoutes(deps: ApiDeps) {
       await deps.keys.refresh();
       return c.json({ key }, 200);
     } catch (err) {
-      if (err instanceof KeyError) throw new HttpError(404, 'not_found', err.message);
+      if (err instanceof KeyError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
       throw err;
     }
   });

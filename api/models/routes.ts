@@ -123,9 +123,10 @@ export function modelRoutes(deps: ApiDeps) {
       throw err;
     }
   }, (result, c) => {
-    // A malformed alias is part of the body's contract for callers: 422, as it always was.
-    if (!result.success && result.target === 'param') {
-      throw new HttpError(422, 'validation_failed', `alias "${c.req.param('alias')}" must be lowercase letters, digits and dashes`);
+    // A malformed alias is part of the body's contract for callers: 422, as it always was. Any other
+    // path parameter (the model's name) is answered as on every route.
+    if (!result.success && result.target === 'param' && result.error.issues.every((i) => i.path[0] === 'alias')) {
+      throw new HttpError(422, 'validation_failed', `alias "${c.req.param('alias')}" must be 1-63 lowercase letters, digits and dashes, starting with a letter`);
     }
     validationHook(result);
   });

@@ -47,6 +47,8 @@ export function pipelineRoutes(deps: ApiDeps) {
   defineRoute(app, get, async (c) => {
     const { name } = c.req.valid('param');
     const p = await getPipeline(deps.db, name, c.req.valid('query').version);
+    const version = c.req.valid('query').version;
+    if (!p && version !== undefined && await getPipeline(deps.db, name)) throw new HttpError(404, 'not_found', `pipeline "${name}" has no version ${version}`);
     if (!p) throw new HttpError(404, 'not_found', `pipeline "${name}" does not exist`);
     return c.json({ pipeline: p }, 200);
   });

@@ -128,6 +128,10 @@ describe('every mutating route', () => {
     expect((await p.request('POST', '/v1/models/audited/aliases/production', { version: 1, reason: 'not mine to move' }, { authorization: `Bearer ${who.sam.token}` })).status).toBe(403);
     expect((await p.request('POST', '/v1/pipelines', { name: 'Bad Name' }, { authorization: `Bearer ${who.sam.token}` })).status).toBe(422);
     expect((await p.request('POST', '/v1/pipelines/nothing-here/runs', {}, { authorization: `Bearer ${who.sam.token}` })).status).toBe(404);
+    // The last admin key cannot be revoked: nobody could manage keys any more.
+    const last = await p.request('DELETE', `/v1/keys/${p.adminKey.slice('mlp_'.length, 'mlp_'.length + 16)}`);
+    expect(last.status).toBe(409);
+    expect(last.body.error.message).toMatch(/is the last admin key; create another admin key first/);
     expect(await rowsAfter(before)).toEqual([]);
   });
 });

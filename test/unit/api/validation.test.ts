@@ -66,7 +66,7 @@ describe('a JSON body', () => {
   it('is checked before a malformed alias in the path, which is a 422 too', async () => {
     expect((await send('POST', '/v1/models/m/aliases/Bad_Alias', '{"version":0}')).body.error.message).toMatch(/^body\.version/);
     expect(await send('POST', '/v1/models/m/aliases/Bad_Alias', '{"version":1,"reason":"because"}')).toEqual({
-      status: 422, body: error('validation_failed', 'alias "Bad_Alias" must be lowercase letters, digits and dashes'),
+      status: 422, body: error('validation_failed', 'alias "Bad_Alias" must be 1-63 lowercase letters, digits and dashes, starting with a letter'),
     });
   });
 });

@@ -7,7 +7,7 @@ import { cleanFrame, dtypeName } from '../data/cleaning.js';
 import { FITTED_FEATURES_FILE, writeFeatureArtifacts } from '../data/feature-artifacts.js';
 import { buildFeatureSets } from '../data/feature-pipeline.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
-import { loadSource } from '../data/sources.js';
+import { loadSource, type LoadedSource } from '../data/sources.js';
 import { cutAtAsOf } from '../data/time-column.js';
 import { recordDataset } from '../registry/datasets.js';
 import { sha256File } from '../runtime/artifacts.js';
@@ -37,16 +37,18 @@ export function createDataStageActivities(deps: ActivityDeps) {
         // A SQL query or a download may take longer than the heartbeat timeout: say we are alive meanwhile.
         const ctx = Context.current();
         const alive = setInterval(() => ctx.heartbeat({ loading: run.spec.source.kind }), 20_000);
-        let df: pl.DataFrame;
+        let loaded: LoadedSource;
         try {
-          df = await loadSource(run.spec.source, { ...deps.sources, logger: deps.logger });
+          loaded = await loadSource(run.spec.source, { ...deps.sources, logger: deps.logger });
         } finally {
           clearInterval(alive);
         }
+        let df = loaded.df;
         if (run.spec.timeColumn) df = cutAtAsOf(df, run.spec.timeColumn, Date.parse(run.asOf));
+        if (loaded.df.height === 0) throw new PipelineInputError('InvalidSource', 'the source has no rows');
         if (df.height === 0) throw new PipelineInputError('InvalidSource', `the source has no rows at or before asOf ${run.asOf}`);
         Context.current().heartbeat({ rows: df.height });
-        const raw = await writeDataset(run, 'raw', df);
+        const raw: DatasetRef = { ...await writeDataset(run, 'raw', df), ingestion: loaded.ingestion };
         await recordDataset(db, run.workflowId, 'raw', raw);
         return { raw };
       });
@@ -54,8 +56,9 @@ export function createDataStageActivities(deps: ActivityDeps) {
 
     async clean({ run, raw }: CleanInput): Promise<CleanOutput> {
       return stageAttempt(deps, 'clean', run, async () => {
-        const { clean, report, task } = cleanFrame(await readDataset(raw), run.spec);
-        const ref = await writeDataset(run, 'clean', clean);
+        const { clean, report, task } = cleanFrame(await readDataset(raw), run.spec, raw.ingestion);
+        // The clean dataset carries how the source was read on to the feature stage (the fitted text rules).
+        const ref: DatasetRef = { ...await writeDataset(run, 'clean', clean), ingestion: raw.ingestion };
         await recordDataset(db, run.workflowId, 'clean', ref, report);
         return { clean: ref, report, task };
       });
@@ -64,7 +67,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
     async feature({ run, clean, task }: FeatureInput): Promise<FeatureOutput> {
       return stageAttempt(deps, 'feature', run, async () => {
         const rows = (await readDataset(clean)).toRecords() as Record<string, unknown>[];
-        const sets = buildFeatureSets(rows, run.spec, task);
+        const sets = buildFeatureSets(rows, run.spec, task, clean.ingestion?.text);
         const key = artifactKey(run.workflowId, 'features');
         const dir = await artifacts.workDir(key, { fresh: true });
         await writeFeatureArtifacts(dir, sets);

@@ -2,7 +2,7 @@
 // rules of the spec. A broken rule throws PipelineInputError naming the column, the count and the rule.
 import pl from 'nodejs-polars';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import type { CleanReport, Task } from '../pipelines/contract.js';
+import type { CleanReport, IngestionReport, Task } from '../pipelines/contract.js';
 import { outcomeLabel } from './head-to-head.js';
 import { candidateFeatureColumns } from './feature-columns.js';
 import { PipelineInputError } from './pipeline-error.js';
@@ -12,7 +12,7 @@ const NUMERIC = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', '
 export const isNumericDtype = (dtype: unknown) => NUMERIC.has(dtypeName(dtype));
 export const dtypeName = (dtype: unknown) => String(dtype).replace(/^DataType\(/, '').replace(/\)$/, '').replace(/\(.*$/, '');
 
-export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec): { clean: pl.DataFrame; report: CleanReport; task: Task } {
+export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: IngestionReport): { clean: pl.DataFrame; report: CleanReport; task: Task } {
   const columns = raw.columns;
   const missing = (c: string) => !columns.includes(c);
   const need = (c: string, role: string) => {
@@ -21,6 +21,10 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec): { clean: pl.D
     }
   };
   const notes: string[] = [];
+  if (ingestion) {
+    if (ingestion.blankRowsIgnored) notes.push(`ignored ${ingestion.blankRowsIgnored} blank rows of the source`);
+    for (const c of ingestion.coercions) notes.push(`${c.column}: ${c.change} (${c.count} values, e.g. ${c.examples.map((e) => JSON.stringify(e)).join(', ')})`);
+  }
   const inputRows = raw.height;
   let df = raw;
 
@@ -150,7 +154,7 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec): { clean: pl.D
   return {
     clean: df,
     task,
-    report: { inputRows, outputRows: df.height, droppedMissingTarget, droppedDuplicates, droppedInvalid, clippedOutliers, missingByColumn, notes },
+    report: { inputRows, outputRows: df.height, droppedMissingTarget, droppedDuplicates, droppedInvalid, clippedOutliers, missingByColumn, notes, ...(ingestion ? { ingestion } : {}) },
   };
 }
 

@@ -2,7 +2,7 @@
 // transform on the training split only, and encode every split. serving/encoder.ts is the prediction
 // path's half of the same code (transform.ts's encodeValue), so training and serving cannot drift apart.
 import type { Task } from '../pipelines/contract.js';
-import type { FittedFeatures } from '../pipelines/fitted-features.js';
+import type { FittedFeatures, TextRules } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 import { candidateFeatureColumns } from './feature-columns.js';
 import { computeMatchFeatures, OUTCOME_CLASSES } from './head-to-head.js';
@@ -30,7 +30,7 @@ export interface FeatureSets {
 
 type Row = Record<string, unknown>;
 
-export function buildFeatureSets(rows: Row[], spec: PipelineSpec, task: Task): FeatureSets {
+export function buildFeatureSets(rows: Row[], spec: PipelineSpec, task: Task, text?: TextRules): FeatureSets {
   const notes: string[] = [];
   const { trainIdx, testIdx, testPeriod } = splitRows(rows, spec);
   if (trainIdx.length < 10) throw new PipelineInputError('DataQuality', `the training split has only ${trainIdx.length} rows${testPeriod ? ` before ${testPeriod.from}` : ''}; choose a later asOf or a different split`, { rows: trainIdx.length, rule: 'split' });
@@ -64,7 +64,7 @@ export function buildFeatureSets(rows: Row[], spec: PipelineSpec, task: Task): F
     });
     return { matrix, labels, rows: n, index: keep };
   };
-  const fitted: FittedFeatures = { version: 1, task, target: spec.target, classes, transform, inputSchema: inputSchema(transform) };
+  const fitted: FittedFeatures = { version: 1, task, target: spec.target, classes, transform, inputSchema: inputSchema(transform), ...(text ? { text } : {}) };
   return { fitted, train: encode(trainIdx), test: encode(testIdx), cols: transform.outputNames.length, testPeriod, notes };
 }
 

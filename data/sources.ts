@@ -2,13 +2,17 @@
 // roots (source-files.ts) or an http(s) URL to a public address (source-urls.ts), or SQL (as a read-only
 // role, on its own pool: see readSql).
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import pl from 'nodejs-polars';
 import { DatabaseError, type Pool, type QueryConfig } from 'pg';
-import { isUrlPath, type PipelineSpec } from '../pipelines/spec.js';
+import type { IngestionReport } from '../pipelines/contract.js';
+import { isUrlPath, type PipelineSpec, type ReadOptions } from '../pipelines/spec.js';
+import { dtypeName } from './cleaning.js';
+import { readCsvText } from './ingest.js';
+import { textRules } from './text-values.js';
 import type { Logger } from '../runtime/logger.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { openAllowedFile } from './source-files.js';
@@ -50,64 +54,88 @@ export interface SourceAccess {
   logger: Logger;
 }
 
-export async function loadSource(source: Source, access: SourceAccess): Promise<pl.DataFrame> {
+/** A source's rows, and how they were read. */
+export interface LoadedSource {
+  df: pl.DataFrame;
+  ingestion: IngestionReport;
+}
+
+export async function loadSource(source: Source, access: SourceAccess): Promise<LoadedSource> {
   switch (source.kind) {
-    case 'bundled':
-      return readFile(resolveBundled(source.dataset), access.logger);
+    case 'bundled': {
+      const path = resolveBundled(source.dataset);
+      return readBytes(await readFile(path), formatOf(path), {}, access.logger, source.dataset);
+    }
     case 'file':
       if (isUrlPath(source.path)) return readUrl(source, access);
-      return readLocalFile(source.path, access, source.format);
+      return readLocalFile(source, access);
     case 'sql':
-      return readSql(source.query, access.sql);
+      return typed(await readSql(source.query, access.sql), 'sql');
   }
 }
 
-function formatOf(path: string, explicit?: Format): Format {
+/** The format a source declares, else its extension's; null: to be told by the content. */
+function formatOf(path: string, explicit?: Format): Format | null {
   if (explicit) return explicit;
   const ext = extname(path.split('?')[0]).slice(1).toLowerCase();
-  if (ext === 'csv' || ext === 'json' || ext === 'parquet') return ext;
-  throw new PipelineInputError('InvalidSource', `cannot tell the format of ${path}; set source.format to csv, json or parquet`);
+  return ext === 'csv' || ext === 'json' || ext === 'parquet' ? ext : null;
 }
 
-async function readLocalFile(path: string, access: SourceAccess, explicit?: Format): Promise<pl.DataFrame> {
-  const format = formatOf(path, explicit);
+/** Parquet by its magic bytes, JSON by its first character, else CSV. */
+function sniffFormat(bytes: Buffer): Format {
+  if (bytes.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  const first = bytes.subarray(0, 1024).toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
+  return first === '[' || first === '{' ? 'json' : 'csv';
+}
+
+type FileSource = Extract<Source, { kind: 'file' }>;
+
+async function readLocalFile(source: FileSource, access: SourceAccess): Promise<LoadedSource> {
   const policy = {
     roots: [...access.files.roots, vegaDataDir], artifactDir: access.files.artifactDir, dataDir: access.files.dataDir,
     what: 'source file', setting: 'SOURCE_FILE_ROOTS',
   };
-  const file = await openAllowedFile(path, policy, format);
+  const file = await openAllowedFile(source.path, policy, 'source');
   try {
-    return readFile(file.path, access.logger, format, path);
+    // Read through the handle that was checked, whatever the path points at now.
+    return readBytes(await file.handle.readFile(), formatOf(source.path, source.format), source.read ?? {}, access.logger, source.path);
   } finally {
     await file.close();
   }
 }
 
 /**
- * Reads a file polars can name by its extension. Polars' own message can quote the file's contents (a
- * column name, the value it could not parse): it goes to the worker log, the failure says only what failed.
+ * Reads a file's bytes as `format` (null: told by the content). CSV through data/ingest.ts; Parquet and JSON
+ * keep their types. Polars' own message can quote the file's contents (a column name, the value it could
+ * not parse): it goes to the worker log, the failure says only what failed.
  */
-export function readFile(path: string, logger: Logger, explicit?: Format, shown = path): pl.DataFrame {
-  const format = formatOf(path, explicit);
+export function readBytes(bytes: Buffer, declared: Format | null, read: ReadOptions, logger: Logger, shown: string): LoadedSource {
+  const format = declared ?? sniffFormat(bytes);
   try {
-    if (format === 'csv') return pl.readCSV(path, { inferSchemaLength: 10_000 });
-    if (format === 'parquet') return pl.readParquet(path);
-    return pl.readJSON(path, { format: 'json', inferSchemaLength: 10_000 });
+    if (format === 'csv') return readCsvText(bytes, read);
+    const df = format === 'parquet' ? pl.readParquet(bytes) : pl.readJSON(bytes, { format: 'json', inferSchemaLength: 10_000 });
+    return typed(df, format);
   } catch (err) {
+    if (err instanceof PipelineInputError) throw err;
     logger.warn({ err, source: shown, format }, 'polars could not read a source');
     throw new PipelineInputError('InvalidSource',
-      `could not read ${shown} as ${format}: it is not valid ${format} that polars can read (the reader's message is in the worker log: it can quote the data)`,
+      `could not read ${shown} as ${format}${declared ? '' : ' (told by its content; set source.format if it is another)'}: it is not valid ${format} that polars can read (the reader's message is in the worker log: it can quote the data)${format === 'csv' ? `; it was read with delimiter ${JSON.stringify(read.delimiter ?? ',')} (source.read.delimiter)` : ''}`,
       { format });
   }
 }
 
-async function readUrl(source: Extract<Source, { kind: 'file' }>, access: SourceAccess): Promise<pl.DataFrame> {
-  const format = formatOf(shownUrl(source.path), source.format);
+/** The report of a typed source (Parquet, JSON, SQL): its columns as stored, nothing changed. */
+function typed(df: pl.DataFrame, format: IngestionReport['format']): LoadedSource {
+  const columnTypes = Object.fromEntries(df.columns.map((c) => [c, dtypeName(df.getColumn(c).dtype)]));
+  return { df, ingestion: { format, blankRowsIgnored: 0, columnTypes, coercions: [], text: textRules() } };
+}
+
+async function readUrl(source: FileSource, access: SourceAccess): Promise<LoadedSource> {
   const dir = await mkdtemp(join(tmpdir(), 'mlp-src-'));
-  const file = join(dir, `source.${format}`);
+  const file = join(dir, 'source');
   try {
     await downloadUrl(source.path, source.headers, access.urls, file);
-    return readFile(file, access.logger, format, shownUrl(source.path));
+    return readBytes(await readFile(file), formatOf(shownUrl(source.path), source.format), source.read ?? {}, access.logger, shownUrl(source.path));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 // Node built-ins, no I/O, nothing from the rest of the project but the spec, so workflow code, activities,
 // data code, the registry and the API can all depend on it.
 import type { PipelineSpec } from './spec.js';
+import type { TextRules } from './fitted-features.js';
 
 export const STAGES = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -72,6 +73,21 @@ export interface DatasetRef {
   rows: number;
   columns: { name: string; type: string }[];
   contentHash: string;
+  /** The raw dataset's: how the source was read (absent on datasets of runs before it was recorded). */
+  ingestion?: IngestionReport;
+}
+
+/** How a source was read: what each column became, and every value that was changed to get there. */
+export interface IngestionReport {
+  format: 'csv' | 'json' | 'parquet' | 'sql';
+  /** Rows with no value at all (blank lines of a text file), left out. */
+  blankRowsIgnored: number;
+  /** number, text, date, boolean, or the stored type of a typed source. */
+  columnTypes: Record<string, string>;
+  /** Each kind of change to each column, with how many values and a few of them as written. */
+  coercions: { column: string; change: string; count: number; examples: string[] }[];
+  /** The rules the text was read with; serving reads request values with the same. */
+  text: TextRules;
 }
 
 export interface CollectOutput { raw: DatasetRef }
@@ -85,6 +101,8 @@ export interface CleanReport {
   clippedOutliers: number;
   missingByColumn: Record<string, number>;
   notes: string[];
+  /** How the source was read (types, coercions, blank rows), from the collect stage. */
+  ingestion?: IngestionReport;
 }
 export interface CleanOutput { clean: DatasetRef; report: CleanReport; task: Task }
 

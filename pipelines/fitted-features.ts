@@ -125,6 +125,20 @@ export interface InputField {
 /** The model signature used by the predict API. */
 export type InputSchema = InputField[];
 
+/**
+ * What a text value of the source meant when the model was trained (data/text-values.ts reads values with
+ * it in training and in serving alike): which tokens are missing, the number format, the date format.
+ */
+export interface TextRules {
+  /** Values that mean missing ("" always does). */
+  missing: string[];
+  decimal: '.' | ',';
+  /** Thousands separator, or null when numbers have none. */
+  thousands: string | null;
+  /** strftime-style format of text dates (%d/%m/%Y), or null for ISO 8601 only. */
+  dateFormat: string | null;
+}
+
 /** Everything needed to turn raw rows into model input; saved as JSON beside the model. */
 export interface FittedFeatures {
   version: 1;
@@ -134,4 +148,6 @@ export interface FittedFeatures {
   classes: string[] | null;
   transform: FittedTransform;
   inputSchema: InputSchema;
+  /** How the source's text was read; serving reads text values of a request the same way. Absent: defaults. */
+  text?: TextRules;
 }

@@ -1,6 +1,7 @@
 // A pipeline is data: this schema is the contract for specs created through the API, the CLI or shipped here.
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
+import { dateFormatProblem } from './date-format.js';
 import { HeadToHeadConfigSchema } from './head-to-head-config.js';
 import { INT32_MAX, int32, storableText } from './storable.js';
 
@@ -54,6 +55,28 @@ const HeaderRef = z.object({
   file: storableText().min(2).max(4096).startsWith('/', 'an absolute path on the worker').optional(),
 }, { error: (iss) => (iss.code === 'invalid_type' ? REF_SHAPE : undefined) }).strict().refine((r) => (r.env === undefined) !== (r.file === undefined), REF_SHAPE);
 
+/**
+ * How a text file (CSV) is read and what its values mean. Every option is optional: a comma-separated UTF-8
+ * file with a header, `.` decimals, no thousands separator and ISO dates needs none.
+ */
+export const ReadOptionsSchema = z.object({
+  /** One character between fields: `;` for many European exports, `\t` for TSV. */
+  delimiter: storableText().length(1).refine((d) => d !== '"' && d !== '\n' && d !== '\r', 'a delimiter other than a quote or a line break').optional(),
+  encoding: z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']).optional(),
+  /** false: the first line is data; columns are named column_1, column_2, … */
+  header: z.boolean().optional(),
+  /** Values that mean missing, replacing the defaults (NA, N/A, n/a, NaN, null, None, #N/A); "" always does. */
+  nullValues: z.array(storableText().max(50)).max(50).optional(),
+  decimal: z.enum(['.', ',']).optional(),
+  thousands: z.enum([',', '.', ' ', "'", '_']).optional(),
+  /** How text dates are written, strftime-style (%d/%m/%Y); without it only ISO 8601 dates are read as dates. */
+  dateFormat: storableText().max(50).superRefine((f, ctx) => {
+    const problem = dateFormatProblem(f);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
+}).strict().refine((r) => r.thousands === undefined || r.thousands !== (r.decimal ?? '.'), { message: 'thousands and decimal separators must differ', path: ['thousands'] });
+export type ReadOptions = z.infer<typeof ReadOptionsSchema>;
+
 export const SourceSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('bundled'),
@@ -67,7 +90,9 @@ export const SourceSchema = z.discriminatedUnion('kind', [
      * to a public address (SOURCE_URL_ALLOW widens it). Never credentials in the URL: see `headers`.
      */
     path: storableText().min(1).max(4096).superRefine(checkSourcePath),
+    /** Default: the extension, else the content (Parquet's magic bytes, a JSON array, else CSV). */
     format: z.enum(['csv', 'json', 'parquet']).optional(),
+    read: ReadOptionsSchema.optional(),
     /** Request headers of a URL source, each value a reference resolved by the worker when it fetches. */
     headers: z.record(storableText().max(100), HeaderRef).refine((h) => Object.keys(h).length <= 20, 'at most 20 headers').optional(),
   }).superRefine((s, ctx) => {

@@ -7,7 +7,8 @@
  * the same code the training pipeline uses.
  */
 import { isoDateToDay } from '../data/dates.js';
-import type { InputSchema } from '../pipelines/fitted-features.js';
+import { isoFromText, numberFromText } from '../data/text-values.js';
+import type { InputSchema, TextRules } from '../pipelines/fitted-features.js';
 
 // ---------------------------------------------------------------------------
 // Instance validation
@@ -54,12 +55,27 @@ const KIND_CODE = { numeric: 0, categorical: 1, date: 2, boolean: 3 } as const;
  * - boolean: boolean
  * - extra fields are ignored (and passed through untouched).
  *
- * On success the original row objects are returned (no copies).
+ * On success the original row objects are returned, but for rows whose text had to be read (copies).
  */
 export interface ValidationOptions {
   /** 'reject' (default): a value outside a closed vocabulary is an error; 'other': map it to `__other__`. */
   unknownCategories?: 'reject' | 'other';
+  /**
+   * How the training source's text was read (the model's FittedFeatures.text): text values are read the
+   * same way here (a missing token is missing, "1,234" a number, a date in the source's format a date), so
+   * a raw row of the training file predicts. Absent (older models): numbers must be JSON numbers.
+   */
+  text?: TextRules;
 }
+
+/** A text value's reading under the source's rules: missing tokens as a set, built once per model. */
+const missingSets = new WeakMap<TextRules, Set<string>>();
+function missingSet(rules: TextRules): Set<string> {
+  let s = missingSets.get(rules);
+  if (!s) missingSets.set(rules, (s = new Set(rules.missing)));
+  return s;
+}
+const isBlankEdge = (v: string) => v.charCodeAt(0) <= 32 || v.charCodeAt(v.length - 1) <= 32;
 
 /** A schema laid out for the loop below, built once per schema object: a loaded model's never changes. */
 interface CompiledSchema {
@@ -110,6 +126,16 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
   const { names, kinds, required } = compiled;
   const closed = opts.unknownCategories === 'other' ? compiled.open : compiled.closed;
 
+  const text = opts.text;
+  const missing = text ? missingSet(text) : null;
+  // Rows whose text had to be read (a token made missing, a number or date converted): copies, so the
+  // caller's objects stay as sent; `out` is made only when one is needed.
+  let out: Record<string, unknown>[] | null = null;
+  const convert = (i: number, obj: Record<string, unknown>, name: string, value: unknown) => {
+    out ??= (instances as Record<string, unknown>[]).slice();
+    if (out[i] === obj) out[i] = { ...obj };
+    out[i][name] = value;
+  };
   outer: for (let i = 0; i < instances.length; i++) {
     const row = instances[i] as unknown;
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -119,7 +145,11 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
     const obj = row as Record<string, unknown>;
     for (let j = 0; j < nFields; j++) {
       const name = names[j];
-      const v = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+      let v = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+      if (missing !== null && typeof v === 'string' && (missing.has(v) || (v.length > 0 && isBlankEdge(v) && missing.has(v.trim())))) {
+        convert(i, obj, name, null);
+        v = null;
+      }
       if (v === undefined || v === null) {
         if (required[j] && addIssue(issues, `instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
         continue;
@@ -127,7 +157,13 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
       let err: string | null = null;
       switch (kinds[j]) {
         case 0:
-          if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
+          if (typeof v === 'string' && text) {
+            // As training read the column: a number under the source's rules (missing tokens were read
+            // above). Other text is refused rather than imputed: a caller's typo must not pass silently.
+            const x = numberFromText(v, text);
+            if (Number.isNaN(x)) err = `expected a number, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+            else convert(i, obj, name, x);
+          } else if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
           break;
         case 1:
           if (typeof v !== 'string') err = `expected a string, got ${describe(v)}`;
@@ -138,7 +174,11 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
           break;
         case 2:
           if (typeof v !== 'string') err = `expected an ISO date string (YYYY-MM-DD), got ${describe(v)}`;
-          else if (Number.isNaN(isoDateToDay(v))) err = `expected an ISO date string (YYYY-MM-DD), got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+          else if (Number.isNaN(isoDateToDay(v))) {
+            const iso = text?.dateFormat ? isoFromText(v, text.dateFormat) : null;
+            if (iso !== null) convert(i, obj, name, iso);
+            else err = `expected an ISO date string (YYYY-MM-DD)${text?.dateFormat ? ` or a date in ${text.dateFormat}` : ''}, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+          }
           break;
         case 3:
           if (typeof v !== 'boolean') err = `expected a boolean, got ${describe(v)}`;
@@ -149,5 +189,5 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
   }
 
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, rows: instances as Record<string, unknown>[] };
+  return { ok: true, rows: out ?? (instances as Record<string, unknown>[]) };
 }

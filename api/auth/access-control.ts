@@ -10,11 +10,13 @@ import type { Logger } from '../../runtime/logger.js';
 import { HttpError } from '../errors.js';
 import type { ApiEnv } from '../observability.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { ROLE_CAPABILITIES, type Access, type Capability } from './access.js';
+import type { Access, Capability } from './access.js';
 import type { KeyPrincipal, KeyRing } from './key-ring.js';
 import { looksLikeJwt, type OidcPrincipal, type OidcVerifier } from './oidc.js';
 
 export type Principal = KeyPrincipal | OidcPrincipal;
+
+const BEARER = /^bearer /i;
 
 /** Actor names the platform writes itself: no caller, not even through the gateway, may claim them. */
 const GATEWAY_ACTOR = /^[A-Za-z0-9][\w.@-]{0,99}$/;
@@ -48,29 +50,33 @@ export class AccessControl {
     if (header === undefined || header === '') {
       throw new HttpError(401, 'unauthenticated', 'this route needs credentials: send Authorization: Bearer <API key or token> (create a key with `mlp keys create`)', undefined, CHALLENGE);
     }
-    if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
+    // Checked in place, without copies: this runs on every prediction.
+    if (header.length < 8 || !BEARER.test(header)) {
       throw new HttpError(401, 'unauthenticated', 'the Authorization header must be "Bearer <API key or token>"', undefined, CHALLENGE);
     }
-    const token = header.slice(7).trim();
+    const token = header.charCodeAt(7) === 32 || header.charCodeAt(header.length - 1) <= 32 ? header.slice(7).trim() : header.slice(7);
     if (this.deps.oidc && looksLikeJwt(token)) {
       return this.deps.oidc.check(token).then((r) => {
         if (!r.ok) throw new HttpError(r.unavailable ? 503 : 401, r.unavailable ? 'unavailable' : 'unauthenticated', r.reason, undefined, r.unavailable ? undefined : CHALLENGE);
         return this.admit(c, r.principal, capability, rate, r.principal.subject);
       });
     }
-    const r = this.deps.keys.check(token, Date.now());
+    const now = Date.now();
+    const r = this.deps.keys.check(token, now);
     if (!r.ok) throw new HttpError(401, 'unauthenticated', r.reason, undefined, CHALLENGE);
-    return this.admit(c, r.principal, capability, rate, r.principal.keyId);
+    return this.admit(c, r.principal, capability, rate, r.principal.keyId, now);
   }
 
-  private admit(c: Context<ApiEnv>, principal: Principal, capability: Capability | 'any', rate: 'predict' | 'mutations' | null, rateKey: string): Principal {
-    if (capability !== 'any' && !principal.roles.some((role) => ROLE_CAPABILITIES[role].includes(capability))) {
+  private admit(c: Context<ApiEnv>, principal: Principal, capability: Capability | 'any', rate: 'predict' | 'mutations' | null, rateKey: string, now = Date.now()): Principal {
+    if (capability !== 'any' && !principal.capabilities.has(capability)) {
       throw new HttpError(403, 'forbidden', `${principal.actor} (${principal.roles.join(', ')}) may not do this; it needs a role with "${capability}"`);
     }
     if (rate) {
-      const wait = this.deps.limits[rate].take(rateKey);
+      const wait = this.deps.limits[rate].take(rateKey, now);
       if (wait > 0) throw new HttpError(429, 'rate_limited', `too many ${rate === 'predict' ? 'predictions' : 'changes'} from ${principal.actor}; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
     }
+    // A prediction records nothing under an actor: no X-Actor to weigh, no principal to keep.
+    if (rate === 'predict') return principal;
     const acting = this.gatewayActor(c, principal);
     c.set('principal', acting);
     return acting;

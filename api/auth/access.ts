@@ -25,6 +25,11 @@ export const ROLE_CAPABILITIES: Record<Role, readonly Capability[]> = {
   admin: ['read', 'predict', 'author', 'approve', 'admin'],
 };
 
+/** What a caller with `roles` may do (computed once per key or token, checked per request). */
+export function capabilitiesOf(roles: readonly Role[]): ReadonlySet<Capability> {
+  return new Set(roles.flatMap((r) => ROLE_CAPABILITIES[r]));
+}
+
 /** The roles that hold `capability`, in the order of ROLES. */
 export function rolesWith(capability: Capability): Role[] {
   return (Object.keys(ROLE_CAPABILITIES) as Role[]).filter((r) => ROLE_CAPABILITIES[r].includes(capability));

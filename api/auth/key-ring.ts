@@ -5,6 +5,7 @@
 import type { Db } from '../../db/client.js';
 import { liveApiKeys, parseToken, recordKeyUse, secretMatches, type ApiKeyRow, type Role } from '../../registry/api-keys.js';
 import type { Logger } from '../../runtime/logger.js';
+import { capabilitiesOf, type Capability } from './access.js';
 
 export interface KeyPrincipal {
   via: 'key';
@@ -12,6 +13,7 @@ export interface KeyPrincipal {
   /** As audit rows and run records name the caller. */
   actor: string;
   roles: readonly Role[];
+  capabilities: ReadonlySet<Capability>;
 }
 
 interface HeldKey {
@@ -54,7 +56,7 @@ export class KeyRing {
     for (const row of rows) {
       next.set(row.id, {
         row, expiresAtMs: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY, usedAtMs: 0,
-        principal: { via: 'key', keyId: row.id, actor: `key:${row.name}`, roles: [row.role as Role] },
+        principal: { via: 'key', keyId: row.id, actor: `key:${row.name}`, roles: [row.role as Role], capabilities: capabilitiesOf([row.role as Role]) },
       });
     }
     // Uses made while the rows were read are recorded in the next beat.

@@ -3,6 +3,7 @@
 // OIDC_ISSUER is set.
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { ROLES, type Role } from '../../registry/api-keys.js';
+import { capabilitiesOf, type Capability } from './access.js';
 
 export interface OidcSettings {
   issuer: string;
@@ -21,6 +22,7 @@ export interface OidcPrincipal {
   subject: string;
   actor: string;
   roles: readonly Role[];
+  capabilities: ReadonlySet<Capability>;
 }
 
 /** `unavailable`: the provider's keys could not be read, which is no fault of the caller's token. */
@@ -50,7 +52,7 @@ export class OidcVerifier {
     if (typeof name !== 'string' || name === '') return { ok: false, reason: `the token has no ${this.s.nameClaim} claim to name the caller` };
     const roles = rolesOf(claimAt(payload, this.s.rolesClaim), this.s.roleMap);
     if (roles.length === 0) return { ok: false, reason: `the token's ${this.s.rolesClaim} claim grants no role of this platform (${ROLES.join(', ')})` };
-    return { ok: true, principal: { via: 'oidc', subject: payload.sub ?? name, actor: `oidc:${name}`, roles } };
+    return { ok: true, principal: { via: 'oidc', subject: payload.sub ?? name, actor: `oidc:${name}`, roles, capabilities: capabilitiesOf(roles) } };
   }
 }
 

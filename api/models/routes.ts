@@ -170,7 +170,7 @@ export function modelRoutes(deps: ApiDeps) {
     }
     const instances = body && typeof body === 'object' && !Array.isArray(body) ? (body as { instances?: unknown }).instances : undefined;
     if (instances === undefined) throw new HttpError(422, 'validation_failed', 'the body must be {"instances": [ {column: value, ...}, ... ]}', { issues: [{ path: 'instances', message: 'required' }] });
-    const checked = validateInstances(served.predictor.fitted.inputSchema, instances, { unknownCategories: q.unknownCategories });
+    const checked = validateInstances(served.predictor.fitted.inputSchema, instances, { unknownCategories: q.unknownCategories, text: served.predictor.fitted.text });
     if (!checked.ok) {
       throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
     }

@@ -89,8 +89,9 @@ describe('predict', () => {
   it('turns every kind of bad input into a 4xx that names the problem', async () => {
     const post = (body: unknown, query = '') => p.request('POST', `/v1/models/seattle-temp/predict${query}`, body);
     const cases: [unknown, string, number, RegExp][] = [
-      [{ instances: [{ ...day(0), temp_min: '12' }] }, '', 422, /instances\[0\]\.temp_min: expected a finite number, got string/],
-      [{ instances: [{ ...day(0), temp_min: 'NaN' }] }, '', 422, /instances\[0\]\.temp_min: expected a finite number/],
+      [{ instances: [{ ...day(0), temp_min: 'twelve' }] }, '', 422, /instances\[0\]\.temp_min: expected a number, got "twelve"/],
+      [{ instances: [{ ...day(0), temp_min: 'NaN' }] }, '', 422, /instances\[0\]\.temp_min: required field is null/],
+      [{ instances: [{ ...day(0), temp_min: true }] }, '', 422, /instances\[0\]\.temp_min: expected a finite number, got boolean/],
       [{ instances: [{ precipitation: 1, wind: 2, weather: 'sun' }] }, '', 422, /instances\[0\]\.temp_min: required field is missing/],
       [{ instances: [{ ...day(0), weather: 'hail' }] }, '', 422, /instances\[0\]\.weather: unknown category "hail"; known: /],
       [{ instances: [] }, '', 422, /instances: expected a non-empty array/],
@@ -101,6 +102,9 @@ describe('predict', () => {
       [{ instances: [day(0)] }, '?alias=prod%00', 400, /query\.alias/],
       [{ instances: [day(0)] }, '?version=99', 404, /has no version 99/],
     ];
+    // Text the training file would have held reads as it did there: "12" is the number 12.
+    const asText = await post({ instances: [{ ...day(0), temp_min: String(day(0).temp_min) }] });
+    expect(asText.body.predictions).toEqual((await post({ instances: [day(0)] })).body.predictions);
     for (const [body, query, status, message] of cases) {
       const res = await post(body, query);
       expect({ status: res.status, message: res.body.error.message }).toEqual({ status, message: expect.stringMatching(message) });

@@ -104,9 +104,11 @@ export async function startBackfill(deps: LaunchDeps, backfillId: string, input:
  */
 export function scheduledTrainingAction(
   config: Config,
-  opts: { pipeline: string; scheduleId: string; allowPromotion: boolean },
+  opts: { pipeline: string; scheduleId: string; allowPromotion: boolean; accountable: string },
 ): ScheduleOptionsStartWorkflowAction<TrainingPipelineWorkflow> {
-  const input: TrainingPipelineInput = { pipeline: opts.pipeline, trigger: 'schedule', allowPromotion: opts.allowPromotion, actor: `schedule:${opts.scheduleId}` };
+  const input: TrainingPipelineInput = {
+    pipeline: opts.pipeline, trigger: 'schedule', allowPromotion: opts.allowPromotion, actor: `schedule:${opts.scheduleId}`, accountable: opts.accountable,
+  };
   return {
     type: 'startWorkflow', workflowType: WORKFLOW_TYPES.training, taskQueue: config.temporal.taskQueue,
     // Temporal appends the action time: train:<pipeline>:scheduled-2026-01-05T03:00:00Z.

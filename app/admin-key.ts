@@ -26,7 +26,8 @@ export async function ensureAdminKey(db: Db, dataDir: string): Promise<AdminKey>
   if (stored) return { state: 'stored', token: stored, file };
   if ((await liveApiKeys(db)).length > 0) return { state: 'none', file };
   const { token } = await createApiKey(db, { name: 'admin', role: 'admin' }, { actor: 'platform:first-start', requestId: null });
-  await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  // 'w': an empty file left by an interrupted start is no key; the token is printed by the caller anyway.
+  await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'w' });
   await chmod(file, 0o600);
   return { state: 'created', token, file };
 }

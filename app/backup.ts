@@ -83,7 +83,8 @@ export async function restore(opts: { databaseUrl: string; artifactDir: string; 
       }
       await client.query('BEGIN');
       await client.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`);
-      for (const t of TABLES) {
+      // An archive from an older schema lacks the tables added since (api_keys before migration 0004).
+      for (const t of TABLES.filter((name) => name in manifest.tables)) {
         let batch: string[] = [];
         const flush = async () => {
           if (batch.length === 0) return;

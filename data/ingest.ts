@@ -80,8 +80,14 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
       continue;
     }
     // Numbers, with a thousands separator nobody declared detected (1,234) when decimals are points.
+    // Only when the column itself shows the comma cannot be a decimal comma: a point decimal elsewhere in it
+    // (12.5), or a value with two groups (1,234,567). "1,500" alone could be 1.5: it stays unread, reported.
     let numberRules = rules;
-    if (rules.thousands === null && rules.decimal === '.' && present.some(looksGroupedByComma)) numberRules = { ...rules, thousands: ',' };
+    const commaValues = present.filter((v) => v.includes(','));
+    if (rules.thousands === null && rules.decimal === '.' && commaValues.length > 0 && commaValues.every(looksGroupedByComma)
+      && present.some((v) => /^[-+]?\d*\.\d+$/.test(v) || /^[-+]?\d{1,3}(?:,\d{3}){2,}/.test(v))) {
+      numberRules = { ...rules, thousands: ',' };
+    }
     const numbers = present.map((v) => numberFromText(v, numberRules));
     const readable = numbers.filter((x) => !Number.isNaN(x)).length;
     if (readable / present.length >= TYPED_SHARE) {

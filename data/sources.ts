@@ -127,7 +127,8 @@ export function readBytes(bytes: Buffer, declared: Format | null, read: ReadOpti
 /** The report of a typed source (Parquet, JSON, SQL): its columns as stored, nothing changed. */
 function typed(df: pl.DataFrame, format: IngestionReport['format']): LoadedSource {
   const columnTypes = Object.fromEntries(df.columns.map((c) => [c, dtypeName(df.getColumn(c).dtype)]));
-  return { df, ingestion: { format, blankRowsIgnored: 0, columnTypes, coercions: [], text: textRules() } };
+  // Typed sources kept their values: a value such as "NA" was a category in training, and stays one.
+  return { df, ingestion: { format, blankRowsIgnored: 0, columnTypes, coercions: [], text: textRules({ nullValues: [] }) } };
 }
 
 async function readUrl(source: FileSource, access: SourceAccess): Promise<LoadedSource> {

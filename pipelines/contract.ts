@@ -34,6 +34,11 @@ export interface TrainingPipelineInput {
   /** Whether the promote stage may move the alias (backfills default to false). */
   allowPromotion: boolean;
   actor: string;
+  /**
+   * The person behind a run started by a schedule or a backfill (who created it), held to four eyes like
+   * the starter of a run started through the API. Absent: the actor is that person.
+   */
+  accountable?: string;
 }
 
 export interface StageProgress {
@@ -172,6 +177,8 @@ export interface BackfillInput {
   partitions: { asOf: string; workflowId: string }[];
   concurrency: number;
   allowPromotion: boolean;
+  /** Who started the backfill: its runs' accountable person (four eyes on their approvals). */
+  accountable?: string;
 }
 
 export interface PartitionState {

@@ -72,7 +72,9 @@ export async function revokeApiKey(db: Db, id: string, by: Attribution): Promise
     const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
     if (!row) throw new KeyError('not_found', `no key with ID "${id}"`);
     if (!row.revokedAt && row.role === 'admin') {
-      // Locked: two revocations of the last two admin keys at once cannot both pass this check.
+      // One admin revocation at a time (a lock of its own, so two cannot deadlock on each other's rows):
+      // two revocations of the last two admin keys cannot both pass this check.
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('api_keys:admin-revocation'))`);
       const admins = await tx.select({ id: apiKeys.id, expiresAt: apiKeys.expiresAt }).from(apiKeys).where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt))).for('update');
       const now = new Date();
       const others = admins.filter((a) => a.id !== id && (a.expiresAt === null || a.expiresAt > now));

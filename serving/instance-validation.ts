@@ -166,6 +166,11 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
           } else if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
           break;
         case 1:
+          // Training read text trimmed (data/ingest.ts): so does serving, for a model trained on read text.
+          if (text && typeof v === 'string' && v.length > 0 && isBlankEdge(v)) {
+            v = v.trim();
+            convert(i, obj, name, v);
+          }
           if (typeof v !== 'string') err = `expected a string, got ${describe(v)}`;
           else if (closed[j] !== null && !closed[j]!.has(v)) {
             const known = [...closed[j]!];

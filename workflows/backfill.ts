@@ -29,6 +29,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillPr
         args: [{
           pipeline: input.pipeline, pipelineVersion: input.pipelineVersion, spec: input.spec, asOf: p.asOf,
           trigger: 'backfill', allowPromotion: input.allowPromotion, actor: `backfill:${workflowInfo().workflowId}`,
+          ...(input.accountable ? { accountable: input.accountable } : {}),
         }],
         // A failed partition may be run again under the same ID; a succeeded one never.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

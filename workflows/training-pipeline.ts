@@ -1,7 +1,7 @@
 // The pipeline as one durable workflow: collect → clean → feature → train → evaluate → promote.
 // Deterministic code only; all I/O happens in activities, which exchange artifact URIs and small summaries.
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import {
   FAILURE_TYPES, type ApprovalDecision, type PipelineActivities, type RunRef, type Stage, type StageProgress, type TrainingPipelineInput,
@@ -47,10 +47,10 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     validator: (d) => {
       if (progress.stage !== 'awaiting-approval' || !pendingDecision) throw new Error(`run is not awaiting approval (stage: ${progress.stage})`);
       if (d.decision !== 'approve' && d.decision !== 'reject') throw new Error('decision must be "approve" or "reject"');
-      if (!selfApprovalAllowed && d.by === input.actor) {
+      if (!selfApprovalAllowed && (d.by === input.actor || d.by === input.accountable)) {
         throw ApplicationFailure.create({
           type: 'SelfApproval', nonRetryable: true,
-          message: `${d.by} started this run and may not decide on it; another approver must (or set promotion.approval.allowSelfApproval in the pipeline)`,
+          message: `${d.by} started this run${d.by === input.actor ? '' : ' (through its schedule or backfill)'} and may not decide on it; another approver must (or set promotion.approval.allowSelfApproval in the pipeline)`,
         });
       }
     },
@@ -127,7 +127,8 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     return result;
   } catch (err) {
     const failedStage = progress.stage as Stage;
-    if (isCancellation(err)) {
+    // patched: histories of runs cancelled before this change ended without recording it.
+    if (isCancellation(err) && patched('record-cancellation')) {
       // Cancelled through the API: the record says so (written outside the cancelled scope), and the
       // workflow ends as cancelled.
       const failure = { stage: failedStage, type: 'Cancelled', message: 'the run was cancelled' };

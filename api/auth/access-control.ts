@@ -61,18 +61,17 @@ export class AccessControl {
         return this.admit(c, r.principal, capability, rate, r.principal.subject);
       });
     }
-    const now = Date.now();
-    const r = this.deps.keys.check(token, now);
+    const r = this.deps.keys.check(token, Date.now());
     if (!r.ok) throw new HttpError(401, 'unauthenticated', r.reason, undefined, CHALLENGE);
-    return this.admit(c, r.principal, capability, rate, r.principal.keyId, now);
+    return this.admit(c, r.principal, capability, rate, r.principal.keyId);
   }
 
-  private admit(c: Context<ApiEnv>, principal: Principal, capability: Capability | 'any', rate: 'predict' | 'mutations' | null, rateKey: string, now = Date.now()): Principal {
+  private admit(c: Context<ApiEnv>, principal: Principal, capability: Capability | 'any', rate: 'predict' | 'mutations' | null, rateKey: string): Principal {
     if (capability !== 'any' && !principal.capabilities.has(capability)) {
       throw new HttpError(403, 'forbidden', `${principal.actor} (${principal.roles.join(', ')}) may not do this; it needs a role with "${capability}"`);
     }
     if (rate) {
-      const wait = this.deps.limits[rate].take(rateKey, now);
+      const wait = this.deps.limits[rate].take(rateKey);
       if (wait > 0) throw new HttpError(429, 'rate_limited', `too many ${rate === 'predict' ? 'predictions' : 'changes'} from ${principal.actor}; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
     }
     // A prediction records nothing under an actor: no X-Actor to weigh, no principal to keep.
@@ -112,7 +111,7 @@ export class AccessControl {
 export function requireAccess(access: Access): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const control = c.get('access');
-    await control.authorize(c, access.needs, c.req.method === 'GET' ? null : 'mutations');
+    await control.authorize(c, access.needs, c.req.method === 'GET' || c.req.method === 'HEAD' ? null : 'mutations');
     await next();
     if (access.audit && c.res.status >= 200 && c.res.status < 300 && !c.get('audited')) await control.audit(c, access.audit);
   };

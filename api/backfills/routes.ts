@@ -77,7 +77,10 @@ export function backfillRoutes(deps: ApiDeps) {
     const stepMonths = stepMonthsOf(b.step);
     const asOfs = backfillAsOfs(start, end, stepMonths);
     const { backfillId, partitions } = backfillIds(pipeline.name, start.toISOString(), end.toISOString(), stepMonths, asOfs);
-    const input: BackfillInput = { pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, partitions, concurrency: b.concurrency, allowPromotion: b.allowPromotion };
+    const input: BackfillInput = {
+      pipeline: pipeline.name, pipelineVersion: pipeline.version, spec: pipeline.spec, partitions, concurrency: b.concurrency, allowPromotion: b.allowPromotion,
+      accountable: attribution(c).actor,
+    };
     let existing = false;
     try {
       await startBackfill(deps, backfillId, input, {

@@ -152,7 +152,7 @@ export function scheduleRoutes(deps: ApiDeps) {
       await client.create({
         scheduleId: id,
         spec: timingSpec(b),
-        action: scheduledTrainingAction(deps.config, { pipeline: b.pipeline, scheduleId: id, allowPromotion: b.allowPromotion }),
+        action: scheduledTrainingAction(deps.config, { pipeline: b.pipeline, scheduleId: id, allowPromotion: b.allowPromotion, accountable: attribution(c).actor }),
         policies: { overlap: toPolicy(b.overlap), catchupWindow: b.catchupWindow as never },
         state: { paused: b.paused, note: b.note ?? `created by ${attribution(c).actor}` },
         memo: { pipeline: b.pipeline },

@@ -115,6 +115,28 @@ describe('approval gate', () => {
     expect(again.status).toBe(409);
   });
 
+  it('holds whoever made a schedule to four eyes on the runs it starts', async () => {
+    await p.request('POST', '/v1/pipelines', approvalSpec('scheduled-gate', 600));
+    const created = await p.request('POST', '/v1/schedules', { pipeline: 'scheduled-gate', id: 'gate-weekly', cron: ['0 3 * * 1'], paused: true, allowPromotion: true });
+    expect(created.status).toBe(201);
+    expect((await p.request('POST', '/v1/schedules/gate-weekly/trigger')).status).toBe(202);
+    const id = await waitFor(async () => {
+      const runs = (await p.request('GET', '/v1/runs?pipeline=scheduled-gate')).body.runs as { workflowId: string }[];
+      for (const r of runs) {
+        const live = (await p.request('GET', `/v1/runs/${encodeURIComponent(r.workflowId)}`)).body.run.live;
+        if (live?.progress?.stage === 'awaiting-approval') return r.workflowId;
+      }
+      return undefined;
+    }, 'the scheduled run to wait for approval');
+    const own = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'my schedule, my model' });
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(/^key:test-admin started this run \(through its schedule or backfill\) and may not decide on it/);
+    const other = await p.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'reject', reason: 'not this week' }, await as('approver', 'alice'));
+    expect(other.status).toBe(200);
+    await p.temporal.workflow.getHandle(id).result();
+    await p.request('DELETE', '/v1/schedules/gate-weekly');
+  });
+
   it('a rejection leaves production alone and records why', async () => {
     await p.request('POST', '/v1/pipelines', approvalSpec('rejected', 600));
     const { id } = await startAndWaitForApproval('rejected');

@@ -7,12 +7,15 @@ import { cleanFrame, dtypeName } from '../data/cleaning.js';
 import { FITTED_FEATURES_FILE, writeFeatureArtifacts } from '../data/feature-artifacts.js';
 import { buildFeatureSets } from '../data/feature-pipeline.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
-import { loadSource, type LoadedSource } from '../data/sources.js';
+import { loadSource, sourceColumns, type LoadedSource } from '../data/sources.js';
 import { cutAtAsOf } from '../data/time-column.js';
 import { recordDataset } from '../registry/datasets.js';
 import { sha256File } from '../runtime/artifacts.js';
-import type { CleanInput, CleanOutput, CollectOutput, DatasetRef, FeatureInput, FeatureOutput, RunRef, StageInput } from '../pipelines/contract.js';
+import type {
+  CleanInput, CleanOutput, CollectOutput, DatasetRef, FeatureInput, FeatureOutput, RunRef, SourceInspection, SourceInspectionInput, StageInput,
+} from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
+import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createDataStageActivities(deps: ActivityDeps) {
@@ -32,6 +35,11 @@ export function createDataStageActivities(deps: ActivityDeps) {
   }
 
   return {
+    /** The columns of a sample of a source, for the check before a pipeline is saved (nothing recorded). */
+    async inspectSource({ source }: SourceInspectionInput): Promise<SourceInspection> {
+      return classifyFailures(async () => ({ columns: await sourceColumns(source, { ...deps.sources, logger: deps.logger }) }));
+    },
+
     async collect({ run }: StageInput): Promise<CollectOutput> {
       return stageAttempt(deps, 'collect', run, async () => {
         // A SQL query or a download may take longer than the heartbeat timeout: say we are alive meanwhile.

@@ -5,11 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BackfillInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
+import type { BackfillInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
 import { scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
 import type { StoredPipeline } from '../registry/pipelines.js';
 import type { Config } from '../runtime/config.js';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type TrainingPipelineWorkflow } from '../workflows/definitions.js';
+import {
+  SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow,
+} from '../workflows/definitions.js';
 
 export interface LaunchDeps {
   temporal: Client;
@@ -83,6 +85,14 @@ async function launchTraining(
     staticDetails: `Pipeline **${pipeline.name}** version ${pipeline.version}, spec ${pipeline.specHash}. Started by ${opts.actor}. Promotion ${opts.allowPromotion ? 'allowed' : 'disabled'}.`,
   });
   return { workflowId: how.workflowId, runId: handle.firstExecutionRunId, asOf: opts.asOf, webUiUrl: webUiLink(deps.config, how.workflowId, handle.firstExecutionRunId) };
+}
+
+/** Asks a worker for a sample's columns (workflows/source-inspection.ts); bounded by a 30 s execution timeout. */
+export async function inspectSource(deps: LaunchDeps, input: SourceInspectionInput): Promise<SourceInspection> {
+  return deps.temporal.workflow.execute<SourceInspectionWorkflow>(WORKFLOW_TYPES.inspection, {
+    taskQueue: deps.config.temporal.taskQueue, workflowId: `inspect:${randomBytes(8).toString('hex')}`, args: [input],
+    workflowExecutionTimeout: '30 seconds',
+  });
 }
 
 /**

@@ -103,7 +103,9 @@ function splitRows(rows: Row[], spec: PipelineSpec): { trainIdx: number[]; testI
   if (spec.split.kind === 'time') {
     const col = spec.timeColumn!;
     const t = rows.map((r) => toMillis(r[col]));
-    const last = Math.max(...t);
+    // A loop, not Math.max(...t): spreading a few hundred thousand arguments overflows the call stack.
+    let last = -Infinity;
+    for (const ms of t) if (ms > last) last = ms;
     // The held-out split is the last period with data: e.g. the latest season up to asOf.
     const period = periodContaining(last, spec.split.periodMonths, spec.split.anchor);
     t.forEach((ms, i) => (ms >= period.from ? testIdx : trainIdx).push(i));

@@ -74,6 +74,43 @@ export async function loadSource(source: Source, access: SourceAccess): Promise<
   }
 }
 
+/** How much of a text file the check before saving a pipeline reads. */
+const SAMPLE_BYTES = 1 << 20;
+
+/**
+ * The columns of a source, from a bounded sample, as a run would read them (within the same file roots and
+ * SQL role): the check of a pipeline before it is saved. Null for a URL, which is fetched only by a run.
+ * Refusals are the run's own (PipelineInputError), so the spec's author sees now what the run would say.
+ */
+export async function sourceColumns(source: Source, access: SourceAccess): Promise<string[] | null> {
+  switch (source.kind) {
+    case 'bundled':
+      return (await loadSource(source, access)).df.columns;
+    case 'sql':
+      return sqlColumns(source.query, access.sql);
+    case 'file': {
+      if (isUrlPath(source.path)) return null;
+      const policy = {
+        roots: [...access.files.roots, vegaDataDir], artifactDir: access.files.artifactDir, dataDir: access.files.dataDir,
+        what: 'source file', setting: 'SOURCE_FILE_ROOTS',
+      };
+      const file = await openAllowedFile(source.path, policy, 'source');
+      try {
+        const head = Buffer.alloc(SAMPLE_BYTES);
+        const { bytesRead } = await file.handle.read(head, 0, SAMPLE_BYTES, 0);
+        const sample = head.subarray(0, bytesRead);
+        const format = formatOf(source.path, source.format) ?? sniffFormat(sample);
+        if (format !== 'csv') return readBytes(await file.handle.readFile(), format, {}, access.logger, source.path).df.columns;
+        // Whole lines only: a cut line could read as a different number of fields.
+        const lines = bytesRead < SAMPLE_BYTES ? sample : sample.subarray(0, sample.lastIndexOf(0x0a) + 1);
+        return readBytes(lines, 'csv', source.read ?? {}, access.logger, source.path).df.columns;
+      } finally {
+        await file.close();
+      }
+    }
+  }
+}
+
 /** The format a source declares, else its extension's; null: to be told by the content. */
 function formatOf(path: string, explicit?: Format): Format | null {
   if (explicit) return explicit;
@@ -194,6 +231,22 @@ async function readSql(query: string, access: SqlSourceAccess): Promise<pl.DataF
   } finally {
     // Never reused: closing the connection rolls its transaction back and drops whatever else the query
     // left in its session (a session advisory lock, a LISTEN, a setting).
+    client.release(true);
+  }
+}
+
+/** The columns a SQL source's query returns, from its description (no row is read). */
+async function sqlColumns(query: string, access: SqlSourceAccess): Promise<string[]> {
+  if (!access.pool) return readSql(query, access).then((df) => df.columns);
+  const client = await access.pool.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(access.statementTimeoutMs)}`);
+    const res = await client.query({ text: wrapSourceQuery(query, -1), queryMode: 'extended' } as QueryConfig).catch((err: unknown) => {
+      throw classifySqlError(err, query, access);
+    });
+    return res.fields.map((f) => f.name);
+  } finally {
     client.release(true);
   }
 }

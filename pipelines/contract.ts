@@ -229,7 +229,13 @@ export type FinishRunInput =
   | { workflowId: string; pipeline: string; status: 'succeeded'; modelVersion: number; summary: RunSummary }
   | { workflowId: string; pipeline: string; status: 'failed'; failure: { stage: string; type: string; message: string } };
 
+/** A source checked before a pipeline is saved: its columns, or null when it cannot be read before a run (a URL). */
+export interface SourceInspectionInput { source: PipelineSpec['source'] }
+export interface SourceInspection { columns: string[] | null }
+
 export interface PipelineActivities {
+  /** Reads a bounded sample of a source (on the worker, within its source rules) to name its columns. */
+  inspectSource(input: SourceInspectionInput): Promise<SourceInspection>;
   /** For runs started without a spec snapshot (schedules): the pipeline as it is now. */
   resolvePipeline(input: ResolvePipelineInput): Promise<ResolvedPipeline>;
   beginRun(input: BeginRunInput): Promise<void>;

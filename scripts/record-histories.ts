@@ -28,6 +28,7 @@ import { PipelineInputError } from '../data/pipeline-error.js';
 import { migrateDatabase } from '../db/migrate.js';
 import type { BackfillProgress, StageProgress, TrainingPipelineResult } from '../pipelines/contract.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
+import { createApiKey } from '../registry/api-keys.js';
 import { scheduledWorkflowId } from '../pipelines/workflow-ids.js';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
@@ -61,6 +62,9 @@ const faults: FaultInjector = (point, attempt, run) => {
 interface Ctx {
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   temporal: Client;
+  taskQueue: string;
+  /** An approver other than the admin who starts the runs (four eyes). */
+  approverKey: string;
 }
 
 interface Case {
@@ -141,7 +145,7 @@ const CASES: Case[] = [
         if (p?.stage === 'failed' || p?.stage === 'done') throw new Error(`run ${id} ended (${p.stage}) without waiting for approval`);
         return p?.stage === 'awaiting-approval' ? true : undefined;
       }, 'the run to wait for approval');
-      const res = await ctx.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'recorded for the replay suite' }, { 'x-actor': 'replay-recorder' });
+      const res = await ctx.request('POST', `/v1/runs/${encodeURIComponent(id)}/approval`, { decision: 'approve', reason: 'recorded for the replay suite' }, { authorization: `Bearer ${ctx.approverKey}` });
       check(res.status === 200 && res.body.approval?.accepted === true, 'the approval should be accepted', res);
       const { result, error } = await outcome(ctx, id);
       check(result?.promotion.promoted === true, 'the approved run should be promoted', result?.promotion ?? error?.message);
@@ -193,6 +197,34 @@ const CASES: Case[] = [
       } finally {
         await ctx.request('DELETE', `/v1/schedules/${scheduleId}`);
       }
+    },
+  },
+  {
+    name: 'training-cancelled',
+    what: 'trainingPipeline cancelled through the API while it runs: its record is written as failed, type Cancelled (patched)',
+    async run(ctx) {
+      await createPipeline(ctx, quickSpec('rp-cancelled'));
+      const id = await startRun(ctx, 'rp-cancelled');
+      await until(async () => ((await ctx.request('GET', `/v1/runs/${encodeURIComponent(id)}`)).body?.run?.status === 'running' ? true : undefined), 'the run record');
+      const cancelled = await ctx.request('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`);
+      check(cancelled.status === 202, 'cancelling the run should answer 202', cancelled);
+      await ctx.temporal.workflow.getHandle(id).result().catch(() => undefined);
+      const record = await until(async () => {
+        const r = await ctx.request('GET', `/v1/runs/${encodeURIComponent(id)}`);
+        return r.body?.run?.status === 'failed' ? r.body.run : undefined;
+      }, 'the cancelled run record');
+      check(record.failure?.type === 'Cancelled', 'the record should say the run was cancelled', record.failure);
+      return id;
+    },
+  },
+  {
+    name: 'source-inspection',
+    what: 'sourceInspection: the columns of a bundled source, read by a worker before a pipeline is saved',
+    async run(ctx) {
+      const id = 'inspect:record-histories';
+      const r = await ctx.temporal.workflow.execute('sourceInspection', { taskQueue: ctx.taskQueue, workflowId: id, args: [{ source: { kind: 'bundled', dataset: 'football' } }] });
+      check(Array.isArray((r as { columns?: unknown }).columns), 'the inspection should name the columns', r);
+      return id;
     },
   },
   {
@@ -266,12 +298,18 @@ async function main(): Promise<void> {
     });
     stops.push({ what: 'platform', stop: () => platform.stop(), onSignal: false });
     const app = platform.api!.app;
+    // Every request as an admin, and approvals as someone else (whoever started a run may not decide on it).
+    const admin = (await createApiKey(platform.db, { name: 'recorder', role: 'admin' }, { actor: 'platform:record-histories', requestId: null })).token;
+    const approverKey = (await createApiKey(platform.db, { name: 'recorder-approver', role: 'approver' }, { actor: 'platform:record-histories', requestId: null })).token;
+    await platform.api!.keys.refresh();
     const ctx: Ctx = {
       temporal: platform.temporal,
+      taskQueue: config.temporal.taskQueue,
+      approverKey,
       async request(method, path, body, headers = {}) {
         const res = await app.request(path, {
           method,
-          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+          headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const text = await res.text();

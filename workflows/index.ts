@@ -1,3 +1,4 @@
 // Every workflow the worker registers.
 export { trainingPipeline } from './training-pipeline.js';
 export { backfillPipeline } from './backfill.js';
+export { sourceInspection } from './source-inspection.js';

@@ -4,7 +4,8 @@ import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
 import { attribution } from '../auth/access-control.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
-import { GetPipelineQuery, PipelineList, PipelineOne, PipelineSaved, PipelineSpec } from '../schemas/pipelines.js';
+import { CreatePipelineQuery, GetPipelineQuery, PipelineList, PipelineOne, PipelineSaved, PipelineSpec } from '../schemas/pipelines.js';
+import { checkSource } from './source-check.js';
 
 const tags = ['pipelines'];
 
@@ -17,11 +18,11 @@ const list = guardedRoute({
 const create = guardedRoute({
   method: 'post', path: '/', tags, summary: 'Create a pipeline or a new version of it',
   access: { needs: 'author', audit: { action: 'pipeline.saved', subject: () => 'pipeline' } },
-  request: { body: jsonRequest(PipelineSpec) },
+  request: { query: CreatePipelineQuery, body: jsonRequest(PipelineSpec) },
   responses: {
     201: jsonResponse(PipelineSaved, 'A new pipeline, or a new version of one'),
     200: jsonResponse(PipelineSaved, 'The spec equals the latest version: nothing was added'),
-    ...errorResponses(...BODY_ERRORS),
+    ...errorResponses(...BODY_ERRORS, 503),
   },
 });
 
@@ -39,7 +40,9 @@ export function pipelineRoutes(deps: ApiDeps) {
 
   // Creating an existing name with a changed spec adds a version; an unchanged spec is a no-op (200).
   defineRoute(app, create, async (c) => {
-    const { pipeline, created } = await savePipeline(deps.db, c.req.valid('json'), attribution(c));
+    const spec = c.req.valid('json');
+    if (c.req.valid('query').check === 'true') await checkSource(deps, spec);
+    const { pipeline, created } = await savePipeline(deps.db, spec, attribution(c));
     c.set('audited', true);
     return created ? c.json({ pipeline, created }, 201) : c.json({ pipeline, created }, 200);
   });

@@ -16,6 +16,14 @@ export const StoredPipeline = z.object({
 }).openapi('Pipeline');
 export type StoredPipeline = z.infer<typeof StoredPipeline>;
 
+export const CreatePipelineQuery = z.object({
+  /**
+   * false: save without checking the source first (a worker reads a sample to confirm the columns the spec
+   * names; the run checks again in any case).
+   */
+  check: z.enum(['true', 'false']).default('true'),
+});
+
 export const GetPipelineQuery = z.object({
   /** A past version; default the latest. */
   version: VersionText.optional(),

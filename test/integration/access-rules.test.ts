@@ -99,3 +99,27 @@ describe('the access rule of every route', () => {
     expect(rows.sort()).toEqual(expected.sort());
   });
 });
+
+describe('the rate limits', () => {
+  it('answer 429 with Retry-After past a key\'s burst, per key, and let reads through', async () => {
+    const q = await createTestPlatform({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '6', RATE_LIMIT_MUTATIONS_BURST: '3', RATE_LIMIT_PREDICT_PER_SECOND: '1', RATE_LIMIT_PREDICT_BURST: '2' } });
+    try {
+      const change = (key?: string) => q.request('POST', '/v1/pipelines/nothing-here/runs', {}, key ? { authorization: `Bearer ${key}` } : {});
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await change()).status);
+      expect(statuses).toEqual([404, 404, 404, 429]);
+      const limited = await change();
+      expect(limited.status).toBe(429);
+      expect(limited.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^too many changes from key:test-admin; retry in \d+ s$/) });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Reads are not counted; another key has its own bucket.
+      expect((await q.request('GET', '/v1/pipelines')).status).toBe(200);
+      expect((await change(await q.keyFor('scientist'))).status).toBe(404);
+      const predict = () => q.request('POST', '/v1/models/nothing-here/predict', { instances: [{}] });
+      expect([(await predict()).status, (await predict()).status, (await predict()).status]).toEqual([404, 404, 429]);
+    } finally {
+      await q.stop();
+    }
+  });
+});
+

@@ -150,8 +150,20 @@ describe('sources refused when the run reads them: InvalidSource on the first at
 
   it.each(cases)('%s', async (_what, source, messages) => {
     const name = `attack-${randomBytes(3).toString('hex')}`;
-    const created = await p.request('POST', '/v1/pipelines', spec(name, source()));
-    expect(created.status).toBe(201);
+    // The check before saving refuses a local file now, with the run's own reasons and nothing saved; a
+    // URL is fetched only by a run.
+    const src = source();
+    const checked = await p.request('POST', '/v1/pipelines', spec(name, src));
+    if (String(src.path).startsWith('http')) expect(checked.status).toBe(201);
+    else {
+      expect(checked.status).toBe(422);
+      for (const m of messages()) expect(checked.body.error.message).toMatch(m);
+      leaks(checked.body.error.message);
+      expect((await p.request('GET', `/v1/pipelines/${name}`)).status).toBe(404);
+    }
+    // The run checks again: saved unchecked, it refuses the same source.
+    const created = await p.request('POST', '/v1/pipelines?check=false', spec(name, src));
+    expect([200, 201]).toContain(created.status);
     const run = await p.runPipeline(name);
     const { failure, maxAttempt, stage } = await failureOf(p, run);
     expect(failure.type).toBe('InvalidSource');

@@ -40,8 +40,9 @@ function write(d: Dialect) {
 const iso = (r: { day: Date }) => r.day.toISOString().slice(0, 10);
 const dmy = (r: { day: Date }) => `${String(r.day.getUTCDate()).padStart(2, '0')}/${String(r.day.getUTCMonth() + 1).padStart(2, '0')}/${r.day.getUTCFullYear()}`;
 
-async function pipelineOn(name: string, file: string, source: Record<string, unknown>) {
-  const created = await p.request('POST', '/v1/pipelines', {
+/** Saves a pipeline on `file` (checked before saving unless `check` is false) and runs it. */
+async function pipelineOn(name: string, file: string, source: Record<string, unknown>, check = true) {
+  const created = await p.request('POST', `/v1/pipelines${check ? '' : '?check=false'}`, {
     name, source: { kind: 'file', path: file, ...source }, target: 'large', task: 'classification',
     split: { kind: 'random', testFraction: 0.25, seed: 1 },
     model: { hiddenLayers: [8], epochs: 5, learningRate: 0.01, earlyStoppingPatience: 5 },
@@ -107,7 +108,12 @@ describe('a text table', () => {
     const { text } = write(d);
     const file = join(p.config.sources.files.roots[0], 'dayfirst.csv');
     await writeFile(file, text);
-    const refused = await pipelineOn('dialect-dayfirst', file, {});
+    const checked = await p.request('POST', '/v1/pipelines', {
+      name: 'dialect-dayfirst', source: { kind: 'file', path: file }, target: 'large', split: { kind: 'random', testFraction: 0.25, seed: 1 },
+    });
+    expect(checked.status).toBe(422);
+    expect(checked.body.error.message).toMatch(/column "day" holds dates written like "01\/01\/2017".*set source.read.dateFormat/);
+    const refused = await pipelineOn('dialect-dayfirst', file, {}, false);
     expect(refused.error).toBeDefined();
     const f = await failureOf(p, refused);
     expect(f.stage).toBe('collect');
@@ -125,11 +131,27 @@ describe('a text table', () => {
   it('with only a header: a clear refusal about rows, not about asOf', async () => {
     const file = join(p.config.sources.files.roots[0], 'empty.csv');
     await writeFile(file, 'size,colour,day,large\n');
-    const run = await pipelineOn('dialect-empty', file, {});
+    // Its columns are there, so it is saved; the run finds no rows.
+    const run = await pipelineOn('dialect-empty', file, {}, false);
     const f = await failureOf(p, run);
     expect(f.stage).toBe('collect');
     expect(f.failure.type).toBe('InvalidSource');
     expect(f.failure.message).toMatch(/the source has no rows$/);
+  });
+});
+
+describe('a spec whose source lacks a column it names', () => {
+  it('is refused when saved, naming each field', async () => {
+    const file = join(p.config.sources.files.roots[0], 'plain.csv');
+    await writeFile(file, write({ sep: ',', eol: '\n', bom: false, size: (r) => String(r.size), colour: (r) => r.colour, day: iso }).text);
+    const res = await p.request('POST', '/v1/pipelines', {
+      name: 'lacks-columns', source: { kind: 'file', path: file }, target: 'big', timeColumn: 'when', features: { include: ['size', 'weight'] },
+      split: { kind: 'random', testFraction: 0.25, seed: 1 },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.issues.map((i: { path: string }) => i.path)).toEqual(['body.target', 'body.timeColumn', 'body.features.include.1']);
+    expect(res.body.error.details.issues[0].message).toBe('column "big" is not in the source; its columns are: size, colour, day, large');
+    expect((await p.request('GET', '/v1/pipelines/lacks-columns')).status).toBe(404);
   });
 });
 

@@ -74,7 +74,13 @@ describe('bad data fails the run at once, with a reason, and leaves earlier mode
 
   it('a missing target column fails in clean, non-retryably, naming the column', async () => {
     const before = await registrySnapshot();
-    await p.request('POST', '/v1/pipelines', { name: 'penguins-missing', source: { kind: 'bundled', dataset: 'penguins' }, target: 'Beak Colour' });
+    const spec = { name: 'penguins-missing', source: { kind: 'bundled', dataset: 'penguins' }, target: 'Beak Colour' };
+    // Refused when saved: a worker read the source and the column is not there.
+    const checked = await p.request('POST', '/v1/pipelines', spec);
+    expect(checked.status).toBe(422);
+    expect(checked.body.error.details.issues).toEqual([{ path: 'body.target', message: expect.stringMatching(/^column "Beak Colour" is not in the source; its columns are: .*Species/) }]);
+    // And by the run, when saved unchecked.
+    await p.request('POST', '/v1/pipelines?check=false', spec);
     const run = await p.runPipeline('penguins-missing');
     const { failure, maxAttempt } = await failureOf(run.workflowId, run.error);
     expect(failure.type).toBe('InvalidSource');

@@ -142,8 +142,19 @@ describe('queries refused when the run reads them: InvalidSource on the first at
 
   it.each(cases)('%s', async (_what, query, messages) => {
     const name = `attack-${randomBytes(3).toString('hex')}`;
-    const created = await p.request('POST', '/v1/pipelines', spec(name, query));
-    expect(created.status).toBe(201);
+    // The check before saving reads the query's columns (no rows): what it can tell, it refuses now, with
+    // the run's own reasons and nothing saved; a data error, a slow or a long answer only a run can meet.
+    const checked = await p.request('POST', '/v1/pipelines', spec(name, query));
+    if (checked.status === 422) {
+      for (const m of messages) expect(checked.body.error.message).toMatch(m);
+      expect(JSON.stringify(checked.body)).not.toContain(SECRET);
+      expect((await p.request('GET', `/v1/pipelines/${name}`)).status).toBe(404);
+    } else {
+      expect(checked.status).toBe(201);
+    }
+    // The run checks again: saved unchecked, it refuses the same source.
+    const created = await p.request('POST', '/v1/pipelines?check=false', spec(name, query));
+    expect([200, 201]).toContain(created.status);
     const started = Date.now();
     const run = await p.runPipeline(name);
     const { failure, maxAttempt, stage } = await failureOf(p, run);
@@ -161,7 +172,7 @@ describe('queries refused when the run reads them: InvalidSource on the first at
 
 describe('what a query leaves in its session dies with it', () => {
   it('a session advisory lock (the migrations\' lock key) is gone after the run: migrations still run', async () => {
-    await p.request('POST', '/v1/pipelines', spec('advisory-lock', 'select pg_advisory_lock(7233001) as locked, 1 as y'));
+    await p.request('POST', '/v1/pipelines?check=false', spec('advisory-lock', 'select pg_advisory_lock(7233001) as locked, 1 as y'));
     const run = await p.runPipeline('advisory-lock');
     // Collect read its one row; the run then fails its quality check (fewer rows than minRows).
     expect(run.error).toBeDefined();
@@ -179,7 +190,10 @@ describe('a platform without a source login', () => {
   it('refuses sql sources, naming SOURCE_DATABASE_URL', async () => {
     const q = await createTestPlatform({ env: { SOURCE_DATABASE_URL: '' } });
     try {
-      await q.request('POST', '/v1/pipelines', spec('no-login', 'select 1 as y'));
+      const checked = await q.request('POST', '/v1/pipelines', spec('no-login', 'select 1 as y'));
+      expect(checked.status).toBe(422);
+      expect(checked.body.error.message).toMatch(/SQL sources are not enabled on this platform: set SOURCE_DATABASE_URL/);
+      await q.request('POST', '/v1/pipelines?check=false', spec('no-login', 'select 1 as y'));
       const run = await q.runPipeline('no-login');
       const cause = (run.error as { cause?: unknown } | undefined)?.cause as ApplicationFailure;
       expect(cause).toBeInstanceOf(ApplicationFailure);

@@ -90,7 +90,9 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
     ? await enableRoleLogin({ databaseUrl: ownerDatabaseUrl, dataDir, role: RUNTIME_ROLE })
     : Object.assign(new URL(inject('pgRuntimeUrl')), { pathname: `/${dbName}` }).toString();
   const config = loadConfig({
-    DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: ownerDatabaseUrl, API_KEY_REFRESH_MS: '200', TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: ownerDatabaseUrl, API_KEY_REFRESH_MS: '200',
+    // A test file makes more changes a minute than a person: the limits are tested where a test sets them.
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000', RATE_LIMIT_MUTATIONS_BURST: '100000', TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
     DATA_DIR: dataDir, ...(opts.artifactDir ? { ARTIFACT_DIR: opts.artifactDir } : {}), LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
     ...(opts.pgAdminUrl ? {} : { SOURCE_DATABASE_URL: sourceUrl.toString() }),
     ...opts.env,

@@ -1,0 +1,40 @@
+// The check of a pipeline before it is saved: a worker reads a sample of the source (the API reads no data
+// itself) and the columns the spec names must be there. What cannot be known yet (a URL's content) is left
+// to the run, which checks everything again.
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
+import type { PipelineSpec } from '../../pipelines/spec.js';
+import type { ApiDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { inspectSource } from '../launcher.js';
+
+/** 422 naming each spec field whose column the source lacks, or the source's own refusal; 503 without a worker. */
+export async function checkSource(deps: Pick<ApiDeps, 'temporal' | 'config'>, spec: PipelineSpec): Promise<void> {
+  let columns: string[] | null;
+  try {
+    ({ columns } = await inspectSource(deps, { source: spec.source }));
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+    if (cause instanceof ApplicationFailure && cause.nonRetryable) {
+      throw new HttpError(422, 'validation_failed', `the source cannot be used: ${cause.message}`, { issues: [{ path: 'body.source', message: cause.message }] });
+    }
+    if (cause instanceof TimeoutFailure || err.cause instanceof TimeoutFailure) {
+      throw new HttpError(503, 'unavailable', 'no worker checked the source in time; try again, or save with ?check=false and let the first run check it');
+    }
+    throw err;
+  }
+  if (columns === null) return;
+  const have = new Set(columns);
+  const named: [string, string][] = [
+    ...(spec.targetFrom
+      ? [['body.targetFrom.homeScore', spec.targetFrom.homeScore], ['body.targetFrom.awayScore', spec.targetFrom.awayScore]] as [string, string][]
+      : [['body.target', spec.target]] as [string, string][]),
+    ...(spec.timeColumn ? [['body.timeColumn', spec.timeColumn]] as [string, string][] : []),
+    ...(spec.features.include ?? []).map((c, i) => [`body.features.include.${i}`, c] as [string, string]),
+  ];
+  const missing = named.filter(([, column]) => !have.has(column));
+  if (missing.length === 0) return;
+  const listed = columns.length > 30 ? `${columns.slice(0, 30).join(', ')}, … (${columns.length})` : columns.join(', ');
+  const issues = missing.map(([path, column]) => ({ path, message: `column "${column}" is not in the source; its columns are: ${listed}` }));
+  throw new HttpError(422, 'validation_failed', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}

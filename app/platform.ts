@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { healthRoutes } from '../api/health/routes.js';
 import type { Db } from '../db/client.js';
-import { migrateDatabase, pendingMigrations } from '../db/migrate.js';
+import { loginMayChangeSchema, migrateDatabase, pendingMigrations } from '../db/migrate.js';
 import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import { REGISTRY_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
@@ -133,6 +133,9 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
 
 /** Applies pending migrations if this login may; else starts only on a database that has them all. */
 async function requireMigrated(url: string, logger: Logger): Promise<void> {
+  if (await loginMayChangeSchema(url)) {
+    logger.warn('DATABASE_URL may change the schema: the API and worker run with DDL rights and can rewrite the audit log\'s grants; give them the runtime role mlp_runtime and set MIGRATION_DATABASE_URL to the owner');
+  }
   const pending = await pendingMigrations(url);
   if (pending === 0) return;
   try {

@@ -8,7 +8,7 @@ import type { TextRules } from '../pipelines/fitted-features.js';
 import type { ReadOptions } from '../pipelines/spec.js';
 import { dtypeName } from './cleaning.js';
 import { PipelineInputError } from './pipeline-error.js';
-import { AMBIGUOUS_DATE, isoFromText, looksGroupedByComma, numberFromText, textRules } from './text-values.js';
+import { isAmbiguousDate, isoFromText, looksGroupedByComma, numberFromText, textRules } from './text-values.js';
 
 /** A column is read as numbers (or dates) when at least this share of its present values are. */
 const TYPED_SHARE = 0.9;
@@ -112,8 +112,8 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
         columnTypes[c] = 'date';
         continue;
       }
-    } else if (present.filter((v) => AMBIGUOUS_DATE.test(v)).length / present.length >= TYPED_SHARE) {
-      const example = present.find((v) => AMBIGUOUS_DATE.test(v))!;
+    } else if (present.filter(isAmbiguousDate).length / present.length >= TYPED_SHARE) {
+      const example = present.find(isAmbiguousDate)!;
       throw new PipelineInputError('InvalidSpec',
         `column "${c}" holds dates written like "${example}", which can be day/month or month/day: set source.read.dateFormat, e.g. "%d/%m/%Y" or "%m/%d/%Y"`,
         { column: c, rule: 'dateFormat' });

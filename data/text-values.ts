@@ -53,8 +53,19 @@ export function numberFromText(s: string, rules: TextRules): number {
 /** Whether a text value is digits grouped by `,` (1,234 or 12,345.5): a thousands separator nobody declared. */
 export const looksGroupedByComma = (s: string) => groupedPattern(',', '.').test(s.trim());
 
-/** Dates written day and month first or month and day first (03/04/2017, 3.4.17): which, the text cannot say. */
-export const AMBIGUOUS_DATE = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$/;
+const SLASH_DATE = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$/;
+
+/**
+ * A date written day and month first or month and day first (03/04/2017, 3.4.17): which, the text alone
+ * cannot say. Parts that cannot be a day and a month either way (a version such as 2.0.12) are no date.
+ */
+export function isAmbiguousDate(s: string): boolean {
+  const m = SLASH_DATE.exec(s);
+  if (!m) return false;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  return a >= 1 && b >= 1 && a <= 31 && b <= 31 && (a <= 12 || b <= 12);
+}
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

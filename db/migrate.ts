@@ -23,10 +23,24 @@ export async function pendingMigrations(url: string): Promise<number> {
       (r) => Number(r.rows[0].n),
       (err: { code?: string }) => {
         if (err.code === '42P01' || err.code === '3F000') return 0;
+        // The runtime role reads the table only once migration 0004 granted it: older, so not migrated.
+        if (err.code === '42501') return 0;
         throw err;
       },
     );
     return Math.max(0, journal.entries.length - applied);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether the login at `url` may create objects in the registry's schema (an owner's, not mlp_runtime's). */
+export async function loginMayChangeSchema(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query<{ may: boolean }>(`SELECT has_schema_privilege('public', 'CREATE') AS may`);
+    return r.rows[0].may;
   } finally {
     await client.end();
   }

@@ -44,7 +44,8 @@ export function keyRoutes(deps: ApiDeps) {
     try {
       const created = await createApiKey(deps.db, { name: b.name, role: b.role, expiresAt }, attribution(c));
       c.set('audited', true);
-      await deps.keys.refresh();
+      // The change is committed: a failed re-read only delays it here (the next beat reads it).
+      await deps.keys.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
       return c.json(created, 201);
     } catch (err) {
       if (err instanceof KeyError) throw new HttpError(409, 'conflict', err.message);
@@ -57,7 +58,8 @@ export function keyRoutes(deps: ApiDeps) {
     try {
       const key = await revokeApiKey(deps.db, id, attribution(c));
       c.set('audited', true);
-      await deps.keys.refresh();
+      // The change is committed: a failed re-read only delays it here (the next beat reads it).
+      await deps.keys.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
       return c.json({ key }, 200);
     } catch (err) {
       if (err instanceof KeyError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);

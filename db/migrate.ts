@@ -9,41 +9,38 @@ const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migratio
 // Arbitrary constant shared by every replica: only one of them applies migrations at a time.
 const MIGRATION_LOCK_KEY = 7_233_001;
 
+/** Runs `work` on one connection of the login at `url`, closed afterwards. */
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * How many committed migrations the database at `url` has not applied: read by a login that may not apply
  * them (the runtime role of a replica started without MIGRATION_DATABASE_URL).
  */
 export async function pendingMigrations(url: string): Promise<number> {
   const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    // No bookkeeping table yet (a fresh database): nothing is applied.
-    const applied = await client.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations').then(
-      (r) => Number(r.rows[0].n),
-      (err: { code?: string }) => {
-        if (err.code === '42P01' || err.code === '3F000') return 0;
-        // The runtime role reads the table only once migration 0004 granted it: older, so not migrated.
-        if (err.code === '42501') return 0;
-        throw err;
-      },
-    );
-    return Math.max(0, journal.entries.length - applied);
-  } finally {
-    await client.end();
-  }
+  const applied = await withClient(url, (client) => client.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations').then(
+    (r) => Number(r.rows[0].n),
+    (err: { code?: string }) => {
+      // No bookkeeping table yet (a fresh database), or one the runtime role may not read yet (it may once
+      // migration 0004 granted it): not migrated.
+      if (err.code === '42P01' || err.code === '3F000' || err.code === '42501') return 0;
+      throw err;
+    },
+  ));
+  return Math.max(0, journal.entries.length - applied);
 }
 
 /** Whether the login at `url` may create objects in the registry's schema (an owner's, not mlp_runtime's). */
-export async function loginMayChangeSchema(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const r = await client.query<{ may: boolean }>(`SELECT has_schema_privilege('public', 'CREATE') AS may`);
-    return r.rows[0].may;
-  } finally {
-    await client.end();
-  }
+export function loginMayChangeSchema(url: string): Promise<boolean> {
+  return withClient(url, async (client) => (await client.query<{ may: boolean }>(`SELECT has_schema_privilege('public', 'CREATE') AS may`)).rows[0].may);
 }
 
 /** Applies the committed SQL migrations. Safe on every start and from many replicas at once. */

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditDetails } from '../pipelines/contract.js';
+import type { Access } from './auth/access.js';
 import type { AccessControl, Principal } from './auth/access-control.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CounterSlot, HistogramSlot } from '../runtime/hot-metrics.js';
@@ -19,8 +20,10 @@ export type ApiEnv = {
     principal: Principal;
     /** What a mutation's audit row says beyond its route's rule (set by the handler). */
     audit?: { subject?: string; details?: AuditDetails };
-    /** Set by a handler that wrote its audit row in the change's own transaction. */
+    /** Set by a handler that wrote its audit row in the change's own transaction (or by recordChange). */
     audited?: boolean;
+    /** The route's audit rule, for recordChange (api/auth/access-control.ts). */
+    auditRule?: NonNullable<Access['audit']>;
   };
 };
 

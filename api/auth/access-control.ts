@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/client.js';
+import type { AuditDetails } from '../../pipelines/contract.js';
 import { appendAudit, type Attribution } from '../../registry/audit.js';
 import type { Logger } from '../../runtime/logger.js';
 import { HttpError } from '../errors.js';
@@ -112,9 +113,23 @@ export function requireAccess(access: Access): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const control = c.get('access');
     await control.authorize(c, access.needs, c.req.method === 'GET' || c.req.method === 'HEAD' ? null : 'mutations');
+    if (access.audit) c.set('auditRule', access.audit);
     await next();
     if (access.audit && c.res.status >= 200 && c.res.status < 300 && !c.get('audited')) await control.audit(c, access.audit);
   };
+}
+
+/**
+ * Writes the route's audit row now, right after a change made outside the registry (in Temporal), so a
+ * failure of what the handler does next (reading the new state back) cannot lose it; the rule then writes
+ * nothing more for this request.
+ */
+export async function recordChange(c: Context<ApiEnv>, what: { subject?: string; details?: AuditDetails }): Promise<void> {
+  const rule = c.get('auditRule');
+  if (!rule) throw new Error(`recordChange on ${c.req.method} ${c.req.routePath}, a route without an audit rule`);
+  c.set('audit', what);
+  await c.get('access').audit(c, rule);
+  c.set('audited', true);
 }
 
 /** Who made a change, for its audit row and the records it writes. Only inside an authorized route. */

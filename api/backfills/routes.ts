@@ -8,7 +8,7 @@ import type { BackfillInput, BackfillProgress } from '../../pipelines/contract.j
 import type { ApiDeps } from '../deps.js';
 import { HttpError, validationHook } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
-import { attribution } from '../auth/access-control.js';
+import { attribution, recordChange } from '../auth/access-control.js';
 import { isPlatformWorkflow } from '../platform-workflows.js';
 import { retryBackfillPartition, startBackfill, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
@@ -92,7 +92,7 @@ export function backfillRoutes(deps: ApiDeps) {
       existing = true;
     }
     const backfill = { id: backfillId, existing, partitions, webUiUrl: webUiLink(deps.config, backfillId) };
-    c.set('audit', { subject: `backfill:${backfillId}`, details: { pipelineVersion: pipeline.version, partitions: asOfs.length, existing, concurrency: b.concurrency, allowPromotion: b.allowPromotion } });
+    await recordChange(c, { subject: `backfill:${backfillId}`, details: { pipelineVersion: pipeline.version, partitions: asOfs.length, existing, concurrency: b.concurrency, allowPromotion: b.allowPromotion } });
     return existing ? c.json({ backfill }, 200) : c.json({ backfill }, 201);
   });
 
@@ -136,7 +136,7 @@ export function backfillRoutes(deps: ApiDeps) {
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${progress.pipeline}" version ${progress.pipelineVersion} no longer exists`);
     try {
       const started = await retryBackfillPartition(deps, pipeline, part, { backfillId: id, actor: attribution(c).actor });
-      c.set('audit', { details: { asOf: part.asOf, workflowId: started.workflowId, pipelineVersion: pipeline.version } });
+      await recordChange(c, { details: { asOf: part.asOf, workflowId: started.workflowId, pipelineVersion: pipeline.version } });
       return c.json({ retry: { workflowId: started.workflowId, runId: started.runId, pipelineVersion: pipeline.version, webUiUrl: started.webUiUrl } }, 202);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'conflict', `partition ${day} is already running`);

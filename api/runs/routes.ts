@@ -6,7 +6,7 @@ import { type StageProgress } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
-import { attribution } from '../auth/access-control.js';
+import { attribution, recordChange } from '../auth/access-control.js';
 import { isPlatformWorkflow, platformWorkflow } from '../platform-workflows.js';
 import { startTrainingRun, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
@@ -60,7 +60,7 @@ export function runRoutes(deps: ApiDeps) {
     const pipeline = await getPipeline(deps.db, name, body.pipelineVersion);
     if (!pipeline) throw new HttpError(404, 'not_found', `pipeline "${name}" does not exist; create it with POST /v1/pipelines`);
     const started = await startTrainingRun(deps, pipeline, { asOf: body.asOf, trigger: 'api', allowPromotion: body.allowPromotion, actor: attribution(c).actor });
-    c.set('audit', { subject: `run:${started.workflowId}`, details: { pipeline: pipeline.name, pipelineVersion: pipeline.version, asOf: started.asOf, allowPromotion: body.allowPromotion } });
+    await recordChange(c, { subject: `run:${started.workflowId}`, details: { pipeline: pipeline.name, pipelineVersion: pipeline.version, asOf: started.asOf, allowPromotion: body.allowPromotion } });
     return c.json({ run: { ...started, pipeline: pipeline.name, pipelineVersion: pipeline.version } }, 201);
   });
 
@@ -76,7 +76,7 @@ export function runRoutes(deps: ApiDeps) {
     const handle = await platformWorkflow(deps, workflowId, WORKFLOW_TYPES.training, 'run');
     try {
       const outcome = await handle.executeUpdate(approvalUpdate, { args: [{ decision: body.decision, reason: body.reason, by: attribution(c).actor }] });
-      c.set('audit', { details: { decision: body.decision, reason: body.reason, modelVersion: outcome.modelVersion } });
+      await recordChange(c, { details: { decision: body.decision, reason: body.reason, modelVersion: outcome.modelVersion } });
       return c.json({ approval: outcome }, 200);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {

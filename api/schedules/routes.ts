@@ -8,7 +8,7 @@ import type { TrainingPipelineInput } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
-import { attribution } from '../auth/access-control.js';
+import { attribution, recordChange } from '../auth/access-control.js';
 import { WORKFLOW_TYPES } from '../../workflows/definitions.js';
 import { scheduledTrainingAction, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse } from '../schemas/common.js';
@@ -161,8 +161,12 @@ export function scheduleRoutes(deps: ApiDeps) {
       if (err instanceof ScheduleAlreadyRunning) throw new HttpError(409, 'conflict', `schedule "${id}" already exists; PATCH it or choose another id`);
       throw refusedTiming(err, b);
     }
-    const created = view(await describe(id));
-    c.set('audit', { subject: `schedule:${id}`, details: { pipeline: b.pipeline, after: auditedState(created) } });
+    const subject = `schedule:${id}`;
+    const created = await describe(id).then(view, async (err: unknown) => {
+      await recordChange(c, { subject, details: { pipeline: b.pipeline, requested: b } });
+      throw err;
+    });
+    await recordChange(c, { subject, details: { pipeline: b.pipeline, after: auditedState(created) } });
     return c.json({ schedule: created }, 201);
   });
 
@@ -200,8 +204,11 @@ export function scheduleRoutes(deps: ApiDeps) {
     } catch (err) {
       throw refusedTiming(err, b);
     }
-    const after = view(await describe(id));
-    c.set('audit', { details: { before: auditedState(before), after: auditedState(after) } });
+    const after = await describe(id).then(view, async (err: unknown) => {
+      await recordChange(c, { details: { before: auditedState(before), requested: b } });
+      throw err;
+    });
+    await recordChange(c, { details: { before: auditedState(before), after: auditedState(after) } });
     return c.json({ schedule: after }, 200);
   });
 
@@ -210,7 +217,7 @@ export function scheduleRoutes(deps: ApiDeps) {
     const { id } = c.req.valid('param');
     const before = view(await describe(id));
     await client.getHandle(id).pause(`${note} (${attribution(c).actor})`);
-    c.set('audit', { details: { note, before: { paused: before.paused }, after: { paused: true } } });
+    await recordChange(c, { details: { note, before: { paused: before.paused }, after: { paused: true } } });
     return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
@@ -219,7 +226,7 @@ export function scheduleRoutes(deps: ApiDeps) {
     const { id } = c.req.valid('param');
     const before = view(await describe(id));
     await client.getHandle(id).unpause(`${note} (${attribution(c).actor})`);
-    c.set('audit', { details: { note, before: { paused: before.paused }, after: { paused: false } } });
+    await recordChange(c, { details: { note, before: { paused: before.paused }, after: { paused: false } } });
     return c.json({ schedule: view(await describe(id)) }, 200);
   });
 
@@ -248,7 +255,7 @@ export function scheduleRoutes(deps: ApiDeps) {
     } catch (err) {
       throw refusedTiming(err, {});
     }
-    c.set('audit', { details: { start: start.toISOString(), end: end.toISOString(), overlap: b.overlap } });
+    await recordChange(c, { details: { start: start.toISOString(), end: end.toISOString(), overlap: b.overlap } });
     return c.json({ backfill: { scheduleId: id, start, end, overlap: b.overlap } }, 202);
   });
 
@@ -256,7 +263,7 @@ export function scheduleRoutes(deps: ApiDeps) {
     const { id } = c.req.valid('param');
     const before = view(await describe(id));
     await client.getHandle(id).delete();
-    c.set('audit', { details: { before: auditedState(before) } });
+    await recordChange(c, { details: { before: auditedState(before) } });
     return c.json({ deleted: id }, 200);
   });
 

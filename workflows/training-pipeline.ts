@@ -65,6 +65,10 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   if (!input.asOf) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.asOf.key, value: new Date(asOf) }]);
   const run: RunRef = { workflowId: info.workflowId, pipeline: input.pipeline, spec: pipeline.spec, asOf };
 
+  // Once the promotion starts, a cancel waits for it and for the record of the run: an alias moved under a
+  // record that says "cancelled" would be a lie. patched: histories from before this change ran them plain.
+  const shielded = <T>(fn: () => Promise<T>): Promise<T> => (patched('promote-shielded') ? CancellationScope.nonCancellable(fn) : fn());
+
   const stageSeconds: Partial<Record<Stage, number>> = {};
   const stage = async <T>(name: Stage, call: () => Promise<T>): Promise<T> => {
     progress.stage = name;
@@ -109,20 +113,20 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
           promoted: false, alias: run.spec.promotion.alias, fromVersion: evaluated.champion?.version ?? null, toVersion: evaluated.modelVersion,
           reasons: [expired ? `approval expired after ${approvalRule!.expiresAfterSeconds} s without a decision` : `rejected by ${approval!.by}: ${approval!.reason}`],
         }))
-      : await stage('promote', () => registry.promote({
+      : await stage('promote', () => shielded(() => registry.promote({
           run, evaluated, allowPromotion: input.allowPromotion, actor: `workflow:${info.workflowId}`,
           approval: approval ? { by: approval.by, reason: approval.reason } : undefined,
-        }));
+        })));
 
     const result: TrainingPipelineResult = {
       workflowId: info.workflowId, pipeline: input.pipeline, asOf, modelVersion: evaluated.modelVersion,
       metrics: evaluated.metrics, baselines: evaluated.baselines, champion: evaluated.champion, promotion,
       clean: cleaned.report, training: trained, stageSeconds,
     };
-    await registry.finishRun({
+    await shielded(() => registry.finishRun({
       workflowId: info.workflowId, pipeline: input.pipeline, status: 'succeeded', modelVersion: evaluated.modelVersion,
       summary: { metrics: result.metrics, baselines: result.baselines, champion: result.champion, promotion, clean: cleaned.report, stageSeconds, training: trained },
-    });
+    }));
     progress.stage = 'done';
     return result;
   } catch (err) {

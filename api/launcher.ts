@@ -87,11 +87,11 @@ async function launchTraining(
   return { workflowId: how.workflowId, runId: handle.firstExecutionRunId, asOf: opts.asOf, webUiUrl: webUiLink(deps.config, how.workflowId, handle.firstExecutionRunId) };
 }
 
-/** Asks a worker for a sample's columns (workflows/source-inspection.ts); bounded by a 30 s execution timeout. */
+/** Asks a worker for a sample's columns (workflows/source-inspection.ts); bounded by a 10 s execution timeout. */
 export async function inspectSource(deps: LaunchDeps, input: SourceInspectionInput): Promise<SourceInspection> {
   return deps.temporal.workflow.execute<SourceInspectionWorkflow>(WORKFLOW_TYPES.inspection, {
     taskQueue: deps.config.temporal.taskQueue, workflowId: `inspect:${randomBytes(8).toString('hex')}`, args: [input],
-    workflowExecutionTimeout: '30 seconds',
+    workflowExecutionTimeout: '10 seconds',
   });
 }
 

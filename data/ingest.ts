@@ -8,7 +8,7 @@ import type { TextRules } from '../pipelines/fitted-features.js';
 import type { ReadOptions } from '../pipelines/spec.js';
 import { dtypeName } from './cleaning.js';
 import { PipelineInputError } from './pipeline-error.js';
-import { isAmbiguousDate, isoFromText, looksGroupedByComma, numberFromText, textRules } from './text-values.js';
+import { isSlashDate, isoFromText, looksGroupedByComma, numberFromText, textRules } from './text-values.js';
 
 /** A column is read as numbers (or dates) when at least this share of its present values are. */
 const TYPED_SHARE = 0.9;
@@ -66,6 +66,18 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
     if (blank > 0) df = df.filter(pl.Series('keep', keep));
   }
 
+  // A thousands separator nobody declared (1,234), decided once for the whole file so every column, and
+  // serving, read a comma the same way: only when a column shows the comma cannot be a decimal comma (a
+  // point decimal elsewhere in it, 12.5, or a value with two groups, 1,234,567) and every comma in every text
+  // column groups digits. "1,500" alone could be 1.5: it stays unread, reported.
+  const textColumns = df.columns.filter(isText);
+  const presentOf = new Map(textColumns.map((c) => [c, (df.getColumn(c).toArray() as (string | null)[]).filter((v): v is string => v !== null)]));
+  if (rules.thousands === null && rules.decimal === '.') {
+    const commas = [...presentOf.values()].flatMap((vs) => vs.filter((v) => v.includes(',') && /\d/.test(v)));
+    const proven = [...presentOf.values()].some((vs) => vs.some(looksGroupedByComma) && vs.some((v) => /^[-+]?\d*\.\d+$/.test(v) || /^[-+]?\d{1,3}(?:,\d{3}){2,}/.test(v)));
+    if (proven && commas.every(looksGroupedByComma)) rules.thousands = ',';
+  }
+
   for (const c of df.columns) {
     const s = df.getColumn(c);
     const dtype = dtypeName(s.dtype);
@@ -74,27 +86,16 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
       continue;
     }
     const values = s.toArray() as (string | null)[];
-    const present = values.filter((v): v is string => v !== null);
+    const present = presentOf.get(c)!;
     if (present.length === 0) {
       columnTypes[c] = 'text';
       continue;
     }
-    // Numbers, with a thousands separator nobody declared detected (1,234) when decimals are points.
-    // Only when the column itself shows the comma cannot be a decimal comma: a point decimal elsewhere in it
-    // (12.5), or a value with two groups (1,234,567). "1,500" alone could be 1.5: it stays unread, reported.
-    let numberRules = rules;
-    const commaValues = present.filter((v) => v.includes(','));
-    if (rules.thousands === null && rules.decimal === '.' && commaValues.length > 0 && commaValues.every(looksGroupedByComma)
-      && present.some((v) => /^[-+]?\d*\.\d+$/.test(v) || /^[-+]?\d{1,3}(?:,\d{3}){2,}/.test(v))) {
-      numberRules = { ...rules, thousands: ',' };
-    }
+    const numberRules = rules;
     const numbers = present.map((v) => numberFromText(v, numberRules));
     const readable = numbers.filter((x) => !Number.isNaN(x)).length;
     if (readable / present.length >= TYPED_SHARE) {
-      if (numberRules !== rules) {
-        rules.thousands = numberRules.thousands;
-        note(c, 'read with "," as the thousands separator', present.filter(looksGroupedByComma));
-      }
+      if (rules.thousands === ',' && baseRules.thousands === null) note(c, 'read with "," as the thousands separator', present.filter(looksGroupedByComma));
       note(c, 'not a number: read as missing', present.filter((_, i) => Number.isNaN(numbers[i])));
       const all = values.map((v) => (v === null ? null : numberFromText(v, numberRules)));
       const parsed = all.map((x) => (x === null || Number.isNaN(x) ? null : x));
@@ -112,8 +113,8 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
         columnTypes[c] = 'date';
         continue;
       }
-    } else if (present.filter(isAmbiguousDate).length / present.length >= TYPED_SHARE) {
-      const example = present.find(isAmbiguousDate)!;
+    } else if (present.filter(isSlashDate).length / present.length >= TYPED_SHARE) {
+      const example = present.find(isSlashDate)!;
       throw new PipelineInputError('InvalidSpec',
         `column "${c}" holds dates written like "${example}", which can be day/month or month/day: set source.read.dateFormat, e.g. "%d/%m/%Y" or "%m/%d/%Y"`,
         { column: c, rule: 'dateFormat' });

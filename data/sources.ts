@@ -100,10 +100,25 @@ export async function sourceColumns(source: Source, access: SourceAccess): Promi
         const { bytesRead } = await file.handle.read(head, 0, SAMPLE_BYTES, 0);
         const sample = head.subarray(0, bytesRead);
         const format = formatOf(source.path, source.format) ?? sniffFormat(sample);
-        if (format !== 'csv') return readBytes(await file.handle.readFile(), format, {}, access.logger, source.path).df.columns;
-        // Whole lines only: a cut line could read as a different number of fields.
-        const lines = bytesRead < SAMPLE_BYTES ? sample : sample.subarray(0, sample.lastIndexOf(0x0a) + 1);
-        return readBytes(lines, 'csv', source.read ?? {}, access.logger, source.path).df.columns;
+        if (format === 'parquet') {
+          // One row decoded: the schema is what is asked.
+          const bytes = await file.handle.readFile();
+          try {
+            return pl.readParquet(bytes, { nRows: 1 }).columns;
+          } catch {
+            return readBytes(bytes, format, {}, access.logger, source.path).df.columns;
+          }
+        }
+        if (format === 'json') return readBytes(await file.handle.readFile(), format, {}, access.logger, source.path).df.columns;
+        if (bytesRead < SAMPLE_BYTES) return readBytes(sample, 'csv', source.read ?? {}, access.logger, source.path).df.columns;
+        // Whole lines only: a cut line could read as a different number of fields. A cut inside a quoted
+        // field spanning lines can still make the sample unreadable: then the header alone names the columns.
+        try {
+          return readBytes(sample.subarray(0, sample.lastIndexOf(0x0a) + 1), 'csv', source.read ?? {}, access.logger, source.path).df.columns;
+        } catch (err) {
+          if (!(err instanceof PipelineInputError) || err.type !== 'InvalidSource') throw err;
+          return readBytes(sample.subarray(0, sample.indexOf(0x0a) + 1), 'csv', source.read ?? {}, access.logger, source.path).df.columns;
+        }
       } finally {
         await file.close();
       }
@@ -165,7 +180,7 @@ export function readBytes(bytes: Buffer, declared: Format | null, read: ReadOpti
 function typed(df: pl.DataFrame, format: IngestionReport['format']): LoadedSource {
   const columnTypes = Object.fromEntries(df.columns.map((c) => [c, dtypeName(df.getColumn(c).dtype)]));
   // Typed sources kept their values: a value such as "NA" was a category in training, and stays one.
-  return { df, ingestion: { format, blankRowsIgnored: 0, columnTypes, coercions: [], text: textRules({ nullValues: [] }) } };
+  return { df, ingestion: { format, blankRowsIgnored: 0, columnTypes, coercions: [], text: { ...textRules({ nullValues: [] }), trim: false } } };
 }
 
 async function readUrl(source: FileSource, access: SourceAccess): Promise<LoadedSource> {

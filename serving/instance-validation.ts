@@ -146,7 +146,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
     for (let j = 0; j < nFields; j++) {
       const name = names[j];
       let v = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
-      if (missing !== null && typeof v === 'string' && (missing.has(v) || (v.length > 0 && isBlankEdge(v) && missing.has(v.trim())))) {
+      if (missing !== null && typeof v === 'string' && (missing.has(v) || (text!.trim !== false && v.length > 0 && isBlankEdge(v) && missing.has(v.trim())))) {
         convert(i, obj, name, null);
         v = null;
       }
@@ -167,7 +167,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
           break;
         case 1:
           // Training read text trimmed (data/ingest.ts): so does serving, for a model trained on read text.
-          if (text && typeof v === 'string' && v.length > 0 && isBlankEdge(v)) {
+          if (text && text.trim !== false && typeof v === 'string' && v.length > 0 && isBlankEdge(v)) {
             v = v.trim();
             convert(i, obj, name, v);
           }

@@ -144,7 +144,9 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const failure = describeFailure(err);
     progress.failure = { stage: failedStage, ...failure };
     progress.stage = 'failed';
-    await registry.finishRun({ workflowId: info.workflowId, pipeline: input.pipeline, status: 'failed', failure: { stage: failedStage, ...failure } });
+    // A cancel that came while a shielded step failed must not leave the record saying "running".
+    const recordFailure = () => registry.finishRun({ workflowId: info.workflowId, pipeline: input.pipeline, status: 'failed', failure: { stage: failedStage, ...failure } });
+    await (patched('record-failure-shielded') ? CancellationScope.nonCancellable(recordFailure) : recordFailure());
     throw ApplicationFailure.create({
       type: failure.type,
       message: `${failedStage} failed: ${failure.message}`,

@@ -1,4 +1,4 @@
-import { getPipeline, listPipelines, savePipeline } from '../../registry/pipelines.js';
+import { getPipeline, listPipelines, savePipeline, specHash } from '../../registry/pipelines.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
@@ -41,7 +41,10 @@ export function pipelineRoutes(deps: ApiDeps) {
   // Creating an existing name with a changed spec adds a version; an unchanged spec is a no-op (200).
   defineRoute(app, create, async (c) => {
     const spec = c.req.valid('json');
-    if (c.req.valid('query').check === 'true') await checkSource(deps, spec);
+    // Checked unless asked not to, or unchanged (nothing new to check); the answer says which.
+    const latest = await getPipeline(deps.db, spec.name);
+    const check = c.req.valid('query').check === 'true' && latest?.specHash !== specHash(spec) ? await checkSource(deps, spec) : 'skipped';
+    c.header('x-source-check', check);
     const { pipeline, created } = await savePipeline(deps.db, spec, attribution(c));
     c.set('audited', true);
     return created ? c.json({ pipeline, created }, 201) : c.json({ pipeline, created }, 200);

@@ -102,7 +102,7 @@ describe('the access rule of every route', () => {
 
 describe('the rate limits', () => {
   it('answer 429 with Retry-After past a key\'s burst, per key, and let reads through', async () => {
-    const q = await createTestPlatform({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '6', RATE_LIMIT_MUTATIONS_BURST: '3', RATE_LIMIT_PREDICT_PER_SECOND: '1', RATE_LIMIT_PREDICT_BURST: '2' } });
+    const q = await createTestPlatform({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '6', RATE_LIMIT_MUTATIONS_BURST: '3', RATE_LIMIT_PREDICT_PER_SECOND: '0.01', RATE_LIMIT_PREDICT_BURST: '2' } });
     try {
       const change = (key?: string) => q.request('POST', '/v1/pipelines/nothing-here/runs', {}, key ? { authorization: `Bearer ${key}` } : {});
       const statuses = [];

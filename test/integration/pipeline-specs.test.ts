@@ -26,6 +26,8 @@ describe('a regression pipeline created through the API', () => {
     const created = await p.request('POST', '/v1/pipelines', shippedSpec('seattle-weather.json'));
     expect(created.status).toBe(201);
     expect(created.body.pipeline).toMatchObject({ name: 'seattle-temp', version: 1 });
+    // A worker read the source's columns before it was saved.
+    expect(created.headers.get('x-source-check')).toBe('checked');
 
     const run = await p.runPipeline('seattle-temp');
     if (run.error) throw run.error;
@@ -47,6 +49,8 @@ describe('a regression pipeline created through the API', () => {
     const same = await p.request('POST', '/v1/pipelines', shippedSpec('seattle-weather.json'));
     expect(same.status).toBe(200);
     expect(same.body).toMatchObject({ created: false, pipeline: { version: 1 } });
+    // Nothing new to check.
+    expect(same.headers.get('x-source-check')).toBe('skipped');
     const changed = await p.request('POST', '/v1/pipelines', { ...shippedSpec('seattle-weather.json'), description: 'edited' });
     expect(changed.status).toBe(201);
     expect(changed.body.pipeline.version).toBe(2);

@@ -3,7 +3,7 @@
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { typeTextColumns } from '../../../data/ingest.js';
-import { DEFAULT_TEXT_RULES, isAmbiguousDate, isoFromText, numberFromText, textRules } from '../../../data/text-values.js';
+import { DEFAULT_TEXT_RULES, isSlashDate, isoFromText, numberFromText, textRules } from '../../../data/text-values.js';
 import { validateInstances } from '../../../serving/instance-validation.js';
 
 describe('a number written as text', () => {
@@ -28,10 +28,10 @@ describe('a date written in a format', () => {
   });
 });
 
-describe('a date that could be day/month or month/day', () => {
-  it('is one only when both readings could be a date', () => {
-    expect(['03/04/2017', '3.4.17', '31/12/2017', '12-31-2017 10:00'].map(isAmbiguousDate)).toEqual([true, true, true, true]);
-    expect(['2.0.12', '13/13/2017', '2017-04-03', '3/4', '1.2.345'].map(isAmbiguousDate)).toEqual([false, false, false, false, false]);
+describe('a date written with slashes or dots', () => {
+  it('is one when its first two parts can be a day and a month in some order', () => {
+    expect(['03/04/2017', '3.4.17', '31/12/2017', '12-31-2017 10:00'].map(isSlashDate)).toEqual([true, true, true, true]);
+    expect(['2.0.12', '13/13/2017', '2017-04-03', '3/4', '1.2.345'].map(isSlashDate)).toEqual([false, false, false, false, false]);
   });
 });
 

@@ -40,7 +40,9 @@ const USAGE = `mlp — ML pipelines on Temporal
   mlp migrate                            apply the SQL migrations to DATABASE_URL and exit
   mlp backup <archive.tar.gz>            registry database + artifact folder, into one archive
   mlp restore <archive.tar.gz> [--force] into an empty database and folder (--force replaces them)
-  mlp pipeline create <spec.json>        create a pipeline (or a new version of it)
+  mlp pipeline create <spec.json> [--no-check]
+                                         create a pipeline (or a new version of it); a worker checks
+                                         its source first unless --no-check (the first run checks it)
   mlp pipeline list
   mlp run <pipeline> [--as-of DATE] [--no-promote] [--detach]
   mlp follow <workflowId>                show a run's progress until it ends
@@ -75,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      'no-run': { type: 'boolean' }, 'as-of': { type: 'string' }, 'no-promote': { type: 'boolean' }, detach: { type: 'boolean' },
+      'no-run': { type: 'boolean' }, 'no-check': { type: 'boolean' }, 'as-of': { type: 'string' }, 'no-promote': { type: 'boolean' }, detach: { type: 'boolean' },
       pipeline: { type: 'string' }, status: { type: 'string' }, alias: { type: 'string' }, version: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       cron: { type: 'string' }, every: { type: 'string' }, id: { type: 'string' }, overlap: { type: 'string' }, catchup: { type: 'string' },
       paused: { type: 'boolean' }, note: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' },
@@ -105,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     case 'pipeline': {
       if (rest[0] === 'create' && rest[1]) {
         const spec = JSON.parse(readFileSync(rest[1], 'utf8'));
-        const r = await api.request<PipelineSaved>('POST', '/v1/pipelines', spec);
+        const r = await api.request<PipelineSaved>('POST', `/v1/pipelines${values['no-check'] ? '?check=false' : ''}`, spec);
         console.log(`${r.created ? 'created' : 'unchanged'}: ${r.pipeline.name} v${r.pipeline.version}`);
         return 0;
       }

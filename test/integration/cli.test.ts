@@ -67,6 +67,17 @@ describe('mlp', () => {
     expect(bad.err).toMatch(/422 validation_failed: instances\[0\]\.away_team/);
   });
 
+  it('creates a pipeline whose source lacks its target only with --no-check, leaving it to the run', async () => {
+    const spec = join(dir, 'no-target.json');
+    await writeFile(spec, JSON.stringify(quickFootballSpec({ name: 'no-target', target: 'winner', targetFrom: undefined })));
+    const checked = await mlp('pipeline', 'create', spec);
+    expect(checked.code).toBe(1);
+    expect(checked.err).toMatch(/422 validation_failed: body\.target: column "winner" is not in the source/);
+    const unchecked = await mlp('pipeline', 'create', spec, '--no-check');
+    expect(unchecked.code).toBe(0);
+    expect(unchecked.out.trim()).toBe('created: no-target v1');
+  });
+
   it('tells the user what to do when the API is not running', async () => {
     const saved = apiUrl;
     apiUrl = 'http://127.0.0.1:1';

@@ -91,13 +91,12 @@ export function typeTextColumns(input: pl.DataFrame, baseRules: TextRules, forma
       columnTypes[c] = 'text';
       continue;
     }
-    const numberRules = rules;
-    const numbers = present.map((v) => numberFromText(v, numberRules));
+    const numbers = present.map((v) => numberFromText(v, rules));
     const readable = numbers.filter((x) => !Number.isNaN(x)).length;
     if (readable / present.length >= TYPED_SHARE) {
       if (rules.thousands === ',' && baseRules.thousands === null) note(c, 'read with "," as the thousands separator', present.filter(looksGroupedByComma));
       note(c, 'not a number: read as missing', present.filter((_, i) => Number.isNaN(numbers[i])));
-      const all = values.map((v) => (v === null ? null : numberFromText(v, numberRules)));
+      const all = values.map((v) => (v === null ? null : numberFromText(v, rules)));
       const parsed = all.map((x) => (x === null || Number.isNaN(x) ? null : x));
       const integral = parsed.every((x) => x === null || (Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER));
       df = df.withColumn(pl.Series(c, parsed, integral ? pl.Int64 : pl.Float64));

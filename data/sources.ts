@@ -90,11 +90,7 @@ export async function sourceColumns(source: Source, access: SourceAccess): Promi
       return sqlColumns(source.query, access.sql);
     case 'file': {
       if (isUrlPath(source.path)) return null;
-      const policy = {
-        roots: [...access.files.roots, vegaDataDir], artifactDir: access.files.artifactDir, dataDir: access.files.dataDir,
-        what: 'source file', setting: 'SOURCE_FILE_ROOTS',
-      };
-      const file = await openAllowedFile(source.path, policy, 'source');
+      const file = await openAllowedFile(source.path, filePolicy(access), 'source');
       try {
         const head = Buffer.alloc(SAMPLE_BYTES);
         const { bytesRead } = await file.handle.read(head, 0, SAMPLE_BYTES, 0);
@@ -142,12 +138,16 @@ function sniffFormat(bytes: Buffer): Format {
 
 type FileSource = Extract<Source, { kind: 'file' }>;
 
-async function readLocalFile(source: FileSource, access: SourceAccess): Promise<LoadedSource> {
-  const policy = {
+/** What a `file` source may open: the roots and the bundled datasets, never the platform's own data. */
+function filePolicy(access: SourceAccess) {
+  return {
     roots: [...access.files.roots, vegaDataDir], artifactDir: access.files.artifactDir, dataDir: access.files.dataDir,
     what: 'source file', setting: 'SOURCE_FILE_ROOTS',
   };
-  const file = await openAllowedFile(source.path, policy, 'source');
+}
+
+async function readLocalFile(source: FileSource, access: SourceAccess): Promise<LoadedSource> {
+  const file = await openAllowedFile(source.path, filePolicy(access), 'source');
   try {
     // Read through the handle that was checked, whatever the path points at now.
     return readBytes(await file.handle.readFile(), formatOf(source.path, source.format), source.read ?? {}, access.logger, source.path);
@@ -219,6 +219,21 @@ export function wrapSourceQuery(query: string, maxRows: number): string {
 const trimQuery = (query: string) => query.replace(/[\s;]+$/, '');
 
 async function readSql(query: string, access: SqlSourceAccess): Promise<pl.DataFrame> {
+  const res = await sourceQuery(query, access, access.maxRows);
+  if (res.rows.length > access.maxRows) {
+    throw new PipelineInputError('InvalidSource',
+      `the SQL source returns more than ${access.maxRows} rows (SOURCE_MAX_ROWS); aggregate or filter in the query, or raise SOURCE_MAX_ROWS on the worker`,
+      { maxRows: access.maxRows });
+  }
+  if (res.rows.length === 0) throw new PipelineInputError('InvalidSource', 'SQL source returned no rows');
+  return pl.DataFrame(res.rows.map(normalizeSqlRow));
+}
+
+/**
+ * Runs a spec's query, wrapped to return at most `limit` + 1 rows, in a session of its own: the source role's
+ * login, read-only, bounded in time, one statement.
+ */
+async function sourceQuery(query: string, access: SqlSourceAccess, limit: number) {
   if (!access.pool) {
     throw new PipelineInputError('InvalidSource',
       'SQL sources are not enabled on this platform: set SOURCE_DATABASE_URL (or SOURCE_DATABASE_URL_FILE) on the worker to a login of a ' +
@@ -230,19 +245,11 @@ async function readSql(query: string, access: SqlSourceAccess): Promise<pl.DataF
     // Belt and braces over the role's privileges: read-only, bounded in time and in rows, one statement.
     await client.query('BEGIN READ ONLY');
     await client.query(`SET LOCAL statement_timeout = ${Math.trunc(access.statementTimeoutMs)}`);
-    const text = wrapSourceQuery(query, access.maxRows);
     // The extended protocol (Parse/Bind/Execute) takes exactly one statement; the simple protocol would run
     // `select 1; commit; drop table ...` as three. The option is missing from @types/pg.
-    const res = await client.query({ text, queryMode: 'extended' } as QueryConfig).catch((err: unknown) => {
+    return await client.query({ text: wrapSourceQuery(query, limit), queryMode: 'extended' } as QueryConfig).catch((err: unknown) => {
       throw classifySqlError(err, query, access);
     });
-    if (res.rows.length > access.maxRows) {
-      throw new PipelineInputError('InvalidSource',
-        `the SQL source returns more than ${access.maxRows} rows (SOURCE_MAX_ROWS); aggregate or filter in the query, or raise SOURCE_MAX_ROWS on the worker`,
-        { maxRows: access.maxRows });
-    }
-    if (res.rows.length === 0) throw new PipelineInputError('InvalidSource', 'SQL source returned no rows');
-    return pl.DataFrame(res.rows.map(normalizeSqlRow));
   } finally {
     // Never reused: closing the connection rolls its transaction back and drops whatever else the query
     // left in its session (a session advisory lock, a LISTEN, a setting).
@@ -250,20 +257,9 @@ async function readSql(query: string, access: SqlSourceAccess): Promise<pl.DataF
   }
 }
 
-/** The columns a SQL source's query returns, from its description (no row is read). */
+/** The columns a SQL source's query returns, from its description (planned with LIMIT 0: no row is read). */
 async function sqlColumns(query: string, access: SqlSourceAccess): Promise<string[]> {
-  if (!access.pool) return readSql(query, access).then((df) => df.columns);
-  const client = await access.pool.connect();
-  try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(access.statementTimeoutMs)}`);
-    const res = await client.query({ text: wrapSourceQuery(query, -1), queryMode: 'extended' } as QueryConfig).catch((err: unknown) => {
-      throw classifySqlError(err, query, access);
-    });
-    return res.fields.map((f) => f.name);
-  } finally {
-    client.release(true);
-  }
+  return (await sourceQuery(query, access, -1)).fields.map((f) => f.name);
 }
 
 /**

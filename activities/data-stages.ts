@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import pl from 'nodejs-polars';
-import { cleanFrame, dtypeName } from '../data/cleaning.js';
+import { cleanFrame } from '../data/cleaning.js';
+import { dtypeName } from '../data/frame-columns.js';
 import { FITTED_FEATURES_FILE, writeFeatureArtifacts } from '../data/feature-artifacts.js';
 import { buildFeatureSets } from '../data/feature-pipeline.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
@@ -74,8 +75,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
 
     async feature({ run, clean, task }: FeatureInput): Promise<FeatureOutput> {
       return stageAttempt(deps, 'feature', run, async () => {
-        const rows = (await readDataset(clean)).toRecords() as Record<string, unknown>[];
-        const sets = buildFeatureSets(rows, run.spec, task, clean.ingestion?.text);
+        const sets = buildFeatureSets(await readDataset(clean), run.spec, task, clean.ingestion?.text);
         const key = artifactKey(run.workflowId, 'features');
         const dir = await artifacts.workDir(key, { fresh: true });
         await writeFeatureArtifacts(dir, sets);

@@ -56,7 +56,7 @@ export function createEvaluateActivity(deps: ActivityDeps) {
         if (championVersion !== null) {
           const row = await getVersion(db, run.pipeline, championVersion);
           if (row) {
-            const history = pl.readParquet(await artifacts.localPath(clean.uri)).toRecords() as Record<string, unknown>[];
+            const history = pl.readParquet(await artifacts.localPath(clean.uri));
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
               const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);

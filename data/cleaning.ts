@@ -1,16 +1,14 @@
 // The clean stage's data work: target construction, missing values, duplicates, outliers, and the quality
 // rules of the spec. A broken rule throws PipelineInputError naming the column, the count and the rule.
 import pl from 'nodejs-polars';
-import type { PipelineSpec } from '../pipelines/spec.js';
+import { targetInputColumns, type PipelineSpec } from '../pipelines/spec.js';
 import type { CleanReport, IngestionReport, Task } from '../pipelines/contract.js';
 import { outcomeLabel } from './head-to-head.js';
 import { candidateFeatureColumns } from './feature-columns.js';
 import { PipelineInputError } from './pipeline-error.js';
-import { timeMillis } from './time-column.js';
+import { sortByTime } from './time-column.js';
+import { dtypeName, isNumericDtype } from './frame-columns.js';
 
-const NUMERIC = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float32', 'Float64']);
-export const isNumericDtype = (dtype: unknown) => NUMERIC.has(dtypeName(dtype));
-export const dtypeName = (dtype: unknown) => String(dtype).replace(/^DataType\(/, '').replace(/\)$/, '').replace(/\(.*$/, '');
 
 export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: IngestionReport): { clean: pl.DataFrame; report: CleanReport; task: Task } {
   const columns = raw.columns;
@@ -28,18 +26,23 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: In
   const inputRows = raw.height;
   let df = raw;
 
-  if (spec.targetFrom) {
-    need(spec.targetFrom.homeScore, 'score');
-    need(spec.targetFrom.awayScore, 'score');
-  } else {
-    need(spec.target, 'target');
-  }
+  for (const c of targetInputColumns(spec)) need(c, spec.targetFrom ? 'target-building' : 'target');
   for (const c of spec.features.include ?? []) need(c, 'feature');
   if (spec.timeColumn) need(spec.timeColumn, 'time');
 
   // 1. Target: build it (match outcome) or read it; rows without one are dropped and counted.
   let droppedMissingTarget = 0;
-  if (spec.targetFrom) {
+  if (spec.targetFrom?.kind === 'threshold') {
+    const { column, above, labels } = spec.targetFrom;
+    if (!isNumericDtype(df.getColumn(column).dtype)) {
+      throw new PipelineInputError('InvalidSpec', `targetFrom.column "${column}" is not numeric (${dtypeName(df.getColumn(column).dtype)}), so it cannot be compared with ${above}`, { column });
+    }
+    const before = df.height;
+    df = df.filter(pl.col(column).isNotNull().and(pl.col(column).isNotNan()));
+    droppedMissingTarget = before - df.height;
+    df = df.withColumn(pl.when(pl.col(column).gt(above)).then(pl.lit(labels[1])).otherwise(pl.lit(labels[0])).alias(spec.target));
+    if (droppedMissingTarget) notes.push(`dropped ${droppedMissingTarget} rows with a missing ${column} (no label to learn from)`);
+  } else if (spec.targetFrom) {
     const { homeScore, awayScore } = spec.targetFrom;
     const before = df.height;
     df = df.filter(pl.col(homeScore).isNotNull().and(pl.col(awayScore).isNotNull()));
@@ -146,10 +149,7 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: In
   }
 
   // 6. Time order: the split and point-in-time features walk rows in time.
-  if (spec.timeColumn) {
-    const t = timeMillis(df, spec.timeColumn);
-    df = df.withColumn(pl.Series('__t', Array.from(t))).sort('__t').drop('__t');
-  }
+  if (spec.timeColumn) df = sortByTime(df, spec.timeColumn);
 
   return {
     clean: df,

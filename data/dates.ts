@@ -58,6 +58,28 @@ export function valueToDay(v: unknown): number {
   return NaN;
 }
 
+/**
+ * Minutes since midnight of a date value's time of day AS WRITTEN (any offset ignored, like the day), 0
+ * for a plain date; NaN when the value is no date. A Date gives its UTC time, as it gives its UTC day.
+ */
+export function valueToMinuteOfDay(v: unknown): number {
+  if (typeof v === 'string') {
+    if (Number.isNaN(isoDateToDay(v))) return NaN;
+    if (v.length < 16) return 0;
+    return (digit(v, 11) * 10 + digit(v, 12)) * 60 + digit(v, 14) * 10 + digit(v, 15);
+  }
+  if (v instanceof Date) {
+    const t = v.getTime();
+    return Number.isFinite(t) ? minuteOfDay(t) : NaN;
+  }
+  return NaN;
+}
+
+/** Minutes since the UTC midnight of epoch milliseconds. */
+export function minuteOfDay(ms: number): number {
+  return Math.floor((ms - Math.floor(ms / MS_PER_DAY) * MS_PER_DAY) / 60_000);
+}
+
 /** 'YYYY-MM-DD' for a day number. */
 export function dayToIso(day: number): string {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);

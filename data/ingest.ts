@@ -6,7 +6,7 @@ import pl from 'nodejs-polars';
 import type { IngestionReport } from '../pipelines/contract.js';
 import type { TextRules } from '../pipelines/fitted-features.js';
 import type { ReadOptions } from '../pipelines/spec.js';
-import { dtypeName } from './cleaning.js';
+import { dtypeName } from './frame-columns.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { isSlashDate, isoFromText, looksGroupedByComma, numberFromText, textRules } from './text-values.js';
 

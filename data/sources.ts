@@ -10,7 +10,7 @@ import pl from 'nodejs-polars';
 import { DatabaseError, type Pool, type QueryConfig } from 'pg';
 import type { IngestionReport } from '../pipelines/contract.js';
 import { isUrlPath, type PipelineSpec, type ReadOptions } from '../pipelines/spec.js';
-import { dtypeName } from './cleaning.js';
+import { dtypeName } from './frame-columns.js';
 import { readCsvText } from './ingest.js';
 import { textRules } from './text-values.js';
 import type { Logger } from '../runtime/logger.js';

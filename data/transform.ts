@@ -25,10 +25,13 @@
  * "Missing" = null, undefined, NaN, or a blank string.
  */
 import { z } from 'zod';
-import type { ColumnKind, FittedColumn, FittedTransform, InputField, InputSchema, TeamRatingsState } from '../pipelines/fitted-features.js';
+import {
+  CALENDAR_DATE_PARTS, DATE_PARTS, type ColumnKind, type DatePart, type FittedColumn, type FittedTransform, type InputField, type InputSchema, type TeamRatingsState,
+} from '../pipelines/fitted-features.js';
 import { HeadToHeadConfigSchema, type HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
-import { dayToIso, valueToDay } from './dates.js';
+import { dayToIso, minuteOfDay, valueToDay, valueToMinuteOfDay } from './dates.js';
 import { HEAD_TO_HEAD_FEATURES } from './head-to-head.js';
+import { allRows, codedColumn, rowColumns, type ColumnData, type Columns } from './column-data.js';
 
 
 export interface FeatureConfig {
@@ -40,6 +43,8 @@ export interface FeatureConfig {
   maxCategories: number;
   /** Per-column kind overrides (otherwise inferred from the training rows). */
   kinds?: Record<string, ColumnKind>;
+  /** Per date column, the parts to encode (see datePartsFor for the default). */
+  dateParts?: Record<string, DatePart[]>;
 }
 
 export const DEFAULT_MAX_CATEGORIES = 20;
@@ -95,6 +100,54 @@ function isBoolLike(v: unknown): boolean {
 }
 
 // ---------------------------------------------------------------------------
+// per-row values of a column, read the way encodeValue reads one value
+// ---------------------------------------------------------------------------
+
+/** Each row's number as toNumber reads it (NaN: missing or not a number). */
+function numbersOf(c: ColumnData): Float64Array {
+  if (c.type === 'number') return c.values.map((v) => (Number.isFinite(v) ? v : NaN));
+  if (c.type === 'time') return new Float64Array(c.values.length).fill(NaN); // a Date is not a number
+  return gather(c, c.uniques.map(toNumber), NaN);
+}
+
+/** Each row's calendar day as valueToDay reads it (NaN: missing or not a date). */
+function daysOf(c: ColumnData): Float64Array {
+  if (c.type === 'time') return c.values.map((ms) => Math.floor(ms / MS_PER_DAY));
+  if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
+  return gather(c, c.uniques.map(valueToDay), NaN);
+}
+
+/** Each row's minutes since midnight as valueToMinuteOfDay reads it (NaN: missing or not a date). */
+function minutesOf(c: ColumnData): Float64Array {
+  if (c.type === 'time') return c.values.map(minuteOfDay);
+  if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
+  return gather(c, c.uniques.map(valueToMinuteOfDay), NaN);
+}
+
+/** Each row's 1 / 0 as toBool reads it (-1: missing or not a boolean). */
+function boolsOf(c: ColumnData): Float64Array {
+  if (c.type === 'number') return c.values.map((v) => (v === 1 ? 1 : v === 0 ? 0 : -1));
+  if (c.type === 'time') return new Float64Array(c.values.length).fill(-1);
+  return gather(c, c.uniques.map(toBool), -1);
+}
+
+function gather(c: { codes: Int32Array }, perUnique: number[], ifNull: number): Float64Array {
+  const out = new Float64Array(c.codes.length);
+  for (let i = 0; i < out.length; i++) {
+    const code = c.codes[i];
+    out[i] = code < 0 ? ifNull : perUnique[code];
+  }
+  return out;
+}
+
+/** A column as categories: codes into distinct values, whether each is missing, and its category key. */
+function categoriesOf(c: ColumnData): { codes: Int32Array; missing: boolean[]; keys: string[] } {
+  // A time is keyed by its ISO form, the form a request sends it in.
+  const { codes, uniques } = codedColumn(c, isoOfMillis);
+  return { codes, missing: uniques.map(isMissing), keys: uniques.map(toCategory) };
+}
+
+// ---------------------------------------------------------------------------
 // inference
 // ---------------------------------------------------------------------------
 
@@ -106,15 +159,40 @@ function isBoolLike(v: unknown): boolean {
  *  otherwise (including all-missing columns) categorical.
  */
 export function inferColumnKinds(rows: readonly Record<string, unknown>[], columns: string[]): Record<string, ColumnKind> {
+  return inferKinds(rowColumns(rows, columns), allRows(rows.length), columns);
+}
+
+/** inferColumnKinds over the rows at `index` of a table's columns. */
+function inferKinds(data: Columns, index: Int32Array, columns: string[]): Record<string, ColumnKind> {
   const out: Record<string, ColumnKind> = {};
   for (const col of columns) {
+    const c = data.column(col);
+    if (c.type !== 'coded') {
+      // A typed column: the kind follows from the type, once a value is there (an infinity is no number).
+      let seen = 0;
+      let infinite = false;
+      for (let k = 0; k < index.length; k++) {
+        const v = c.values[index[k]];
+        if (v !== v) continue;
+        seen++;
+        if (v === Infinity || v === -Infinity) infinite = true;
+      }
+      out[col] = seen === 0 || infinite ? 'categorical' : c.type === 'time' ? 'date' : 'numeric';
+      continue;
+    }
+    // Coded: the distinct values that occur in these rows decide, as each row would.
+    const present = new Uint8Array(c.uniques.length);
+    for (let k = 0; k < index.length; k++) {
+      const code = c.codes[index[k]];
+      if (code >= 0) present[code] = 1;
+    }
     let bool = true;
     let num = true;
     let date = true;
     let seen = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const v = rows[i][col];
-      if (isMissing(v)) continue;
+    for (let u = 0; u < c.uniques.length; u++) {
+      const v = c.uniques[u];
+      if (!present[u] || isMissing(v)) continue;
       seen++;
       if (bool && !isBoolLike(v)) bool = false;
       if (num && (typeof v === 'boolean' || Number.isNaN(toNumber(v)))) num = false;
@@ -145,18 +223,30 @@ export function columnOutputNames(c: FittedColumn): string[] {
       return names;
     }
     case 'date': {
-      const names = [
-        `${c.name}__year`,
-        `${c.name}__month_sin`,
-        `${c.name}__month_cos`,
-        ...DOW_NAMES.map((d) => `${c.name}__dow_${d}`),
-        `${c.name}__doy_sin`,
-        `${c.name}__doy_cos`,
-      ];
+      const names = (c.parts ?? CALENDAR_DATE_PARTS).flatMap((part) => DATE_PART_OUTPUTS[part].map((suffix) => `${c.name}__${suffix}`));
       if (c.hadMissing) names.push(`${c.name}__missing`);
       return names;
     }
   }
+}
+
+/** Each date part's model inputs, in layout order. */
+const DATE_PART_OUTPUTS: Record<DatePart, readonly string[]> = {
+  year: ['year'],
+  month: ['month_sin', 'month_cos'],
+  weekday: DOW_NAMES.map((d) => `dow_${d}`),
+  dayOfYear: ['doy_sin', 'doy_cos'],
+  timeOfDay: ['time_sin', 'time_cos'],
+};
+
+/**
+ * The parts a date column is fitted with, in layout order; undefined for the calendar parts alone (the
+ * layout of every model fitted before parts existed, which keeps their saved transforms unchanged).
+ */
+function datePartsFor(asked: readonly DatePart[] | undefined, timed: boolean): DatePart[] | undefined {
+  const wanted = new Set(asked ?? (timed ? [...CALENDAR_DATE_PARTS, 'timeOfDay'] : CALENDAR_DATE_PARTS));
+  const parts = DATE_PARTS.filter((p) => wanted.has(p));
+  return parts.join() === CALENDAR_DATE_PARTS.join() ? undefined : parts;
 }
 
 function meanStd(values: number[]): { mean: number; std: number } {
@@ -184,6 +274,11 @@ export interface FitOptions {
  * non-missing value in the training split are skipped (nothing to learn).
  */
 export function fitTransform(trainRows: readonly Record<string, unknown>[], opts: FitOptions): FittedTransform {
+  return fitColumns(rowColumns(trainRows, opts.candidateColumns), allRows(trainRows.length), opts);
+}
+
+/** fitTransform over the rows at `index` (the training split) of a table's columns. */
+export function fitColumns(data: Columns, index: Int32Array, opts: FitOptions): FittedTransform {
   const { target, features, candidateColumns } = opts;
   const maxCategories = Math.max(1, Math.floor(features.maxCategories ?? DEFAULT_MAX_CATEGORIES));
   const include = features.include ? new Set(features.include) : null;
@@ -202,24 +297,26 @@ export function fitTransform(trainRows: readonly Record<string, unknown>[], opts
     cols.push(c);
   }
 
-  const inferred = inferColumnKinds(trainRows, cols.filter((c) => !features.kinds?.[c]));
+  const inferred = inferKinds(data, index, cols.filter((c) => !features.kinds?.[c]));
   const columns: FittedColumn[] = [];
-  const n = trainRows.length;
+  const n = index.length;
 
   for (const name of cols) {
     const kind: ColumnKind = features.kinds?.[name] ?? inferred[name];
+    const column = data.column(name);
     let missing = 0;
     switch (kind) {
       case 'numeric': {
+        const x = numbersOf(column);
         const vals: number[] = [];
         let min = Infinity;
         let max = -Infinity;
-        for (let i = 0; i < n; i++) {
-          const x = toNumber(trainRows[i][name]);
-          if (Number.isNaN(x)) { missing++; continue; }
-          vals.push(x);
-          if (x < min) min = x;
-          if (x > max) max = x;
+        for (let k = 0; k < n; k++) {
+          const v = x[index[k]];
+          if (v !== v) { missing++; continue; }
+          vals.push(v);
+          if (v < min) min = v;
+          if (v > max) max = v;
         }
         if (vals.length === 0) continue;
         const { mean, std } = meanStd(vals);
@@ -227,42 +324,56 @@ export function fitTransform(trainRows: readonly Record<string, unknown>[], opts
         break;
       }
       case 'boolean': {
+        const b = boolsOf(column);
         let trues = 0;
         let count = 0;
-        for (let i = 0; i < n; i++) {
-          const b = toBool(trainRows[i][name]);
-          if (b < 0) { missing++; continue; }
+        for (let k = 0; k < n; k++) {
+          const v = b[index[k]];
+          if (v < 0) { missing++; continue; }
           count++;
-          trues += b;
+          trues += v;
         }
         if (count === 0) continue;
         columns.push({ name, kind, trueRate: trues / count, hadMissing: missing > 0 });
         break;
       }
       case 'date': {
+        const days = daysOf(column);
+        const minutes = minutesOf(column);
+        let timed = false;
         const years: number[] = [];
         let minDay = Infinity;
         let maxDay = -Infinity;
-        for (let i = 0; i < n; i++) {
-          const d = valueToDay(trainRows[i][name]);
-          if (Number.isNaN(d)) { missing++; continue; }
+        const ymd = new Int32Array(3);
+        for (let k = 0; k < n; k++) {
+          const d = days[index[k]];
+          if (d !== d) { missing++; continue; }
           if (d < minDay) minDay = d;
           if (d > maxDay) maxDay = d;
-          years.push(new Date(d * 86_400_000).getUTCFullYear());
+          if (minutes[index[k]] !== 0) timed = true;
+          civilFromDays(d, ymd);
+          years.push(ymd[0]);
         }
         if (years.length === 0) continue;
         const { mean, std } = meanStd(years);
-        columns.push({ name, kind, yearMean: mean, yearStd: std, min: dayToIso(minDay), max: dayToIso(maxDay), hadMissing: missing > 0 });
+        const parts = datePartsFor(features.dateParts?.[name], timed);
+        columns.push({ name, kind, ...(parts ? { parts } : {}), yearMean: mean, yearStd: std, min: dayToIso(minDay), max: dayToIso(maxDay), hadMissing: missing > 0 });
         break;
       }
       case 'categorical': {
+        const cat = categoriesOf(column);
+        const perCode = new Float64Array(cat.keys.length);
+        for (let k = 0; k < n; k++) {
+          const code = cat.codes[index[k]];
+          if (code < 0 || cat.missing[code]) missing++;
+          else perCode[code]++;
+        }
+        // Distinct values may share a key (1 and "1" in plain rows): count by key.
         const counts = new Map<string, number>();
-        for (let i = 0; i < n; i++) {
-          const v = trainRows[i][name];
-          if (isMissing(v)) { missing++; continue; }
-          const key = toCategory(v);
-          if (key === OTHER_CATEGORY || key === MISSING_CATEGORY) continue; // reserved → other
-          counts.set(key, (counts.get(key) ?? 0) + 1);
+        for (let u = 0; u < perCode.length; u++) {
+          const key = cat.keys[u];
+          if (perCode[u] === 0 || key === OTHER_CATEGORY || key === MISSING_CATEGORY) continue; // reserved → other
+          counts.set(key, (counts.get(key) ?? 0) + perCode[u]);
         }
         if (counts.size === 0 && missing === 0) continue;
         if (missing === n) continue; // all-missing column: nothing to learn
@@ -306,6 +417,12 @@ export interface CompiledColumn {
   // date
   yearMean: number;
   yearInvStd: number;
+  /** Offset within the row of each date part's inputs, -1 when the column does not encode it. */
+  yearAt: number;
+  monthAt: number;
+  weekdayAt: number;
+  dayOfYearAt: number;
+  timeOfDayAt: number;
 }
 
 export interface CompiledTransform {
@@ -326,7 +443,7 @@ export function compileTransform(t: FittedTransform): CompiledTransform {
     const width = columnOutputNames(c).length;
     const cc: CompiledColumn = {
       name: c.name, kind: 0, offset, mean: 0, invStd: 1, fill: 0, missingSlot: -1,
-      index: null, otherSlot: -1, yearMean: 0, yearInvStd: 1,
+      index: null, otherSlot: -1, yearMean: 0, yearInvStd: 1, yearAt: -1, monthAt: -1, weekdayAt: -1, dayOfYearAt: -1, timeOfDayAt: -1,
     };
     switch (c.kind) {
       case 'numeric':
@@ -348,7 +465,12 @@ export function compileTransform(t: FittedTransform): CompiledTransform {
         cc.kind = 2;
         cc.yearMean = c.yearMean;
         cc.yearInvStd = 1 / (c.yearStd > 0 ? c.yearStd : 1);
-        if (c.hadMissing) cc.missingSlot = offset + 12;
+        let at = offset;
+        for (const part of c.parts ?? CALENDAR_DATE_PARTS) {
+          cc[`${part}At`] = at;
+          at += DATE_PART_OUTPUTS[part].length;
+        }
+        if (c.hadMissing) cc.missingSlot = offset + width - 1;
         break;
       case 'boolean':
         cc.kind = 3;
@@ -370,6 +492,10 @@ export function compileTransform(t: FittedTransform): CompiledTransform {
 }
 
 const TWO_PI = 2 * Math.PI;
+const MS_PER_DAY = 86_400_000;
+const MINUTES_PER_DAY = 1440;
+/** A time's ISO form as a category key: the date alone at midnight (what a request sends for a day). */
+const isoOfMillis = (ms: number) => (ms % MS_PER_DAY === 0 ? dayToIso(ms / MS_PER_DAY) : new Date(ms).toISOString());
 // Month sin/cos lookup (index = month 0..11).
 const MONTH_SIN = Float64Array.from({ length: 12 }, (_, m) => Math.sin((TWO_PI * m) / 12));
 const MONTH_COS = Float64Array.from({ length: 12 }, (_, m) => Math.cos((TWO_PI * m) / 12));
@@ -402,77 +528,136 @@ export function applyTransform(
   t: FittedTransform,
   rows: readonly Record<string, unknown>[],
 ): { matrix: Float32Array; rows: number; cols: number } {
+  const names = t.columns.map((c) => c.name);
+  const { width } = compileTransform(t);
+  return { matrix: encodeColumns(t, rowColumns(rows, names), allRows(rows.length)), rows: rows.length, cols: width };
+}
+
+/**
+ * The rows at `index` of a table's columns as a row-major matrix (index.length × width). Each column's
+ * values are read once as typed arrays and written through the same per-value functions as encodeValue,
+ * so a row encodes here exactly as the same row sent to the predict path.
+ */
+export function encodeColumns(t: FittedTransform, data: Columns, index: Int32Array): Float32Array {
+  return columnEncoder(t, data)(index);
+}
+
+/**
+ * encodeColumns with each column read once up front, for encoding a large table a slice of rows at a
+ * time (the feature stage writes its matrices in chunks, so no whole matrix need be in memory).
+ */
+export function columnEncoder(t: FittedTransform, data: Columns): (index: Int32Array) => Float32Array {
   const { cols, width } = compileTransform(t);
-  const nRows = rows.length;
-  const m = new Float32Array(nRows * width);
+  const present = new Set(data.names);
   const ymd = new Int32Array(3);
-  const nCols = cols.length;
-  for (let r = 0; r < nRows; r++) {
-    const row = rows[r];
-    const base = r * width;
-    for (let j = 0; j < nCols; j++) encodeValue(cols[j], row[cols[j].name], m, base, ymd);
-  }
-  return { matrix: m, rows: nRows, cols: width };
+  const writers = cols.map((c): ((index: Int32Array, m: Float32Array) => void) => {
+    const column = present.has(c.name) ? data.column(c.name) : null;
+    switch (c.kind) {
+      case 0: {
+        const x = column ? numbersOf(column) : null;
+        return (index, m) => { for (let k = 0; k < index.length; k++) encodeNumber(c, x ? x[index[k]] : NaN, m, k * width); };
+      }
+      case 1: {
+        const nullSlot = missingCategorySlot(c);
+        if (!column) return (index, m) => { for (let k = 0; k < index.length; k++) m[k * width + nullSlot] = 1; };
+        const cat = categoriesOf(column);
+        // One slot per distinct value, then a lookup per row.
+        const slotOf = Int32Array.from(cat.keys, (key, u) => (cat.missing[u] ? nullSlot : c.index!.get(key) ?? c.otherSlot));
+        return (index, m) => {
+          for (let k = 0; k < index.length; k++) {
+            const code = cat.codes[index[k]];
+            m[k * width + (code < 0 ? nullSlot : slotOf[code])] = 1;
+          }
+        };
+      }
+      case 2: {
+        if (!column) return (index, m) => { for (let k = 0; k < index.length; k++) encodeDate(c, NaN, NaN, m, k * width, ymd); };
+        const days = daysOf(column);
+        const minutes = c.timeOfDayAt >= 0 ? minutesOf(column) : null;
+        return (index, m) => {
+          for (let k = 0; k < index.length; k++) encodeDate(c, days[index[k]], minutes ? minutes[index[k]] : 0, m, k * width, ymd);
+        };
+      }
+      case 3: {
+        const b = column ? boolsOf(column) : null;
+        return (index, m) => { for (let k = 0; k < index.length; k++) encodeBool(c, b ? b[index[k]] : -1, m, k * width); };
+      }
+    }
+  });
+  return (index) => {
+    const m = new Float32Array(index.length * width);
+    for (const write of writers) write(index, m);
+    return m;
+  };
 }
 
 /**
  * Writes one column's encoding of the raw value `v` into the zeroed matrix row starting at `base`.
- * The one place values become model inputs: training (applyTransform) and serving (the predict path's
- * encoder in ./feature-pipeline.ts) both go through it. `ymd` is scratch space for date columns.
+ * The one place values become model inputs: training (encodeColumns, through the same per-kind
+ * functions) and serving (serving/encoder.ts) both go through it. `ymd` is scratch space for dates.
  */
 export function encodeValue(c: CompiledColumn, v: unknown, m: Float32Array, base: number, ymd: Int32Array): void {
-  const o = base + c.offset;
   switch (c.kind) {
-    case 0: {
-      const x = toNumber(v);
-      if (x !== x) {
-        // missing → mean (0 after standardizing)
-        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-      } else {
-        m[o] = (x - c.mean) * c.invStd;
-      }
-      return;
-    }
-    case 1: {
-      if (isMissing(v)) {
-        m[base + (c.missingSlot >= 0 ? c.missingSlot : c.otherSlot)] = 1;
-      } else {
-        const slot = c.index!.get(toCategory(v));
-        m[base + (slot === undefined ? c.otherSlot : slot)] = 1;
-      }
-      return;
-    }
-    case 2: {
-      const day = valueToDay(v);
-      if (day !== day) {
-        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-        return;
-      }
-      civilFromDays(day, ymd);
-      const y = ymd[0];
-      const mo = ymd[1] - 1;
-      m[o] = (y - c.yearMean) * c.yearInvStd;
-      m[o + 1] = MONTH_SIN[mo];
-      m[o + 2] = MONTH_COS[mo];
-      // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
-      const dow = (((day + 3) % 7) + 7) % 7;
-      m[o + 3 + dow] = 1;
-      const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
-      const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
-      m[o + 10] = Math.sin(ang);
-      m[o + 11] = Math.cos(ang);
-      return;
-    }
-    case 3: {
-      const b = toBool(v);
-      if (b < 0) {
-        m[o] = c.fill;
-        if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
-      } else {
-        m[o] = b;
-      }
-      return;
-    }
+    case 0: return encodeNumber(c, toNumber(v), m, base);
+    case 1: m[base + categorySlot(c, v)] = 1; return;
+    case 2: return encodeDate(c, valueToDay(v), c.timeOfDayAt >= 0 ? valueToMinuteOfDay(v) : 0, m, base, ymd);
+    case 3: return encodeBool(c, toBool(v), m, base);
+  }
+}
+
+function encodeNumber(c: CompiledColumn, x: number, m: Float32Array, base: number): void {
+  if (x !== x) {
+    // missing → mean (0 after standardizing)
+    if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+  } else {
+    m[base + c.offset] = (x - c.mean) * c.invStd;
+  }
+}
+
+function missingCategorySlot(c: CompiledColumn): number {
+  return c.missingSlot >= 0 ? c.missingSlot : c.otherSlot;
+}
+
+function categorySlot(c: CompiledColumn, v: unknown): number {
+  if (isMissing(v)) return missingCategorySlot(c);
+  return c.index!.get(toCategory(v)) ?? c.otherSlot;
+}
+
+function encodeDate(c: CompiledColumn, day: number, minute: number, m: Float32Array, base: number, ymd: Int32Array): void {
+  if (day !== day) {
+    if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+    return;
+  }
+  civilFromDays(day, ymd);
+  const y = ymd[0];
+  const mo = ymd[1] - 1;
+  if (c.yearAt >= 0) m[base + c.yearAt] = (y - c.yearMean) * c.yearInvStd;
+  if (c.monthAt >= 0) {
+    m[base + c.monthAt] = MONTH_SIN[mo];
+    m[base + c.monthAt + 1] = MONTH_COS[mo];
+  }
+  // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
+  if (c.weekdayAt >= 0) m[base + c.weekdayAt + ((((day + 3) % 7) + 7) % 7)] = 1;
+  if (c.dayOfYearAt >= 0) {
+    const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
+    const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
+    m[base + c.dayOfYearAt] = Math.sin(ang);
+    m[base + c.dayOfYearAt + 1] = Math.cos(ang);
+  }
+  if (c.timeOfDayAt >= 0) {
+    const ang = (TWO_PI * minute) / MINUTES_PER_DAY;
+    m[base + c.timeOfDayAt] = Math.sin(ang);
+    m[base + c.timeOfDayAt + 1] = Math.cos(ang);
+  }
+}
+
+function encodeBool(c: CompiledColumn, b: number, m: Float32Array, base: number): void {
+  const o = base + c.offset;
+  if (b < 0) {
+    m[o] = c.fill;
+    if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
+  } else {
+    m[o] = b;
   }
 }
 
@@ -533,7 +718,7 @@ export function inputSchema(t: FittedTransform): InputSchema {
 const FittedColumnSchema = z.discriminatedUnion('kind', [
   z.object({ name: z.string(), kind: z.literal('numeric'), mean: z.number(), std: z.number(), min: z.number(), max: z.number(), hadMissing: z.boolean() }),
   z.object({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()), hadMissing: z.boolean(), complete: z.boolean().optional() }),
-  z.object({ name: z.string(), kind: z.literal('date'), yearMean: z.number(), yearStd: z.number(), min: z.string(), max: z.string(), hadMissing: z.boolean() }),
+  z.object({ name: z.string(), kind: z.literal('date'), parts: z.array(z.enum(DATE_PARTS)).optional(), yearMean: z.number(), yearStd: z.number(), min: z.string(), max: z.string(), hadMissing: z.boolean() }),
   z.object({ name: z.string(), kind: z.literal('boolean'), trueRate: z.number(), hadMissing: z.boolean() }),
 ]);
 

@@ -27,9 +27,17 @@ export interface CategoricalColumn {
   /** Every train value is in `categories` (none was folded into `__other__`): unseen values are then suspicious. */
   complete?: boolean;
 }
+/** What a date column becomes: each part is a few model inputs (see data/transform.ts). */
+export const DATE_PARTS = ['year', 'month', 'weekday', 'dayOfYear', 'timeOfDay'] as const;
+export type DatePart = (typeof DATE_PARTS)[number];
+/** The parts of a date column fitted without a `parts` list (every model before parts existed). */
+export const CALENDAR_DATE_PARTS: readonly DatePart[] = ['year', 'month', 'weekday', 'dayOfYear'];
+
 export interface DateColumn {
   name: string;
   kind: 'date';
+  /** The parts encoded, in DATE_PARTS order; absent: CALENDAR_DATE_PARTS. */
+  parts?: DatePart[];
   yearMean: number;
   yearStd: number;
   /** Earliest / latest train date, 'YYYY-MM-DD'. */

@@ -6,7 +6,9 @@ import { PipelineSpecSchema, type PipelineSpec } from './spec.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export const SHIPPED_PIPELINES = ['football', 'seattle-weather'] as const;
+export const SHIPPED_PIPELINES = ['football', 'seattle-weather', 'flights'] as const;
+/** The shipped pipelines that train in seconds: the ones tests and the fuzzer run (flights takes a minute or two). */
+export const QUICK_SHIPPED_PIPELINES = ['football', 'seattle-weather'] as const satisfies readonly (typeof SHIPPED_PIPELINES)[number][];
 
 export function loadShippedPipeline(file: (typeof SHIPPED_PIPELINES)[number]): PipelineSpec {
   // JSON beside the source in development, copied beside the compiled JS in images (see Dockerfile).

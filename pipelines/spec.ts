@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
 import { dateFormatProblem } from './date-format.js';
+import { DATE_PARTS } from './fitted-features.js';
 import { HeadToHeadConfigSchema } from './head-to-head-config.js';
 import { INT32_MAX, int32, storableText } from './storable.js';
 
@@ -120,6 +121,11 @@ export const SplitSchema = z.discriminatedUnion('kind', [
     periodMonths: z.number().int().min(1).max(120).default(12),
     /** Month-day where periods start, e.g. "07-01" for football seasons. */
     anchor: storableText().regex(/^\d{2}-\d{2}$/).default('01-01'),
+    /**
+     * The held-out period is the latest one with at least this many rows; rows of later, thinner periods
+     * (a few stragglers past a month's end) are left out of both splits, and the run's notes say how many.
+     */
+    minTestRows: int32(1, INT32_MAX).optional(),
   }),
   z.object({
     kind: z.literal('random'),
@@ -134,6 +140,13 @@ export const FeaturesSchema = z.object({
   exclude: columnList.default([]),
   maxCategories: z.number().int().min(1).max(1000).default(20),
   kinds: z.record(columnName, z.enum(['numeric', 'categorical', 'date', 'boolean']))
+    .refine((k) => Object.keys(k).length <= 1000, 'at most 1000 columns').optional(),
+  /**
+   * Which parts of a date column become features: year, month, weekday, dayOfYear, timeOfDay. Default: the
+   * four calendar parts, and the time of day too when the training values carry one. Seasonal parts
+   * (month, dayOfYear) extrapolate badly when the held-out period is a month training never saw.
+   */
+  dateParts: z.record(columnName, z.array(z.enum(DATE_PARTS)).min(1).max(DATE_PARTS.length).refine((p) => new Set(p).size === p.length, 'each part at most once'))
     .refine((k) => Object.keys(k).length <= 1000, 'at most 1000 columns').optional(),
   /** Point-in-time features derived from history, e.g. team ratings for match data. */
   derive: HeadToHeadConfigSchema.optional(),
@@ -171,8 +184,16 @@ export const PipelineSpecSchema = z.object({
   description: storableText().max(2000).optional(),
   source: SourceSchema,
   target: columnName,
-  /** Build the target from two score columns (home / draw / away) instead of reading it. */
-  targetFrom: z.object({ kind: z.literal('match-outcome'), homeScore: columnName, awayScore: columnName }).optional(),
+  /** Build the target from other columns instead of reading it; those columns are then no features. */
+  targetFrom: z.discriminatedUnion('kind', [
+    /** Home / draw / away from two score columns. */
+    z.object({ kind: z.literal('match-outcome'), homeScore: columnName, awayScore: columnName }),
+    /** Two classes from a number: labels[1] when the column is above `above`, labels[0] otherwise (e.g. a delay over 15 minutes). */
+    z.object({
+      kind: z.literal('threshold'), column: columnName, above: z.number().finite(),
+      labels: z.tuple([storableText().min(1).max(64), storableText().min(1).max(64)]).refine(([a, b]) => a !== b, 'the two labels must differ').default(['no', 'yes']),
+    }),
+  ]).optional(),
   task: z.enum(['classification', 'regression']).optional(),
   /** Column holding each row's time; rows after the run's `asOf` are never read. */
   timeColumn: columnName.optional(),
@@ -186,9 +207,16 @@ export const PipelineSpecSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['timeColumn'], message: 'a time split needs `timeColumn`' });
   }
   if (s.targetFrom && s.task === 'regression') {
-    ctx.addIssue({ code: 'custom', path: ['task'], message: 'a match-outcome target is a classification task' });
+    ctx.addIssue({ code: 'custom', path: ['task'], message: `a ${s.targetFrom.kind} target is a classification task` });
   }
 });
 
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
+
+/** The source columns the target is read or built from. */
+export function targetInputColumns(spec: Pick<PipelineSpec, 'target' | 'targetFrom'>): string[] {
+  const from = spec.targetFrom;
+  if (!from) return [spec.target];
+  return from.kind === 'match-outcome' ? [from.homeScore, from.awayScore] : [from.column];
+}

@@ -34,7 +34,7 @@ import { ensureAdminKey } from '../app/admin-key.js';
 import { freePort } from '../app/free-port.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { installTemporalRuntime } from '../app/worker.js';
-import { loadShippedPipeline, SHIPPED_PIPELINES } from '../pipelines/shipped.js';
+import { loadShippedPipeline, QUICK_SHIPPED_PIPELINES } from '../pipelines/shipped.js';
 import { savePipeline } from '../registry/pipelines.js';
 import { loadConfig } from '../runtime/config.js';
 import { projectRoot } from '../runtime/project-root.js';
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
       logFile = join(workDir, 'platform.log');
       platform = await startFuzzPlatform(workDir, logFile);
       baseUrl = platform.apiUrl!.replace('//localhost:', '//127.0.0.1:');
-      for (const name of SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), { actor: 'platform:fuzz', requestId: null });
+      for (const name of QUICK_SHIPPED_PIPELINES) await savePipeline(platform.db, loadShippedPipeline(name), { actor: 'platform:fuzz', requestId: null });
       const admin = await ensureAdminKey(platform.db, platform.config.dataDir);
       if (admin.state === 'none') throw new Error('the fuzzed platform has keys but none stored: no admin key to fuzz with');
       token = admin.token;
@@ -194,7 +194,7 @@ async function seedData(platform: Platform, baseUrl: string, token: string): Pro
     if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 500)}`);
     return JSON.parse(text) as { run?: { workflowId: string } };
   };
-  for (const name of SHIPPED_PIPELINES) {
+  for (const name of QUICK_SHIPPED_PIPELINES) {
     const pipelineName = loadShippedPipeline(name).name;
     const started = Date.now();
     const { run } = await call('POST', `/v1/pipelines/${encodeURIComponent(pipelineName)}/runs`, { allowPromotion: true });
@@ -202,7 +202,7 @@ async function seedData(platform: Platform, baseUrl: string, token: string): Pro
     const result = await platform.temporal.workflow.getHandle(run!.workflowId).result().then(() => 'done', (err: Error) => `failed: ${err.message}`);
     say(`  ${pipelineName}: ${result} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-  const pipeline = loadShippedPipeline(SHIPPED_PIPELINES[0]).name;
+  const pipeline = loadShippedPipeline(QUICK_SHIPPED_PIPELINES[0]).name;
   await call('POST', '/v1/schedules', { pipeline, interval: { every: '1 day' }, paused: true, note: 'made by npm run fuzz' });
 }
 

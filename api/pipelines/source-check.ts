@@ -31,9 +31,7 @@ export async function checkSource(deps: Pick<ApiDeps, 'temporal' | 'config' | 'l
   if (columns === null) return 'unchecked';
   const have = new Set(columns);
   const named: [string, string][] = [
-    ...(spec.targetFrom
-      ? [['body.targetFrom.homeScore', spec.targetFrom.homeScore], ['body.targetFrom.awayScore', spec.targetFrom.awayScore]] as [string, string][]
-      : [['body.target', spec.target]] as [string, string][]),
+    ...targetPaths(spec),
     ...(spec.timeColumn ? [['body.timeColumn', spec.timeColumn]] as [string, string][] : []),
     ...(spec.features.include ?? []).map((c, i) => [`body.features.include.${i}`, c] as [string, string]),
   ];
@@ -42,4 +40,12 @@ export async function checkSource(deps: Pick<ApiDeps, 'temporal' | 'config' | 'l
   const listed = columns.length > 30 ? `${columns.slice(0, 30).join(', ')}, … (${columns.length})` : columns.join(', ');
   const issues = missing.map(([path, column]) => ({ path, message: `column "${column}" is not in the source; its columns are: ${listed}` }));
   throw new HttpError(422, 'validation_failed', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}
+
+/** Where in the request body each column the target needs is named. */
+function targetPaths(spec: PipelineSpec): [string, string][] {
+  const from = spec.targetFrom;
+  if (!from) return [['body.target', spec.target]];
+  if (from.kind === 'threshold') return [['body.targetFrom.column', from.column]];
+  return [['body.targetFrom.homeScore', from.homeScore], ['body.targetFrom.awayScore', from.awayScore]];
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadShippedPipeline, SHIPPED_PIPELINES } from '../../pipelines/shipped.js';
+import { loadShippedPipeline, QUICK_SHIPPED_PIPELINES } from '../../pipelines/shipped.js';
 import { savePipeline } from '../../registry/pipelines.js';
 import { projectRoot } from '../../runtime/project-root.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -46,12 +46,12 @@ describe('the API under a bounded fuzz run', () => {
     });
     // Something to read, run and predict with: the shipped pipelines (as `mlp up` saves them), a promoted model
     // of each (seconds) and a paused schedule. scripts/fuzz.ts hands their names and IDs to schemathesis.
-    for (const name of SHIPPED_PIPELINES) {
+    for (const name of QUICK_SHIPPED_PIPELINES) {
       const { pipeline } = await savePipeline(p.db, loadShippedPipeline(name), { actor: 'platform:test', requestId: null });
       const { error } = await p.runPipeline(pipeline.name, { allowPromotion: true });
       if (error) throw error;
     }
-    const schedule = await p.request('POST', '/v1/schedules', { pipeline: loadShippedPipeline(SHIPPED_PIPELINES[0]).name, interval: { every: '1 day' }, paused: true });
+    const schedule = await p.request('POST', '/v1/schedules', { pipeline: loadShippedPipeline(QUICK_SHIPPED_PIPELINES[0]).name, interval: { every: '1 day' }, paused: true });
     if (schedule.status !== 201) throw new Error(`making a schedule answered ${schedule.status}: ${JSON.stringify(schedule.body)}`);
     baseUrl = await p.listen();
     dir = await mkdtemp(join(tmpdir(), 'mlp-fuzz-test-'));

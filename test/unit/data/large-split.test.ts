@@ -1,5 +1,6 @@
 // A time split over more rows than a call's arguments can hold (Math.max(...rows) overflowed the stack at
 // 200,000 rows): the held-out period is found by a loop.
+import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { buildFeatureSets } from '../../../data/feature-pipeline.js';
 import { PipelineSpecSchema } from '../../../pipelines/spec.js';
@@ -12,7 +13,7 @@ describe('a time split', () => {
     });
     const start = Date.UTC(2000, 0, 1);
     const rows = Array.from({ length: 300_000 }, (_, i) => ({ t: new Date(start + i * 3_600_000).toISOString(), x: i % 97, y: (i % 97) * 2 }));
-    const sets = buildFeatureSets(rows, spec, 'regression');
+    const sets = buildFeatureSets(pl.DataFrame(rows), spec, 'regression');
     // 300,000 hours from 2000-01-01 end in 2034-03: the held-out split is 2034 so far.
     expect(sets.testPeriod).toEqual({ from: '2034-01-01', to: '2035-01-01' });
     expect(sets.train.rows + sets.test.rows).toBe(300_000);

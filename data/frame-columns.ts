@@ -1,0 +1,54 @@
+// A DataFrame's columns as ColumnData (./column-data.ts) without one JS object per row: nodejs-polars
+// casts numbers and times to Float64Arrays, and codes text by a join against its distinct values.
+import pl from 'nodejs-polars';
+import type { ColumnData, Columns } from './column-data.js';
+
+const NUMERIC_DTYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float32', 'Float64']);
+/** A dtype's name without its parameters: Datetime(us,) → Datetime. */
+export const dtypeName = (dtype: unknown) => String(dtype).replace(/^DataType\(/, '').replace(/\)$/, '').replace(/\(.*$/, '');
+export const isNumericDtype = (dtype: unknown) => NUMERIC_DTYPES.has(dtypeName(dtype));
+const dtypeKey = (s: pl.Series) => dtypeName(s.dtype);
+
+/** The frame's columns, each converted on first use and kept. */
+export function frameColumns(df: pl.DataFrame): Columns {
+  const cache = new Map<string, ColumnData>();
+  return {
+    height: df.height,
+    names: df.columns,
+    column(name) {
+      let c = cache.get(name);
+      if (!c) {
+        c = seriesColumn(df, name);
+        cache.set(name, c);
+      }
+      return c;
+    },
+  };
+}
+
+function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
+  const dtype = dtypeKey(df.getColumn(name));
+  if (NUMERIC_DTYPES.has(dtype)) {
+    return { type: 'number', values: df.select(pl.col(name).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array };
+  }
+  if (dtype === 'Date' || dtype === 'Datetime') return { type: 'time', values: epochMillis(df, name) };
+  // Distinct values in JS, then each row's code by a join on the column (order of the left side kept).
+  const uniques = df.getColumn(name).unique().dropNulls();
+  const codeName = `${name}\u0000code`;
+  const table = pl.DataFrame([uniques, pl.Series(codeName, Int32Array.from({ length: uniques.length }, (_, i) => i))]);
+  const codes = df.select(name).join(table, { on: name, how: 'left' })
+    .select(pl.col(codeName).fillNull(-1).cast(pl.Int32)).getColumn(codeName).toTypedArray() as Int32Array;
+  return { type: 'coded', codes, uniques: uniques.toArray() as unknown[] };
+}
+
+/** Epoch milliseconds of a Date/Datetime column, NaN where null. */
+export function epochMillis(df: pl.DataFrame, name: string): Float64Array {
+  return df.select(pl.col(name).cast(pl.Datetime('ms')).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array;
+}
+
+/** True for a Date or Datetime column of the frame. */
+export function isTemporalColumn(df: pl.DataFrame, name: string): boolean {
+  const d = dtypeKey(df.getColumn(name));
+  return d === 'Date' || d === 'Datetime';
+}
+

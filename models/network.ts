@@ -12,11 +12,11 @@ import type { ModelSpec } from '../pipelines/model-spec.js';
  *   head                classification: softmax         not trainable — turns the
  *                       regression: Dense(1) w=std,b=mean   output into what callers want
  *
- * Training runs the layers by hand up to `output` (never through `head`): the
- * loss is computed on logits with softmaxCrossEntropy (stable form of
- * softmax + categorical cross-entropy) and on the standardised target for
- * MSE. Dropout is applied by hand too (see `forwardTrain`), so the saved model
- * has no Dropout layers. Predicting with the saved model yields
+ * Training (mlp-step.ts) runs the layers by hand up to `output` (never through
+ * `head`) on a copy of the weights: the loss is computed on logits (stable
+ * log-softmax + categorical cross-entropy) and on the standardised target for
+ * MSE. Dropout is applied by hand too, so the saved model has no Dropout
+ * layers. Predicting with the saved model yields
  * probabilities, or regression values in the original units.
  */
 export interface Mlp {
@@ -90,22 +90,6 @@ export function buildMlp(opts: BuildMlpOptions): Mlp {
     kernels.push(kernel);
   }
   return { model, trainLayers, variables, kernels };
-}
-
-/**
- * Training-mode forward pass to the `output` layer. Dropout masks come from
- * `dropoutSeed(layerIndex)` so they are reproducible, unlike tf.layers.dropout
- * (unseeded: Math.random) or a fixed-seed Dropout layer (the same mask every
- * batch).
- */
-export function forwardTrain(mlp: Mlp, x: tf.Tensor2D, dropout: number, dropoutSeed: (layer: number) => number): tf.Tensor2D {
-  let h: tf.Tensor = x;
-  const last = mlp.trainLayers.length - 1;
-  mlp.trainLayers.forEach((layer, i) => {
-    h = layer.apply(h) as tf.Tensor;
-    if (i < last && dropout > 0) h = tf.dropout(h, dropout, undefined, dropoutSeed(i));
-  });
-  return h as tf.Tensor2D;
 }
 
 /** Inference-mode forward pass to the `output` layer (no dropout, no head). */

@@ -9,11 +9,11 @@ import {
   readCheckpoint,
   removeStaleTempFiles,
   writeCheckpoint,
-  type AdamState,
   type Checkpoint,
   type HistoryEntry,
 } from './checkpoint.js';
-import { buildMlp, forwardEval, forwardTrain, readWeights, writeWeights, type Mlp } from './network.js';
+import { buildMlp, forwardEval, readWeights, writeWeights, type Mlp } from './network.js';
+import { MlpTrainer } from './mlp-step.js';
 import { deriveSeed, mulberry32, permutation } from '../data/prng.js';
 import { MAX_MODEL_PARAMETERS, ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
 
@@ -116,7 +116,6 @@ export async function trainMlp(
     targetMean: target?.mean,
     targetStd: target?.std,
   });
-  const optimizer = tf.train.adam(spec.learningRate);
   let data: TrainData | null = null;
 
   try {
@@ -124,17 +123,18 @@ export async function trainMlp(
     const state: Omit<Checkpoint, 'weights' | 'optimizer'> = resumed
       ? { ...withoutTrainingState(resumed), history: [...resumed.history] }
       : { fingerprint, epoch: 0, history: [], bestEpoch: 0, bestMonitored: null, wait: 0, stoppedEarly: false, bestWeights: [] };
-    if (resumed) {
-      writeWeights(mlp, resumed.weights);
-      if (resumed.optimizer) await restoreAdam(optimizer, resumed.optimizer, mlp);
-    }
+    if (resumed) writeWeights(mlp, resumed.weights);
+    const trainer = new MlpTrainer({ units: [input.cols, ...spec.hiddenLayers, input.numClasses], activation: spec.activation, task: input.task }, readWeights(mlp));
+    if (resumed?.optimizer) trainer.restoreAdam(resumed.optimizer);
     const resumedFromEpoch = state.epoch;
 
     const started = performance.now();
     let epochsThisCall = 0;
     while (!state.stoppedEarly && state.epoch < spec.epochs) {
       const epoch = state.epoch + 1;
-      const loss = await runEpoch(mlp, optimizer, data, spec, epoch);
+      const loss = await runEpoch(trainer, data, spec, epoch);
+      // Evaluation, checkpoints and the saved model read the weights from the layers model.
+      writeWeights(mlp, trainer.weights);
       if (!Number.isFinite(loss)) {
         throw new TrainingDivergedError(`training diverged at epoch ${epoch} (loss ${loss}); try a lower learningRate or scale the features`);
       }
@@ -155,7 +155,7 @@ export async function trainMlp(
       state.epoch = epoch;
       state.history.push({ epoch, loss, valLoss });
 
-      await writeCheckpoint(input.checkpointDir, { ...state, weights, optimizer: await captureAdam(optimizer) });
+      await writeCheckpoint(input.checkpointDir, { ...state, weights, optimizer: trainer.adamState() });
       await onEpoch({ epoch, epochs: spec.epochs, loss, valLoss, bestEpoch: state.bestEpoch });
     }
     const trainSeconds = (performance.now() - started) / 1000;
@@ -190,7 +190,6 @@ export async function trainMlp(
     };
   } finally {
     if (data) tf.dispose(data.val.flatMap((c) => [c.x, c.y]));
-    optimizer.dispose();
     mlp.model.dispose();
   }
 }
@@ -246,39 +245,40 @@ function targetTensor(data: TrainData, rowAt: (r: number) => number, size: numbe
 }
 
 /** One pass over the training rows in a seeded order; returns the mean batch objective. */
-async function runEpoch(
-  mlp: Mlp,
-  optimizer: tf.AdamOptimizer,
-  data: TrainData,
-  spec: ModelSpec,
-  epoch: number,
-): Promise<number> {
+async function runEpoch(trainer: MlpTrainer, data: TrainData, spec: ModelSpec, epoch: number): Promise<number> {
   const { features, cols, nTrain: n } = data;
   // Shuffle with our PRNG, derived from seed+epoch so a resume needs no PRNG state.
   const order = permutation(n, mulberry32(deriveSeed(spec.seed, 2, epoch)));
+  const k = data.task === 'classification' ? data.numClasses : 1;
+  // One set of batch buffers for the epoch (the last batch may use a prefix).
+  const xBuf = new Float32Array(spec.batchSize * cols);
+  const xtBuf = new Float32Array(spec.batchSize * cols);
+  const yBuf = new Float32Array(spec.batchSize * k);
+  const step = { learningRate: spec.learningRate, dropout: spec.dropout, l2: spec.l2 };
 
   let lossSum = 0;
   let lastYield = performance.now();
   for (let batch = 0, start = 0; start < n; batch++, start += spec.batchSize) {
     const size = Math.min(spec.batchSize, n - start);
-    const xBuf = new Float32Array(size * cols);
+    const x = xBuf.subarray(0, size * cols);
+    const xt = xtBuf.subarray(0, size * cols);
+    const y = yBuf.subarray(0, size * k);
+    y.fill(0);
     for (let r = 0; r < size; r++) {
       const row = order[start + r];
-      xBuf.set(features.subarray(row * cols, row * cols + cols), r * cols);
+      const from = row * cols;
+      const to = r * cols;
+      // The transpose too, for the weight gradient's plain matrix product (see mlp-step.ts). A plain
+      // loop: a subarray per row would allocate a view object per row.
+      for (let c = 0; c < cols; c++) {
+        const v = features[from + c];
+        x[to + c] = v;
+        xt[c * size + r] = v;
+      }
+      if (k > 1) y[r * k + data.targets[row]] = 1;
+      else y[r] = data.targets[row];
     }
-    const cost = tf.tidy(() => {
-      const xb = tf.tensor2d(xBuf, [size, cols]);
-      const yb = targetTensor(data, (r) => order[start + r], size);
-      const objective = (): tf.Scalar => {
-        const out = forwardTrain(mlp, xb, spec.dropout, (layer) => deriveSeed(spec.seed, 3, epoch, batch, layer));
-        let loss = dataLoss(data.task, yb, out);
-        if (spec.l2 > 0) loss = tf.add(loss, tf.mul(tf.addN(mlp.kernels.map((k) => tf.sum(tf.square(k)))), spec.l2));
-        return loss;
-      };
-      return optimizer.minimize(objective, true, mlp.variables) as tf.Scalar;
-    });
-    lossSum += cost.dataSync()[0] * size;
-    cost.dispose();
+    lossSum += trainer.step(x, xt, y, size, step, (layer) => deriveSeed(spec.seed, 3, epoch, batch, layer)) * size;
 
     if (performance.now() - lastYield > YIELD_EVERY_MS) {
       await yieldToEventLoop();
@@ -304,48 +304,6 @@ function evalLoss(mlp: Mlp, data: TrainData): number | null {
     rows += chunk.rows;
   }
   return sum / rows;
-}
-
-/** Adam fields not in the public typings; needed to restore its state exactly. */
-interface AdamInternals {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-}
-
-async function captureAdam(optimizer: tf.AdamOptimizer): Promise<AdamState> {
-  // getWeights() = [iterations scalar (new tensor), ...first moments, ...second
-  // moments (the optimizer's own variables — must not be disposed)].
-  const [iter, ...moments] = await optimizer.getWeights();
-  const iterations = iter.tensor.dataSync()[0];
-  iter.tensor.dispose();
-  const internals = optimizer as unknown as AdamInternals;
-  return {
-    iterations,
-    accBeta1: internals.accBeta1.dataSync()[0],
-    accBeta2: internals.accBeta2.dataSync()[0],
-    moments: moments.map((m) => Float32Array.from(m.tensor.dataSync() as Float32Array)),
-  };
-}
-
-async function restoreAdam(optimizer: tf.AdamOptimizer, state: AdamState, mlp: Mlp): Promise<void> {
-  const n = mlp.variables.length;
-  if (state.moments.length !== 2 * n) {
-    throw new Error(`checkpoint optimizer state has ${state.moments.length} moments, model needs ${2 * n}`);
-  }
-  const tensors = [
-    tf.scalar(state.iterations, 'int32'),
-    ...state.moments.map((m, i) => tf.tensor(m, mlp.variables[i % n].shape, 'float32')),
-  ];
-  // setWeights copies each tensor into a new optimizer variable, so ours can go.
-  await optimizer.setWeights(tensors.map((tensor, i) => ({ name: i === 0 ? 'iter' : `moment_${i}`, tensor })));
-  tf.dispose(tensors);
-  // setWeights recomputes beta^t with pow(); restore the exact running products
-  // so a resumed run is bit-identical to an uninterrupted one.
-  const internals = optimizer as unknown as AdamInternals;
-  tf.tidy(() => {
-    internals.accBeta1.assign(tf.scalar(state.accBeta1));
-    internals.accBeta2.assign(tf.scalar(state.accBeta2));
-  });
 }
 
 function targetStats(labels: Float32Array, nTrain: number): { mean: number; std: number } {

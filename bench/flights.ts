@@ -1,0 +1,151 @@
+// Benchmark: the shipped flights pipeline on all 3,000,000 flights of flights-3m.parquet, on the real
+// platform (embedded Postgres + Temporal dev server, the worker in this process), beside the Python tools
+// doing the same work in the same run (a virtualenv from PyPI, .tools/bench-venv; never a runtime
+// dependency).
+//   A. wall time per stage and of the whole run; the worker process's peak RSS.
+//   B. clean + feature against Python Polars and pandas doing the same clean and feature work.
+//   C. training samples/s against scikit-learn's MLPClassifier (and Keras with --keras) on the same
+//      matrix, network and batch sizes.
+// Run: npm run bench:flights  [-- --no-python] [--keras] [--train-rows 500000] [--epochs 2]
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startTrainingRun } from '../api/launcher.js';
+import { freePort } from '../app/free-port.js';
+import { startPlatform } from '../app/platform.js';
+import { installTemporalRuntime } from '../app/worker.js';
+import { readFeatureMatrices } from '../data/feature-artifacts.js';
+import { resolveBundled } from '../data/sources.js';
+import { trainMlp } from '../models/training.js';
+import { STAGES, type TrainingPipelineResult } from '../pipelines/contract.js';
+import { loadShippedPipeline } from '../pipelines/shipped.js';
+import { savePipeline } from '../registry/pipelines.js';
+import { loadConfig } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { intArg } from './options.js';
+
+const { values } = parseArgs({
+  options: {
+    'no-python': { type: 'boolean', default: false },
+    keras: { type: 'boolean', default: false },
+    'train-rows': { type: 'string', default: '500000' },
+    epochs: { type: 'string', default: '2' },
+    batches: { type: 'string', default: '64,256,1024' },
+  },
+});
+const trainRows = intArg('train-rows', values['train-rows'], 1000, 3_000_000);
+const epochs = intArg('epochs', values.epochs, 1, 20);
+const batches = values.batches.split(',').map((b) => intArg('batches', b, 1, 65536));
+const python = !values['no-python'];
+const mb = (kib: number) => Math.round(kib / 1024);
+const parquet = resolveBundled('flights-3m.parquet');
+
+interface PeerRun { seconds: { read: number; clean: number; feature: number; total: number }; peak_rss_mb: Record<string, number>; checksums: { train_x_column_sums: number[] } }
+interface PeerTraining { runs: { batch: number; samples_per_s: number }[] }
+interface TrainPeers { sklearn: PeerTraining; keras: PeerTraining | null }
+
+function runPython(args: string[]): unknown {
+  const r = spawnSync(BENCH_PYTHON, [join(import.meta.dirname, 'python', 'flights_peers.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`flights_peers.py ${args.join(' ')} exited with ${r.status}`);
+  return JSON.parse(r.stdout);
+}
+
+// The peers' virtualenv, made (or found ready) by its own script, which pins every version.
+const root = join(import.meta.dirname, '..');
+const BENCH_PYTHON = join(root, '.tools', 'bench-venv', 'bin', 'python');
+if (python) {
+  const venv = spawnSync(process.execPath, [join(root, 'scripts', 'bench-venv.mjs'), ...(values.keras ? ['--keras'] : [])], { stdio: 'inherit' });
+  if (venv.status !== 0) {
+    console.error('the Python peers could not be installed (see above); rerun with --no-python to measure the platform alone');
+    process.exit(1);
+  }
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-flights-'));
+await chmod(dataDir, 0o755);
+const logger = createLogger('error');
+installTemporalRuntime(logger);
+const config = loadConfig({
+  DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'error',
+  EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+});
+console.log(`starting embedded Postgres and Temporal in ${dataDir}…`);
+const platform = await startPlatform(config, logger, { api: false, worker: true });
+try {
+  // A. The pipeline, as a user runs it.
+  const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('flights'), { actor: 'platform:bench', requestId: null });
+  const rssBefore = process.resourceUsage().maxRSS;
+  const t0 = performance.now();
+  const started = await startTrainingRun({ temporal: platform.temporal, config }, pipeline, { trigger: 'cli', allowPromotion: true, actor: 'bench' });
+  console.log(`running flights (${started.workflowId}) on 3,000,000 rows…`);
+  const r = await platform.temporal.workflow.getHandle(started.workflowId).result() as TrainingPipelineResult;
+  const wall = (performance.now() - t0) / 1000;
+  const peak = process.resourceUsage().maxRSS;
+  console.log('\nA. flights pipeline, 3,000,000 rows (seconds)');
+  console.log('| stage | s |');
+  console.log('|---|---:|');
+  for (const s of STAGES) console.log(`| ${s} | ${(r.stageSeconds[s] ?? 0).toFixed(2)} |`);
+  console.log(`| **workflow wall time** | ${wall.toFixed(2)} |`);
+  console.log(`rows: ${r.clean.inputRows} in, ${r.clean.outputRows} clean; training ${r.training.epochsRun} epochs at ${r.training.samplesPerSecond.toFixed(0)} samples/s (${r.training.backend}); logLoss ${r.metrics.logLoss?.toFixed(4)} against the prior's ${r.baselines.prior?.logLoss?.toFixed(4)}; promoted: ${r.promotion.promoted}`);
+  console.log(`worker process peak RSS: ${mb(peak)} MB (${mb(rssBefore)} MB before the run)`);
+
+  // B. Clean + feature beside Python Polars and pandas.
+  const ours = (r.stageSeconds.clean ?? 0) + (r.stageSeconds.feature ?? 0);
+  if (python) {
+    console.log('\nrunning the same clean + feature in Python Polars and pandas…');
+    const peers = runPython(['--parquet', parquet, '--what', 'clean-feature']) as Record<'polars' | 'pandas', PeerRun>;
+    const total = (p: PeerRun) => p.seconds.total;
+    const peakOf = (p: PeerRun) => Math.max(...Object.values(p.peak_rss_mb));
+    console.log('\nB. clean + feature, 3,000,000 rows (ours: the clean and feature activities, Parquet in and out included; peers: read + clean + feature in memory)');
+    console.log('| | seconds | peak RSS MB | ours ÷ theirs |');
+    console.log('|---|---:|---:|---:|');
+    console.log(`| platform (nodejs-polars) | ${ours.toFixed(2)} | ${mb(peak)} (whole worker) | 1.00 |`);
+    for (const lib of ['polars', 'pandas'] as const) console.log(`| Python ${lib} | ${total(peers[lib]).toFixed(2)} | ${peakOf(peers[lib])} | ${(ours / total(peers[lib])).toFixed(2)} |`);
+    // The same work: the platform's training matrix sums, column by column, to what Polars' does.
+    const featureDir = join(config.artifactDir, 'runs', r.workflowId.replace(/[^A-Za-z0-9._=-]/g, '_'), 'features');
+    const [x] = await readFeatureMatrices(featureDir, ['xTrain']);
+    const theirs = peers.polars.checksums.train_x_column_sums;
+    const sums = new Float64Array(theirs.length);
+    for (let i = 0; i < x.length; i++) sums[i % theirs.length] += x[i];
+    const worst = Math.max(...theirs.map((t, c) => Math.abs(sums[c] - t) / Math.max(1, Math.abs(t))));
+    console.log(`the platform's training matrix against Polars': ${x.length / theirs.length} rows each, largest relative difference of a column sum ${worst.toExponential(1)}`);
+  }
+
+  // C. Training throughput on the run's own matrix.
+  const featureDir = join(config.artifactDir, 'runs', r.workflowId.replace(/[^A-Za-z0-9._=-]/g, '_'), 'features');
+  const [xAll, yAll] = await readFeatureMatrices(featureDir, ['xTrain', 'yTrain']);
+  const cols = xAll.length / yAll.length;
+  const rows = Math.min(trainRows, yAll.length);
+  const hidden = pipeline.spec.model.hiddenLayers;
+  const tfjs: Record<number, number> = {};
+  for (const batchSize of batches) {
+    const dir = await mkdtemp(join(dataDir, `train-${batchSize}-`));
+    const res = await trainMlp({
+      features: xAll.slice(0, rows * cols), rows, cols, labels: yAll.slice(0, rows), task: 'classification', numClasses: 2,
+      spec: { ...pipeline.spec.model, epochs, batchSize, earlyStoppingPatience: 0, validationFraction: 0 }, modelDir: join(dir, 'm'), checkpointDir: join(dir, 'c'),
+    }, () => undefined);
+    tfjs[batchSize] = res.samplesPerSecond;
+    console.log(`tfjs (${res.backend}) batch ${batchSize}: ${res.samplesPerSecond.toFixed(0)} samples/s`);
+  }
+  let peers: TrainPeers | null = null;
+  if (python) {
+    console.log('running scikit-learn on the same matrix…');
+    peers = runPython([
+      '--what', 'train', '--x', join(featureDir, 'x_train.f32'), '--y', join(featureDir, 'y_train.f32'), '--rows', String(rows), '--cols', String(cols),
+      ...batches.flatMap((b) => ['--batch', String(b)]), '--epochs', String(epochs), '--hidden', String(hidden[0]), ...(values.keras ? ['--keras'] : []),
+    ]) as TrainPeers;
+  }
+  console.log(`\nC. training, ${rows} rows × ${cols} features, layers ${JSON.stringify(hidden)}, ${epochs} epochs, samples/s`);
+  console.log(`| batch | tfjs (platform) | scikit-learn | tfjs ÷ scikit-learn |${values.keras ? ' Keras | tfjs ÷ Keras |' : ''}`);
+  console.log(`|---:|---:|---:|---:|${values.keras ? '---:|---:|' : ''}`);
+  for (const b of batches) {
+    const sk = peers?.sklearn.runs.find((p) => p.batch === b)?.samples_per_s;
+    const ke = peers?.keras?.runs.find((p) => p.batch === b)?.samples_per_s;
+    console.log(`| ${b} | ${tfjs[b].toFixed(0)} | ${sk?.toFixed(0) ?? '-'} | ${sk ? (tfjs[b] / sk).toFixed(2) : '-'} |${values.keras ? ` ${ke?.toFixed(0) ?? '-'} | ${ke ? (tfjs[b] / ke).toFixed(2) : '-'} |` : ''}`);
+  }
+} finally {
+  await platform.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,17 +1,19 @@
 // The activity factory: the worker is the one place that wires real dependencies into it.
-import type { PipelineActivities } from '../pipelines/contract.js';
+import type { BatchScoreActivities, PipelineActivities } from '../pipelines/contract.js';
+import { createBatchScoreActivities } from './batch-score.js';
 import type { ActivityDeps } from './deps.js';
 import { createDataStageActivities } from './data-stages.js';
 import { createEvaluateActivity } from './evaluate.js';
 import { createRegistryActivities } from './registry-activities.js';
 import { createTrainActivity } from './train.js';
 
-export function createActivities(deps: ActivityDeps): PipelineActivities {
+export function createActivities(deps: ActivityDeps): PipelineActivities & BatchScoreActivities {
   return {
     ...createRegistryActivities(deps),
     ...createDataStageActivities(deps),
     ...createTrainActivity(deps),
     ...createEvaluateActivity(deps),
+    ...createBatchScoreActivities(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import { apiRouter, type ApiRouter, serveOpenApi } from './openapi.js';
 import { isPredictPath, modelRoutes } from './models/routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
+import { batchRoutes } from './batch/routes.js';
 import { runRoutes } from './runs/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 import { keyRoutes } from './keys/routes.js';
@@ -55,6 +56,7 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));
   app.route('/v1', backfillRoutes(deps));
+  app.route('/v1', batchRoutes(deps));
   app.route('/v1/models', modelRoutes(deps));
   app.route('/v1/schedules', scheduleRoutes(deps));
   app.route('/v1/keys', keyRoutes(deps));

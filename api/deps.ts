@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
+import type { ArtifactStore } from '../runtime/artifacts.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   temporal: Client;
   config: Config;
   logger: Logger;
+  /** Where models and job outputs are (the API reads batch predictions from here to hand them out). */
+  artifacts: ArtifactStore;
   serving: ModelCache;
   predictionLog: PredictionLog;
   metrics: Metrics;

@@ -5,12 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BackfillInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
-import { scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
+import type { BackfillInput, BatchScoreInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
+import { batchScoreWorkflowId, scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
 import type { StoredPipeline } from '../registry/pipelines.js';
 import type { Config } from '../runtime/config.js';
 import {
-  SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow,
+  SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type BatchScoreWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow,
 } from '../workflows/definitions.js';
 
 export interface LaunchDeps {
@@ -106,6 +106,22 @@ export async function startBackfill(deps: LaunchDeps, backfillId: string, input:
     staticSummary: how.summary,
     staticDetails: how.details,
   });
+}
+
+/** A new batch scoring job's ID (the caller records the job under it before starting it). */
+export function newBatchScoreId(model: string): string {
+  return batchScoreWorkflowId(model, new Date().toISOString(), randomBytes(4).toString('hex'));
+}
+
+/** Starts a batch scoring job (workflows/batch-score.ts) under `jobId`. */
+export async function startBatchScore(deps: LaunchDeps, jobId: string, input: BatchScoreInput): Promise<LaunchedRun> {
+  const handle = await deps.temporal.workflow.start<BatchScoreWorkflow>(WORKFLOW_TYPES.batchScore, {
+    taskQueue: deps.config.temporal.taskQueue, workflowId: jobId, args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    staticSummary: `Score ${input.source.kind} source with ${input.model} v${input.version}`,
+    staticDetails: `Model **${input.model}** version ${input.version}${input.alias ? ` (alias ${input.alias})` : ''}, ${input.chunkRows} rows per chunk. Started by ${input.actor}.`,
+  });
+  return { workflowId: jobId, runId: handle.firstExecutionRunId, asOf: new Date().toISOString(), webUiUrl: webUiLink(deps.config, jobId, handle.firstExecutionRunId) };
 }
 
 /**

@@ -120,7 +120,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
         limits: { predict: new RateLimiter(config.rateLimits.predict), mutations: new RateLimiter(config.rateLimits.mutations) },
       });
       const app = createApp(
-        { db, temporal, config, logger: logger.child({ role: 'api' }), serving: models, predictionLog, metrics: opts.metrics.api, backend, access, keys },
+        { db, temporal, config, logger: logger.child({ role: 'api' }), artifacts, serving: models, predictionLog, metrics: opts.metrics.api, backend, access, keys },
         { version: opts.codeVersion, started: opts.started },
       );
       api = { app, models, predictionLog, backend, keys };

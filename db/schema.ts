@@ -6,7 +6,7 @@ import {
 } from 'drizzle-orm/pg-core';
 // Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
 // and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
-import type { AuditDetails, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary } from '../pipelines/contract.js';
+import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary } from '../pipelines/contract.js';
 import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 
@@ -43,6 +43,27 @@ export const runs = pgTable('runs', {
   uniqueIndex('runs_workflow_id').on(t.workflowId),
   index('runs_pipeline_started').on(t.pipeline, t.startedAt),
 ]);
+
+/** Batch scoring jobs (workflows/batch-score.ts): what scored what, and where the predictions are. */
+export const batchJobs = pgTable('batch_jobs', {
+  /** The job's workflow ID. */
+  id: text('id').primaryKey(),
+  model: text('model').notNull(),
+  modelVersion: integer('model_version').notNull(),
+  alias: text('alias'),
+  source: jsonb('source').$type<BatchScoreInput['source']>().notNull(),
+  startedBy: text('started_by').notNull(),
+  status: text('status').notNull(), // running | succeeded | failed
+  rows: integer('rows'),
+  chunks: integer('chunks'),
+  chunksDone: integer('chunks_done').notNull().default(0),
+  sourceHash: text('source_hash'),
+  outputUri: text('output_uri'),
+  outputSha256: text('output_sha256'),
+  failure: jsonb('failure').$type<RunFailure>(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+}, (t) => [index('batch_jobs_model_started').on(t.model, t.startedAt)]);
 
 /** Datasets a run wrote, one per stage (raw, clean). Keyed by run + stage so a retried activity never duplicates. */
 export const datasets = pgTable('datasets', {

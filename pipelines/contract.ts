@@ -248,6 +248,66 @@ export interface PipelineActivities {
   promote(input: PromoteInput): Promise<PromoteOutput>;
 }
 
+// ---- batch scoring ----
+
+export interface BatchScoreInput {
+  model: string;
+  /** The version that scores every chunk, pinned when the job started (an alias is resolved then). */
+  version: number;
+  /** The alias the caller named, if any (lineage only). */
+  alias: string | null;
+  source: PipelineSpec['source'];
+  /** Source columns copied beside each prediction (e.g. an ID), after its row number. */
+  keep: string[];
+  chunkRows: number;
+  /** Who started the job. */
+  actor: string;
+}
+
+/** The job's frozen input: the source read once into an artifact, and the model version's files. */
+export interface BatchScorePlan {
+  inputUri: string;
+  /** SHA-256 of the input artifact: the lineage of every prediction. */
+  sourceHash: string;
+  rows: number;
+  chunks: number;
+  modelUri: string;
+  modelSha256: string;
+}
+
+export interface BatchScoreProgress {
+  chunks: number;
+  /** Chunks written, counting those of earlier attempts. */
+  chunksDone: number;
+  /** The chunk this attempt started at (0 for the first attempt; more after a crash). */
+  resumedFromChunk: number;
+  /** Wall seconds of this attempt's scoring. */
+  seconds: number;
+}
+
+export interface BatchScoreResult {
+  jobId: string;
+  model: string;
+  version: number;
+  rows: number;
+  chunks: number;
+  outputUri: string;
+  outputSha256: string;
+  sourceHash: string;
+  resumedFromChunk: number;
+  scoreSeconds: number;
+}
+
+/** Every batch activity names its job: the workflow ID, which keys the job's artifacts and registry row. */
+export interface BatchJobRef { jobId: string; job: BatchScoreInput }
+
+export interface BatchScoreActivities {
+  planBatchScore(input: BatchJobRef): Promise<BatchScorePlan>;
+  scoreBatch(input: BatchJobRef & { plan: BatchScorePlan }): Promise<BatchScoreProgress>;
+  finishBatchScore(input: BatchJobRef & { plan: BatchScorePlan; progress: BatchScoreProgress }): Promise<BatchScoreResult>;
+  failBatchScore(input: { jobId: string; failure: RunFailure }): Promise<void>;
+}
+
 // ---- what the registry keeps: the shapes of its json columns (db/schema.ts types the columns with these) ----
 
 /** How a failed run ended (runs.failure). */
@@ -290,6 +350,7 @@ export const AUDIT_ACTIONS = [
   'alias.moved',
   'key.created', 'key.revoked',
   'backup.restored',
+  'batch.started',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

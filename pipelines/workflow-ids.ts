@@ -19,3 +19,8 @@ export function backfillIds(pipeline: string, start: string, end: string, stepMo
     partitions: asOfs.map((asOf) => ({ asOf, workflowId: trainingWorkflowId(pipeline, asOf, `backfill-${range}`) })),
   };
 }
+
+/** One batch scoring job: `score:<model>:<day started>:<suffix>`. */
+export function batchScoreWorkflowId(model: string, startedAt: string, suffix: string): string {
+  return `score:${model}:${startedAt.slice(0, 10)}:${suffix}`;
+}

@@ -4,7 +4,7 @@ import { FITTED_FEATURES_FILE, readFittedFeatures } from '../data/feature-artifa
 import type { FittedFeatures } from '../pipelines/fitted-features.js';
 import type { HashedFile } from '../runtime/artifacts.js';
 import { servingEncoder } from './encoder.js';
-import { loadModel, type ServingModel } from './model-loader.js';
+import { loadModel, type InferenceEngine, type ServingModel } from './model-loader.js';
 
 export type Prediction =
   | { label: string; probabilities: Record<string, number> }
@@ -27,7 +27,7 @@ export interface Predictor {
  * `files`: the model directory already read and hashed (what ModelCache verified against the registry's
  * digest); the predictor is then built from those very bytes, with no further file IO.
  */
-export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string, HashedFile>): Promise<Predictor> {
+export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string, HashedFile>, options: { engine?: InferenceEngine } = {}): Promise<Predictor> {
   let fitted: FittedFeatures;
   if (files) {
     // Only from the verified bytes: a directory without its fitted features is not a servable model.
@@ -37,7 +37,7 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
   } else {
     fitted = await readFittedFeatures(modelDir);
   }
-  const model = await loadModel(modelDir, { files });
+  const model = await loadModel(modelDir, { files, ...options });
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
   const encoder = servingEncoder(fitted.transform);

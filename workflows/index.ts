@@ -2,3 +2,4 @@
 export { trainingPipeline } from './training-pipeline.js';
 export { backfillPipeline } from './backfill.js';
 export { sourceInspection } from './source-inspection.js';
+export { batchScore } from './batch-score.js';

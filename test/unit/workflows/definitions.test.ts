@@ -3,14 +3,17 @@
 // signatures must be the functions' types (checked by the typecheck), or a start would send the wrong input.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { backfillPipeline } from '../../../workflows/backfill.js';
-import { WORKFLOW_TYPES, type BackfillPipelineWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow } from '../../../workflows/definitions.js';
+import { batchScore } from '../../../workflows/batch-score.js';
+import {
+  WORKFLOW_TYPES, type BackfillPipelineWorkflow, type BatchScoreWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow,
+} from '../../../workflows/definitions.js';
 import { sourceInspection } from '../../../workflows/source-inspection.js';
 import * as registered from '../../../workflows/index.js';
 import { trainingPipeline } from '../../../workflows/training-pipeline.js';
 
 describe('workflow type names', () => {
   it('are the names of the functions the worker registers', () => {
-    expect(WORKFLOW_TYPES).toEqual({ training: trainingPipeline.name, backfill: backfillPipeline.name, inspection: sourceInspection.name });
+    expect(WORKFLOW_TYPES).toEqual({ training: trainingPipeline.name, backfill: backfillPipeline.name, inspection: sourceInspection.name, batchScore: batchScore.name });
     expect(Object.keys(registered).sort()).toEqual(Object.values(WORKFLOW_TYPES).sort());
   });
 
@@ -18,5 +21,6 @@ describe('workflow type names', () => {
     expectTypeOf(trainingPipeline).toEqualTypeOf<TrainingPipelineWorkflow>();
     expectTypeOf(backfillPipeline).toEqualTypeOf<BackfillPipelineWorkflow>();
     expectTypeOf(sourceInspection).toEqualTypeOf<SourceInspectionWorkflow>();
+    expectTypeOf(batchScore).toEqualTypeOf<BatchScoreWorkflow>();
   });
 });

@@ -1,0 +1,179 @@
+// Batch scoring: a table's rows through a registered model version, in chunks, into one Parquet file of
+// predictions. Each chunk is written whole (a temporary file renamed into place), so after a crash the
+// retried attempt finds exactly the chunks that are done and starts at the first that is not: no row is
+// scored into the output twice, none is skipped. Rows are encoded by the feature transform's per-value
+// functions and scored by the serving model loader, the code the predict API runs.
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import pl from 'nodejs-polars';
+import { allRows } from '../data/column-data.js';
+import { frameColumns } from '../data/frame-columns.js';
+import { PipelineInputError } from '../data/pipeline-error.js';
+import { loadSource } from '../data/sources.js';
+import { columnEncoder } from '../data/transform.js';
+import { failBatchJob, finishBatchJob, recordBatchPlan, recordChunksDone } from '../registry/batch-jobs.js';
+import { getVersion } from '../registry/models.js';
+import { sha256Dir, sha256File } from '../runtime/artifacts.js';
+import { servingEncoder } from '../serving/encoder.js';
+import { loadPredictor, type Predictor } from '../serving/predictor.js';
+import type { BatchScoreActivities, BatchScorePlan, BatchScoreProgress } from '../pipelines/contract.js';
+import { classifyFailures } from './failures.js';
+import type { ActivityDeps } from './deps.js';
+
+/** The output's row number column: the position of the row in the source, from 0. */
+export const ROW_COLUMN = 'row';
+const partName = (chunk: number) => `part-${String(chunk).padStart(6, '0')}.parquet`;
+const PART_RE = /^part-(\d{6})\.parquet$/;
+
+export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivities {
+  const { db, artifacts } = deps;
+  const keyOf = (jobId: string, what: 'input' | 'parts' | 'output') => `batch/${jobId}/${what}`;
+
+  return {
+    /** Reads the source once into the job's input artifact and pins the model version's files. */
+    async planBatchScore({ jobId, job }) {
+      return classifyFailures(async () => {
+        const ctx = Context.current();
+        const version = await getVersion(db, job.model, job.version);
+        if (!version) throw new PipelineInputError('InvalidSpec', `model "${job.model}" has no version ${job.version}`);
+        const alive = setInterval(() => ctx.heartbeat({ loading: job.source.kind }), 5_000);
+        let df: pl.DataFrame;
+        try {
+          df = (await loadSource(job.source, { ...deps.sources, logger: deps.logger })).df;
+        } finally {
+          clearInterval(alive);
+        }
+        if (df.height === 0) throw new PipelineInputError('InvalidSource', 'the source has no rows to score');
+        const fields = version.inputSchema.map((f) => f.name);
+        const missing = [...version.inputSchema.filter((f) => f.required).map((f) => f.name), ...job.keep].filter((c) => !df.columns.includes(c));
+        if (missing.length > 0) {
+          throw new PipelineInputError('InvalidSource', `the source lacks column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} that model "${job.model}" v${job.version} needs (or that keep names); its columns are: ${df.columns.slice(0, 30).join(', ')}`);
+        }
+        const kept = [...new Set([...job.keep, ...fields.filter((c) => df.columns.includes(c))])];
+        const key = keyOf(jobId, 'input');
+        const dir = await artifacts.workDir(key, { fresh: true });
+        const file = join(dir, 'input.parquet');
+        df.select(...kept).writeParquet(file);
+        const plan: BatchScorePlan = {
+          inputUri: `${await artifacts.publish(key)}/input.parquet`, sourceHash: await sha256File(file), rows: df.height,
+          chunks: Math.ceil(df.height / job.chunkRows), modelUri: version.artifactUri, modelSha256: version.artifactSha256,
+        };
+        await recordBatchPlan(db, jobId, plan);
+        return plan;
+      });
+    },
+
+    /** Scores every chunk not yet on disk, heartbeating after each. */
+    async scoreBatch({ jobId, job, plan }) {
+      return classifyFailures(async () => {
+        const ctx = Context.current();
+        const { attempt } = ctx.info;
+        const modelDir = await artifacts.localPath(plan.modelUri);
+        if (await sha256Dir(modelDir) !== plan.modelSha256) {
+          throw new PipelineInputError('InvalidSpec', `the files of model "${job.model}" v${job.version} no longer match the registry's digest; the job scores nothing with them`);
+        }
+        const partsDir = await artifacts.workDir(keyOf(jobId, 'parts'));
+        const first = await firstUnwritten(partsDir);
+        const started = performance.now();
+        const predictor = await loadPredictor(modelDir, undefined, { engine: 'tfjs' });
+        try {
+          const df = pl.readParquet(await artifacts.localPath(plan.inputUri));
+          const encode = chunkEncoder(predictor, df);
+          for (let chunk = first; chunk < plan.chunks; chunk++) {
+            if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the batch job was cancelled');
+            const from = chunk * job.chunkRows;
+            const rows = Math.min(job.chunkRows, plan.rows - from);
+            const scores = predictor.predictMatrix(encode(from, rows), rows);
+            const tmp = join(partsDir, `.${partName(chunk)}.${attempt}.tmp`);
+            predictionFrame(predictor, df.slice(from, rows).select(...job.keep), from, scores).writeParquet(tmp);
+            await rename(tmp, join(partsDir, partName(chunk)));
+            ctx.heartbeat({ chunksDone: chunk + 1, chunks: plan.chunks });
+            await recordChunksDone(db, jobId, chunk + 1);
+            await deps.faults?.(`score:chunk:${chunk + 1}`, attempt, { workflowId: jobId });
+            // Let the heartbeat and the registry write go out between chunks.
+            await yieldToEventLoop();
+          }
+        } finally {
+          predictor.dispose();
+        }
+        const progress: BatchScoreProgress = { chunks: plan.chunks, chunksDone: plan.chunks, resumedFromChunk: first, seconds: (performance.now() - started) / 1000 };
+        return progress;
+      });
+    },
+
+    /** Joins the chunks, in order, into the job's predictions file and records it. */
+    async finishBatchScore({ jobId, job, plan, progress }) {
+      return classifyFailures(async () => {
+        const partsDir = await artifacts.workDir(keyOf(jobId, 'parts'));
+        const parts = (await readdir(partsDir)).filter((f) => PART_RE.test(f)).sort();
+        if (parts.length !== plan.chunks) throw new Error(`found ${parts.length} of ${plan.chunks} chunks of batch job ${jobId}`);
+        const out = pl.concat(parts.map((p) => pl.readParquet(join(partsDir, p))), { how: 'vertical' });
+        if (out.height !== plan.rows) throw new Error(`the chunks of batch job ${jobId} hold ${out.height} rows, the input ${plan.rows}`);
+        const key = keyOf(jobId, 'output');
+        const dir = await artifacts.workDir(key, { fresh: true });
+        const file = join(dir, 'predictions.parquet');
+        out.writeParquet(file);
+        const result = {
+          jobId, model: job.model, version: job.version, rows: plan.rows, chunks: plan.chunks, outputUri: `${await artifacts.publish(key)}/predictions.parquet`,
+          outputSha256: await sha256File(file), sourceHash: plan.sourceHash, resumedFromChunk: progress.resumedFromChunk, scoreSeconds: progress.seconds,
+        };
+        await finishBatchJob(db, jobId, result);
+        // The chunks are in the output now; the input artifact stays, as the job's lineage.
+        await rm(partsDir, { recursive: true, force: true });
+        return result;
+      });
+    },
+
+    async failBatchScore({ jobId, failure }) {
+      await failBatchJob(db, jobId, failure);
+    },
+  };
+}
+
+/** The first chunk with no file: chunks are written in order, so every one before it is done. */
+async function firstUnwritten(dir: string): Promise<number> {
+  const done = new Set((await readdir(dir)).map((f) => PART_RE.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number));
+  let first = 0;
+  while (done.has(first)) first++;
+  return first;
+}
+
+/**
+ * The model input matrix of `rows` rows from `from`: through the column encoder (typed arrays, no row
+ * objects), or, for a model with head-to-head features, through the predict path's own encoder, which
+ * derives them from the state the model was trained to.
+ */
+function chunkEncoder(predictor: Predictor, df: pl.DataFrame): (from: number, rows: number) => Float32Array {
+  const transform = predictor.fitted.transform;
+  if (transform.headToHead) {
+    const encoder = servingEncoder(transform);
+    return (from, rows) => encoder.encode(df.slice(from, rows).toRecords() as Record<string, unknown>[]);
+  }
+  const encode = columnEncoder(transform, frameColumns(df));
+  const positions = allRows(df.height);
+  return (from, rows) => encode(positions.subarray(from, from + rows));
+}
+
+/** One chunk's output: row numbers, the kept columns, then the predicted label and each class's probability (or the value). */
+function predictionFrame(predictor: Predictor, kept: pl.DataFrame, from: number, scores: Float32Array): pl.DataFrame {
+  const rows = kept.height;
+  const columns: pl.Series[] = [pl.Series(ROW_COLUMN, Float64Array.from({ length: rows }, (_, i) => from + i)).cast(pl.Int64)];
+  for (const name of kept.columns) columns.push(kept.getColumn(name));
+  const classes = predictor.fitted.classes;
+  if (!classes) {
+    columns.push(pl.Series('prediction', scores));
+  } else {
+    const k = classes.length;
+    const labels = new Array<string>(rows);
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (scores[r * k + j] > scores[r * k + best]) best = j;
+      labels[r] = classes[best];
+    }
+    columns.push(pl.Series('label', labels));
+    classes.forEach((c, j) => columns.push(pl.Series(`p_${c}`, Float32Array.from({ length: rows }, (_, r) => scores[r * k + j]))));
+  }
+  return pl.DataFrame(columns);
+}

@@ -81,7 +81,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
         await writeFeatureArtifacts(dir, sets);
         const uri = await artifacts.publish(key);
         return {
-          uri, transformUri: `${uri}/${FITTED_FEATURES_FILE}`, trainRows: sets.train.rows, testRows: sets.test.rows, cols: sets.cols,
+          uri, cleanUri: clean.uri, transformUri: `${uri}/${FITTED_FEATURES_FILE}`, trainRows: sets.train.rows, testRows: sets.test.rows, cols: sets.cols,
           classes: sets.fitted.classes, task, testPeriod: sets.testPeriod,
         };
       });

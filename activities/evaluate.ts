@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
-import { readFeatureMatrices, readSplitIndex } from '../data/feature-artifacts.js';
+import { readSplitIndex, readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
 import { encodeHistory } from '../data/feature-pipeline.js';
 import {
   alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,
@@ -23,7 +23,9 @@ export function createEvaluateActivity(deps: ActivityDeps) {
       const { run, features, trained, clean } = input;
       return stageAttempt(deps, 'evaluate', run, async () => {
         const featureDir = await artifacts.localPath(features.uri);
-        const [xTest, yTest, yTrain] = await readFeatureMatrices(featureDir, ['xTest', 'yTest', 'yTrain']);
+        const history = pl.readParquet(await artifacts.localPath(clean.uri));
+        const xTest = await splitMatrix(featureDir, history, 'test');
+        const [yTest, yTrain] = await readSplitLabels(featureDir, ['yTest', 'yTrain']);
         const split = await readSplitIndex(featureDir);
         const modelDir = await artifacts.localPath(trained.modelUri);
         const candidate = await loadPredictor(modelDir);
@@ -56,7 +58,6 @@ export function createEvaluateActivity(deps: ActivityDeps) {
         if (championVersion !== null) {
           const row = await getVersion(db, run.pipeline, championVersion);
           if (row) {
-            const history = pl.readParquet(await artifacts.localPath(clean.uri));
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
               const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);

@@ -2,7 +2,8 @@
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
 import { Context } from '@temporalio/activity';
-import { copyFittedFeatures, readFeatureMatrices } from '../data/feature-artifacts.js';
+import pl from 'nodejs-polars';
+import { cleanUriOf, copyFittedFeatures, readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
 import { isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';
@@ -17,7 +18,8 @@ export function createTrainActivity(deps: ActivityDeps) {
       return stageAttempt(deps, 'train', run, async (attempt) => {
         const ctx = Context.current();
         const featureDir = await artifacts.localPath(features.uri);
-        const [x, y] = await readFeatureMatrices(featureDir, ['xTrain', 'yTrain']);
+        const x = await splitMatrix(featureDir, pl.readParquet(await artifacts.localPath(cleanUriOf(features))), 'train');
+        const [y] = await readSplitLabels(featureDir, ['yTrain']);
         const checkpointDir = await artifacts.workDir(artifactKey(run.workflowId, 'train-checkpoint'));
         const modelKey = artifactKey(run.workflowId, 'model');
         const modelDir = await artifacts.workDir(modelKey, { fresh: true });

@@ -1,14 +1,18 @@
-// The feature stage's artifact folder, written and read only here: the encoded splits as raw float32
-// files (row-major, little-endian), the fitted features as JSON, and the split's row positions as raw
-// int32 files (a JSON array of millions of positions would cost more to parse than the matrices to read).
+// The feature stage's artifact folder, written and read only here: the fitted features as JSON, the split's
+// row positions as raw int32 files and its labels as raw float32 files (little-endian). No encoded
+// matrix: the clean dataset and the fitted transform make it again, deterministically and faster than a
+// matrix of millions of rows could be written and read back (900 MB for the 3,000,000 flights), so
+// training and evaluation encode the rows they need when they need them (splitMatrix).
 // The fitted features also travel beside the model (see copyFittedFeatures), where serving reads them.
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureSets } from './feature-pipeline.js';
+import type pl from 'nodejs-polars';
+import { PipelineInputError } from './pipeline-error.js';
+import { encodeHistory, type FeatureSets } from './feature-pipeline.js';
 import type { FittedFeatures } from '../pipelines/fitted-features.js';
 
-const MATRICES = { xTrain: 'x_train.f32', yTrain: 'y_train.f32', xTest: 'x_test.f32', yTest: 'y_test.f32' } as const;
-export type FeatureMatrix = keyof typeof MATRICES;
+const LABELS = { yTrain: 'y_train.f32', yTest: 'y_test.f32' } as const;
+export type SplitLabels = keyof typeof LABELS;
 
 /** The fitted features' file name, in a feature folder and in a model folder alike. */
 export const FITTED_FEATURES_FILE = 'fitted.json';
@@ -21,15 +25,10 @@ export interface SplitIndex {
   notes: string[];
 }
 
-/** Rows encoded and written per step: bounds the feature stage's memory whatever the table's size. */
-const WRITE_CHUNK_ROWS = 65_536;
-
 export async function writeFeatureArtifacts(dir: string, sets: FeatureSets): Promise<void> {
-  await writeMatrix(join(dir, MATRICES.xTrain), sets, sets.train.index);
-  await writeMatrix(join(dir, MATRICES.xTest), sets, sets.test.index);
   await Promise.all([
-    writeFile(join(dir, MATRICES.yTrain), bytesOf(sets.train.labels)),
-    writeFile(join(dir, MATRICES.yTest), bytesOf(sets.test.labels)),
+    writeFile(join(dir, LABELS.yTrain), bytesOf(sets.train.labels)),
+    writeFile(join(dir, LABELS.yTest), bytesOf(sets.test.labels)),
     writeFile(join(dir, FITTED_FEATURES_FILE), JSON.stringify(sets.fitted)),
     writeFile(join(dir, SPLIT_FILES.trainIndex), bytesOf(sets.train.index)),
     writeFile(join(dir, SPLIT_FILES.testIndex), bytesOf(sets.test.index)),
@@ -37,23 +36,24 @@ export async function writeFeatureArtifacts(dir: string, sets: FeatureSets): Pro
   ]);
 }
 
-async function writeMatrix(path: string, sets: FeatureSets, index: Int32Array): Promise<void> {
-  const file = await open(path, 'w');
-  try {
-    for (let from = 0; from < index.length; from += WRITE_CHUNK_ROWS) {
-      const chunk = sets.encode(index.subarray(from, Math.min(index.length, from + WRITE_CHUNK_ROWS)));
-      const bytes = bytesOf(chunk);
-      // A write may take fewer bytes than offered; go on until the chunk is down.
-      for (let at = 0; at < bytes.length;) at += (await file.write(bytes, at)).bytesWritten;
-    }
-  } finally {
-    await file.close();
-  }
+/** The named label arrays of a feature folder, in the order asked. */
+export function readSplitLabels<const K extends readonly SplitLabels[]>(dir: string, names: K): Promise<{ [I in keyof K]: Float32Array }> {
+  return Promise.all(names.map(async (n) => new Float32Array(await readWhole(join(dir, LABELS[n]))))) as Promise<{ [I in keyof K]: Float32Array }>;
 }
 
-/** The named matrices of a feature folder, in the order asked. */
-export function readFeatureMatrices<const K extends readonly FeatureMatrix[]>(dir: string, names: K): Promise<{ [I in keyof K]: Float32Array }> {
-  return Promise.all(names.map(async (n) => new Float32Array(await readWhole(join(dir, MATRICES[n]))))) as Promise<{ [I in keyof K]: Float32Array }>;
+/** The clean dataset a feature stage split; runs recorded before FeatureOutput named it kept it beside. */
+export function cleanUriOf(features: { uri: string; cleanUri?: string }): string {
+  if (features.cleanUri) return features.cleanUri;
+  throw new PipelineInputError('InvalidSpec', `the feature stage's output ${features.uri} names no clean dataset (an older version made it): start the run again`);
+}
+
+/**
+ * A split's model input matrix (row-major, rows × the transform's width): its rows of the clean dataset
+ * the feature stage split, encoded by the transform it fitted, exactly as the feature stage would have.
+ */
+export async function splitMatrix(dir: string, clean: pl.DataFrame, split: 'train' | 'test'): Promise<Float32Array> {
+  const [fitted, index] = await Promise.all([readFittedFeatures(dir), readSplitIndex(dir)]);
+  return encodeHistory(fitted, clean, split === 'train' ? index.trainIndex : index.testIndex);
 }
 
 export async function readSplitIndex(dir: string): Promise<SplitIndex> {

@@ -14,7 +14,7 @@ import { computeMatchFeatures, OUTCOME_CLASSES } from './head-to-head.js';
 import { mulberry32 } from './prng.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { timeMillis } from './time-column.js';
-import { columnEncoder, encodeColumns, fitColumns, inputSchema } from './transform.js';
+import { encodeColumns, fitColumns, inputSchema } from './transform.js';
 
 export interface SplitRows {
   labels: Float32Array;
@@ -30,8 +30,6 @@ export interface FeatureSets {
   cols: number;
   testPeriod: { from: string; to: string } | null;
   notes: string[];
-  /** The encoded matrix (row-major, index.length × cols) of the rows at these positions of the clean dataset. */
-  encode(index: Int32Array): Float32Array;
 }
 
 /**
@@ -81,7 +79,7 @@ export function buildFeatureSets(df: pl.DataFrame, spec: PipelineSpec, task: Tas
     return { labels: Float32Array.from(labelOf.subarray(0, keep.length)), rows: keep.length, index: keep };
   };
   const fitted: FittedFeatures = { version: 1, task, target: spec.target, classes, transform, inputSchema: inputSchema(transform), ...(text ? { text } : {}) };
-  return { fitted, train: split(trainIdx), test: split(testIdx), cols: transform.outputNames.length, testPeriod, notes, encode: columnEncoder(transform, data) };
+  return { fitted, train: split(trainIdx), test: split(testIdx), cols: transform.outputNames.length, testPeriod, notes };
 }
 
 /**

@@ -112,8 +112,10 @@ export interface CleanReport {
 export interface CleanOutput { clean: DatasetRef; report: CleanReport; task: Task }
 
 export interface FeatureOutput {
-  /** Directory holding train/test matrices, labels and the fitted transform. */
+  /** Directory holding the fitted transform, the split's row positions and its labels. */
   uri: string;
+  /** The clean dataset the split's positions point into (absent in runs recorded before it was added). */
+  cleanUri?: string;
   transformUri: string;
   trainRows: number;
   testRows: number;

@@ -1,7 +1,7 @@
 // The shipped flights pipeline on every tenth flight of flights-3m.parquet (300,000 rows over six months):
-// large enough that the feature stage writes its matrices in several chunks and training runs hundreds
-// of minibatches, small enough for the suite. The full 3,000,000 rows are `npm run bench:flights`.
-import { stat } from 'node:fs/promises';
+// large enough that training runs hundreds of minibatches, small enough for the suite. The full 3,000,000
+// rows are `npm run bench:flights`.
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ describe('the flights pipeline on a 300,000-row sample', () => {
     expect(result.promotion).toMatchObject({ promoted: true, toVersion: 1 });
   });
 
-  it('holds out June, leaves out the stragglers of July, and writes matrices of the split sizes', async () => {
+  it('holds out June, leaves out the stragglers of July, and keeps the split, not its matrices', async () => {
     const v = await p.request('GET', '/v1/models/flights-sample/versions/1');
     const lineage = v.body.version.lineage;
     expect(lineage.testPeriod).toEqual({ from: '2001-06-01', to: '2001-07-01' });
@@ -57,8 +57,11 @@ describe('the flights pipeline on a 300,000-row sample', () => {
     const completed = history.events!.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId))!;
     const features = p.temporal.options.loadedDataConverter.payloadConverter.fromPayload<{ uri: string }>(completed.activityTaskCompletedEventAttributes!.result!.payloads![0]);
     const dir = await p.artifacts.localPath(features.uri);
-    expect((await stat(join(dir, 'x_train.f32'))).size).toBe(lineage.trainRows * cols * 4);
-    expect((await stat(join(dir, 'x_test.f32'))).size).toBe(lineage.testRows * cols * 4);
+    // Labels and row positions only: training and evaluation encode their rows from the clean dataset.
+    expect((await stat(join(dir, 'y_train.f32'))).size).toBe(lineage.trainRows * 4);
+    expect((await stat(join(dir, 'train_index.i32'))).size).toBe(lineage.trainRows * 4);
+    expect((await stat(join(dir, 'test_index.i32'))).size).toBe(lineage.testRows * 4);
+    expect((await readdir(dir)).filter((f) => f.startsWith('x_'))).toEqual([]);
   });
 
   it('predicts the raw rows of the file, with both classes', async () => {

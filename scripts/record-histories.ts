@@ -228,6 +228,22 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'batch-score-football',
+    what: 'batchScore: the football matches scored by a promoted model in chunks of 1,000 rows, into one Parquet file',
+    async run(ctx) {
+      await createPipeline(ctx, quickSpec('rp-batch'));
+      const run = await startRun(ctx, 'rp-batch');
+      const { result, error } = await outcome(ctx, run);
+      check(result?.promotion.promoted === true, 'the model to score with should be promoted', result?.promotion ?? error?.message);
+      const res = await ctx.request('POST', '/v1/models/rp-batch/batch-predictions', { source: { kind: 'bundled', dataset: 'football' }, chunkRows: 1000 });
+      check(res.status === 201, 'starting the batch job should answer 201', res);
+      const id = res.body.job.id as string;
+      const scored = await ctx.temporal.workflow.getHandle(id).result() as { rows: number; chunks: number };
+      check(scored.chunks === Math.ceil(scored.rows / 1000) && scored.rows > 0, 'every chunk should be scored', scored);
+      return id;
+    },
+  },
+  {
     name: 'backfill-three-seasons',
     what: 'backfillPipeline: three seasons (2015-07-01 to 2017-07-01), concurrency 2, every partition succeeds',
     async run(ctx) {

@@ -25,9 +25,22 @@ export class ApiClient {
 
   /** `T` is the route's success response type (z.infer of its schema); errors throw with the API's code and message. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    const res = await this.send(method, path, body);
+    const text = await res.text();
+    if (!res.ok) throw this.failure(method, path, res, text);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** A GET of a non-JSON answer (a file), as the response to read its body from; errors throw as `request`'s do. */
+  async download(path: string): Promise<Response> {
+    const res = await this.send('GET', path);
+    if (!res.ok) throw this.failure('GET', path, res, await res.text());
+    return res;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      return await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: { ...this.authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -35,13 +48,17 @@ export class ApiClient {
     } catch {
       throw new Error(`cannot reach the API at ${this.baseUrl}; start the platform with \`npm start\` or set API_URL`);
     }
-    const text = await res.text();
-    const json: unknown = text ? JSON.parse(text) : {};
-    if (!res.ok) {
-      const e = (json as Partial<ErrorBody> | null)?.error;
-      const hint = res.status === 401 && !this.apiKey ? ' (no API key: set MLP_API_KEY, or start the platform once with `npm start`, which stores an admin key for the CLI)' : '';
-      throw new Error(`${method} ${path} → ${res.status} ${e?.code ?? ''}: ${e?.message ?? text}${hint}`);
+  }
+
+  private failure(method: string, path: string, res: Response, text: string): Error {
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // Not the API's JSON error (a proxy's page, say): the text itself is the message.
     }
-    return json as T;
+    const e = (json as Partial<ErrorBody> | null)?.error;
+    const hint = res.status === 401 && !this.apiKey ? ' (no API key: set MLP_API_KEY, or start the platform once with `npm start`, which stores an admin key for the CLI)' : '';
+    return new Error(`${method} ${path} → ${res.status} ${e?.code ?? ''}: ${e?.message ?? text}${hint}`);
   }
 }

@@ -30,6 +30,7 @@ import { appendAudit } from '../registry/audit.js';
 import { connectDb } from '../db/client.js';
 import { ApiClient, cliApiKey } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
+import { scoreCommand, scoresCommand } from './score.js';
 
 const USAGE = `mlp — ML pipelines on Temporal
 
@@ -49,6 +50,20 @@ const USAGE = `mlp — ML pipelines on Temporal
   mlp runs [--pipeline P] [--status S]
   mlp models
   mlp predict <model> <instances.json> [--alias A | --version N]
+  mlp score <model> <source> [--out FILE] [--version N | --alias A] [--keep COL,COL]
+            [--chunk-rows N] [--no-wait]
+                                         batch predictions: a worker scores the table in chunks
+                                         (default 100000 rows) with the model's production version (or
+                                         the one named); the CLI follows the job and saves its Parquet
+                                         file to --out (default <model>-predictions.parquet), SHA-256
+                                         checked. <source> is read by the worker, not uploaded: a path
+                                         under its SOURCE_FILE_ROOTS (relative: from the first), an
+                                         http(s) URL, or bundled:<dataset> for a vega-datasets file
+                                         (bundled:flights-3m.parquet)
+  mlp score status <jobId>               a batch prediction job: status, chunks, hashes, failure
+  mlp score follow <jobId> [--out FILE]
+                                         follow a job (one started with --no-wait), then download it
+  mlp scores [--model M] [--limit N]     batch prediction jobs, newest first
   mlp schedule create <pipeline> (--cron EXPR | --every DURATION) [--id ID] [--overlap skip]
                       [--catchup "1 day"] [--no-promote] [--paused]
   mlp schedule list | describe <id> | trigger <id> | delete <id>
@@ -84,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       concurrency: { type: 'string' }, promote: { type: 'boolean' }, csv: { type: 'string' }, svg: { type: 'string' }, force: { type: 'boolean' },
       name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' },
       subject: { type: 'string' }, limit: { type: 'string' },
+      out: { type: 'string' }, keep: { type: 'string' }, 'chunk-rows': { type: 'string' }, 'no-wait': { type: 'boolean' }, model: { type: 'string' },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -181,6 +197,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'schedule': return scheduleCommand(api, rest, values);
+    case 'score': {
+      const code = await scoreCommand(api, rest, values);
+      if (code === null) break;
+      return code;
+    }
+    case 'scores': return scoresCommand(api, values);
     case 'backfill': return backfillCommand(api, rest, values);
     case 'predict': {
       if (!rest[0] || !rest[1]) break;

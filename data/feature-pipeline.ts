@@ -58,25 +58,29 @@ export function buildFeatureSets(df: pl.DataFrame, spec: PipelineSpec, task: Tas
   const classes = target.labels ? classOrder(target.labels, target.codes!, trainIdx, spec) : null;
   const split = (idx: Int32Array): SplitRows => {
     let keep = idx;
-    const labelOf = new Float64Array(idx.length);
+    const labelOf = new Float32Array(idx.length);
     if (classes) {
-      const classOfCode = target.labels!.map((l) => classes.indexOf(l));
-      const kept: number[] = [];
-      for (const i of idx) {
-        const cls = target.codes![i] < 0 ? -1 : classOfCode[target.codes![i]];
+      const codes = target.codes!;
+      const classOfCode = Int32Array.from(target.labels!, (l) => classes.indexOf(l));
+      const kept = new Int32Array(idx.length);
+      let n = 0;
+      for (let k = 0; k < idx.length; k++) {
+        const code = codes[idx[k]];
+        const cls = code < 0 ? -1 : classOfCode[code];
         if (cls >= 0) {
-          labelOf[kept.length] = cls;
-          kept.push(i);
+          labelOf[n] = cls;
+          kept[n++] = idx[k];
         }
       }
-      if (kept.length < idx.length) {
-        notes.push(`${idx.length - kept.length} held-out rows have a class unseen in training and were left out`);
-        keep = Int32Array.from(kept);
+      if (n < idx.length) {
+        notes.push(`${idx.length - n} held-out rows have a class unseen in training and were left out`);
+        keep = kept.slice(0, n);
       }
     } else {
-      idx.forEach((i, k) => (labelOf[k] = target.values![i]));
+      const values = target.values!;
+      for (let k = 0; k < idx.length; k++) labelOf[k] = values[idx[k]];
     }
-    return { labels: Float32Array.from(labelOf.subarray(0, keep.length)), rows: keep.length, index: keep };
+    return { labels: labelOf.slice(0, keep.length), rows: keep.length, index: keep };
   };
   const fitted: FittedFeatures = { version: 1, task, target: spec.target, classes, transform, inputSchema: inputSchema(transform), ...(text ? { text } : {}) };
   return { fitted, train: split(trainIdx), test: split(testIdx), cols: transform.outputNames.length, testPeriod, notes };

@@ -249,13 +249,24 @@ function datePartsFor(asked: readonly DatePart[] | undefined, timed: boolean): D
   return parts.join() === CALENDAR_DATE_PARTS.join() ? undefined : parts;
 }
 
-function meanStd(values: number[]): { mean: number; std: number } {
+/** Mean and population standard deviation of values[index[k]] over the non-NaN ones (two passes, no copy). */
+function meanStd(values: Float64Array, index: Int32Array): { mean: number; std: number } {
   let sum = 0;
-  for (const v of values) sum += v;
-  const mean = values.length ? sum / values.length : 0;
+  let count = 0;
+  for (let k = 0; k < index.length; k++) {
+    const v = values[index[k]];
+    if (v === v) {
+      sum += v;
+      count++;
+    }
+  }
+  const mean = count ? sum / count : 0;
   let ss = 0;
-  for (const v of values) ss += (v - mean) * (v - mean);
-  const std = values.length ? Math.sqrt(ss / values.length) : 0;
+  for (let k = 0; k < index.length; k++) {
+    const v = values[index[k]];
+    if (v === v) ss += (v - mean) * (v - mean);
+  }
+  const std = count ? Math.sqrt(ss / count) : 0;
   return { mean, std: std > 1e-12 && Number.isFinite(std) ? std : 1 };
 }
 
@@ -308,18 +319,16 @@ export function fitColumns(data: Columns, index: Int32Array, opts: FitOptions): 
     switch (kind) {
       case 'numeric': {
         const x = numbersOf(column);
-        const vals: number[] = [];
         let min = Infinity;
         let max = -Infinity;
         for (let k = 0; k < n; k++) {
           const v = x[index[k]];
           if (v !== v) { missing++; continue; }
-          vals.push(v);
           if (v < min) min = v;
           if (v > max) max = v;
         }
-        if (vals.length === 0) continue;
-        const { mean, std } = meanStd(vals);
+        if (missing === n) continue;
+        const { mean, std } = meanStd(x, index);
         columns.push({ name, kind, mean, std, min, max, hadMissing: missing > 0 });
         break;
       }
@@ -341,22 +350,31 @@ export function fitColumns(data: Columns, index: Int32Array, opts: FitOptions): 
         const days = daysOf(column);
         const minutes = minutesOf(column);
         let timed = false;
-        const years: number[] = [];
         let minDay = Infinity;
         let maxDay = -Infinity;
-        const ymd = new Int32Array(3);
         for (let k = 0; k < n; k++) {
           const d = days[index[k]];
           if (d !== d) { missing++; continue; }
           if (d < minDay) minDay = d;
           if (d > maxDay) maxDay = d;
           if (minutes[index[k]] !== 0) timed = true;
-          civilFromDays(d, ymd);
-          years.push(ymd[0]);
         }
-        if (years.length === 0) continue;
-        const { mean, std } = meanStd(years);
+        if (missing === n) continue;
         const parts = datePartsFor(features.dateParts?.[name], timed);
+        // The year's scale only when the year is encoded (civilFromDays per row is the costly part).
+        let mean = 0;
+        let std = 1;
+        if ((parts ?? CALENDAR_DATE_PARTS).includes('year')) {
+          const years = new Float64Array(days.length).fill(NaN);
+          const ymd = new Int32Array(3);
+          for (let k = 0; k < n; k++) {
+            const d = days[index[k]];
+            if (d !== d) continue;
+            civilFromDays(d, ymd);
+            years[index[k]] = ymd[0];
+          }
+          ({ mean, std } = meanStd(years, index));
+        }
         columns.push({ name, kind, ...(parts ? { parts } : {}), yearMean: mean, yearStd: std, min: dayToIso(minDay), max: dayToIso(maxDay), hadMissing: missing > 0 });
         break;
       }

@@ -1,10 +1,13 @@
 // The `mlp` command as a user runs it, against the API served over real HTTP.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveBundled } from '../../data/sources.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
@@ -65,6 +68,61 @@ describe('mlp', () => {
     const bad = await mlp('predict', 'football', file);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/422 validation_failed: instances\[0\]\.away_team/);
+  });
+
+  it('scores a file with the model as a batch job, follows it and downloads its checked predictions; a failed job exits non-zero', async () => {
+    // 1,500 fixtures (two chunks of 1,000) of the football data set, under the worker's source root.
+    const matches = (JSON.parse(readFileSync(resolveBundled('football'), 'utf8')) as Record<string, unknown>[]).slice(0, 1500);
+    const fixtures = pl.DataFrame({
+      match_id: matches.map((_, i) => `M${i}`),
+      date: matches.map((m) => m.date as string),
+      division: matches.map((m) => m.division as string),
+      home_team: matches.map((m) => m.home_team as string),
+      away_team: matches.map((m) => m.away_team as string),
+    });
+    const root = p.config.sources.files.roots[0];
+    fixtures.writeParquet(join(root, 'cli-fixtures.parquet'));
+    fixtures.drop('away_team').writeParquet(join(root, 'cli-no-away.parquet'));
+
+    const outDir = await mkdtemp(join(tmpdir(), 'mlp-score-'));
+    const out = join(outDir, 'p.parquet');
+    const ok = await mlp('score', 'football', 'cli-fixtures.parquet', '--out', out, '--chunk-rows', '1000', '--keep', 'match_id');
+    expect(ok.code, ok.err).toBe(0);
+    const jobId = /started (score:football:\S+) \(football v1, alias production\)/.exec(ok.out)?.[1];
+    expect(jobId, ok.out).toBeDefined();
+    expect(ok.out).toMatch(/\[#{30}\] 100% succeeded 2\/2 chunks/);
+    expect(ok.out).toMatch(/scored 1500 rows with football v1 in \d+\.\d s/);
+    expect(ok.out).toContain(`predictions: ${out} (sha256 `);
+    expect(ok.out).toMatch(/source hash: [0-9a-f]{64}/);
+    const preds = pl.readParquet(out);
+    expect(preds.height).toBe(1500);
+    expect(preds.columns).toEqual(['row', 'match_id', 'label', 'p_home', 'p_draw', 'p_away']);
+    expect(preds.getColumn('match_id').toArray()).toEqual(fixtures.getColumn('match_id').toArray());
+    // Only the renamed file is left: no temporary file beside it.
+    expect(await readdir(outDir)).toEqual(['p.parquet']);
+
+    // Independent commands at once: each is a process of its own.
+    const [status, list, noWait, unknown] = await Promise.all([
+      mlp('score', 'status', jobId!),
+      mlp('scores', '--model', 'football'),
+      mlp('score', 'football', 'cli-no-away.parquet', '--no-wait'),
+      mlp('score', 'no-such-model', 'cli-fixtures.parquet', '--out', join(outDir, 'never.parquet')),
+    ]);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(new RegExp(`^${jobId}  succeeded  football v1 \\(alias production\\)`));
+    expect(status.out).toMatch(/rows 1500 {2}chunks 2\/2/);
+    expect(list.out).toMatch(new RegExp(`succeeded\\s+football v1\\s+1500 rows\\s+2/2 chunks  ${jobId}`));
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/404 no_model: model "no-such-model" has no "production" version/);
+    expect(unknown.err).toMatch(/next: `mlp models` lists the models/);
+
+    expect(noWait.code).toBe(0);
+    const failedId = /started (score:football:\S+)/.exec(noWait.out)?.[1];
+    expect(noWait.out).toContain(`follow it with: mlp score follow ${failedId}`);
+    const failed = await mlp('score', 'follow', failedId!, '--out', join(outDir, 'never.parquet'));
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/job score:football:\S+ failed in plan: \[InvalidSource\] the source lacks column "away_team"/);
+    expect(existsSync(join(outDir, 'never.parquet'))).toBe(false);
   });
 
   it('creates a pipeline whose source lacks its target only with --no-check, leaving it to the run', async () => {

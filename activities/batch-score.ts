@@ -12,8 +12,8 @@ import { allRows } from '../data/column-data.js';
 import { frameColumns } from '../data/frame-columns.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { loadSource } from '../data/sources.js';
-import { columnEncoder } from '../data/transform.js';
-import { failBatchJob, finishBatchJob, recordBatchPlan, recordChunksDone } from '../registry/batch-jobs.js';
+import { columnEncoder, inputWarnings } from '../data/transform.js';
+import { failBatchJob, finishBatchJob, getBatchJob, recordBatchPlan, recordChunksDone } from '../registry/batch-jobs.js';
 import { getVersion } from '../registry/models.js';
 import { sha256Dir, sha256File } from '../runtime/artifacts.js';
 import { servingEncoder } from '../serving/encoder.js';
@@ -56,8 +56,10 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         const dir = await artifacts.workDir(key, { fresh: true });
         const file = join(dir, 'input.parquet');
         df.select(...kept).writeParquet(file);
+        // Read from the frame just written: the same values the chunks will score.
+        const warnings = inputWarnings(version.inputSchema, frameColumns(df));
         const plan: BatchScorePlan = {
-          inputUri: `${await artifacts.publish(key)}/input.parquet`, sourceHash: await sha256File(file), rows: df.height,
+          warnings, inputUri: `${await artifacts.publish(key)}/input.parquet`, sourceHash: await sha256File(file), rows: df.height,
           chunks: Math.ceil(df.height / job.chunkRows), modelUri: version.artifactUri, modelSha256: version.artifactSha256,
         };
         await recordBatchPlan(db, jobId, plan);
@@ -106,19 +108,21 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
     /** Joins the chunks, in order, into the job's predictions file and records it. */
     async finishBatchScore({ jobId, job, plan, progress }) {
       return classifyFailures(async () => {
+        const base = { jobId, model: job.model, version: job.version, rows: plan.rows, chunks: plan.chunks, sourceHash: plan.sourceHash, resumedFromChunk: progress.resumedFromChunk, scoreSeconds: progress.seconds, warnings: plan.warnings };
+        // Finished by an attempt whose completion was lost: its chunks are gone, its output and row stay.
+        const recorded = await getBatchJob(db, jobId);
+        if (recorded?.status === 'succeeded' && recorded.outputUri && recorded.outputSha256) return { ...base, outputUri: recorded.outputUri, outputSha256: recorded.outputSha256 };
         const partsDir = await artifacts.workDir(keyOf(jobId, 'parts'));
         const parts = (await readdir(partsDir)).filter((f) => PART_RE.test(f)).sort();
         if (parts.length !== plan.chunks) throw new Error(`found ${parts.length} of ${plan.chunks} chunks of batch job ${jobId}`);
+        Context.current().heartbeat({ joining: parts.length });
         const out = pl.concat(parts.map((p) => pl.readParquet(join(partsDir, p))), { how: 'vertical' });
         if (out.height !== plan.rows) throw new Error(`the chunks of batch job ${jobId} hold ${out.height} rows, the input ${plan.rows}`);
         const key = keyOf(jobId, 'output');
         const dir = await artifacts.workDir(key, { fresh: true });
         const file = join(dir, 'predictions.parquet');
         out.writeParquet(file);
-        const result = {
-          jobId, model: job.model, version: job.version, rows: plan.rows, chunks: plan.chunks, outputUri: `${await artifacts.publish(key)}/predictions.parquet`,
-          outputSha256: await sha256File(file), sourceHash: plan.sourceHash, resumedFromChunk: progress.resumedFromChunk, scoreSeconds: progress.seconds,
-        };
+        const result = { ...base, outputUri: `${await artifacts.publish(key)}/predictions.parquet`, outputSha256: await sha256File(file) };
         await finishBatchJob(db, jobId, result);
         // The chunks are in the output now; the input artifact stays, as the job's lineage.
         await rm(partsDir, { recursive: true, force: true });

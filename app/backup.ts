@@ -13,7 +13,9 @@ import { migrateDatabase } from '../db/migrate.js';
 const run = promisify(execFile);
 
 /** Parents before children, so foreign keys hold while restoring. */
-const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log', 'api_keys'] as const;
+const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log', 'api_keys', 'batch_jobs'] as const;
+/** The tables keyed by a serial id (the others are keyed by a name or an ID made elsewhere). */
+const SERIAL_KEYED = new Set<string>(TABLES.filter((t) => t !== 'aliases' && t !== 'api_keys' && t !== 'batch_jobs'));
 const FORMAT = 'mlp-backup/1';
 const BATCH = 500;
 
@@ -99,7 +101,7 @@ export async function restore(opts: { databaseUrl: string; artifactDir: string; 
           if (batch.length >= BATCH) await flush();
         }
         await flush();
-        if (t !== 'aliases' && t !== 'api_keys') {
+        if (SERIAL_KEYED.has(t)) {
           // Serial ids continue after the restored rows.
           await client.query(`SELECT setval(pg_get_serial_sequence('${t}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM ${t}`);
         }

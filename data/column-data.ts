@@ -81,6 +81,12 @@ export function codedColumn(c: ColumnData, timeValue: (ms: number) => unknown): 
   return coded as { codes: Int32Array; uniques: unknown[] };
 }
 
+/** A time's ISO form, as a category or a class label: the date alone at midnight (what a request sends for a day). */
+export function isoOfMillis(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+}
+
 /** Every row position 0..n-1, for fitting or encoding a whole table. */
 export function allRows(n: number): Int32Array {
   const idx = new Int32Array(n);

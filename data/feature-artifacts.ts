@@ -4,6 +4,7 @@
 // matrix of millions of rows could be written and read back (900 MB for the 3,000,000 flights), so
 // training and evaluation encode the rows they need when they need them (splitMatrix).
 // The fitted features also travel beside the model (see copyFittedFeatures), where serving reads them.
+import { existsSync } from 'node:fs';
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pl from 'nodejs-polars';
@@ -57,6 +58,9 @@ export async function splitMatrix(dir: string, clean: pl.DataFrame, split: 'trai
 }
 
 export async function readSplitIndex(dir: string): Promise<SplitIndex> {
+  if (!existsSync(join(dir, SPLIT_FILES.trainIndex))) {
+    throw new PipelineInputError('InvalidSpec', `the feature stage's output has no ${SPLIT_FILES.trainIndex} (an older version made it): start the run again`);
+  }
   const [train, test, notes] = await Promise.all([
     readWhole(join(dir, SPLIT_FILES.trainIndex)), readWhole(join(dir, SPLIT_FILES.testIndex)), readFile(join(dir, SPLIT_FILES.notes), 'utf8'),
   ]);

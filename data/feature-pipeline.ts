@@ -6,8 +6,8 @@ import type { Task } from '../pipelines/contract.js';
 import type { FittedFeatures, TeamRatingsState, TextRules } from '../pipelines/fitted-features.js';
 import type { HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import { codedColumn, joinColumns, rowColumns, type ColumnData, type Columns } from './column-data.js';
-import { dayToIso, periodContaining } from './dates.js';
+import { codedColumn, isoOfMillis, joinColumns, rowColumns, type ColumnData, type Columns } from './column-data.js';
+import { periodContaining } from './dates.js';
 import { candidateFeatureColumns } from './feature-columns.js';
 import { frameColumns } from './frame-columns.js';
 import { computeMatchFeatures, OUTCOME_CLASSES } from './head-to-head.js';
@@ -107,11 +107,11 @@ function featureColumns(df: pl.DataFrame, derive: HeadToHeadConfig | undefined):
 /** Class labels (as text) with each row's code into them, or numbers for a regression. */
 function targetValues(c: ColumnData, task: Task): { labels: string[] | null; codes: Int32Array | null; values: Float64Array | null } {
   if (task === 'classification') {
-    const { codes, uniques } = codedColumn(c, dayToIso);
+    const { codes, uniques } = codedColumn(c, isoOfMillis);
     return { labels: uniques.map(String), codes, values: null };
   }
   if (c.type === 'number') return { labels: null, codes: null, values: c.values };
-  const { codes, uniques } = codedColumn(c, dayToIso);
+  const { codes, uniques } = codedColumn(c, isoOfMillis);
   const perCode = uniques.map(Number);
   return { labels: null, codes: null, values: Float64Array.from(codes, (code) => (code < 0 ? Number.NaN : perCode[code])) };
 }

@@ -31,12 +31,12 @@ function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
   if (NUMERIC_DTYPES.has(dtype)) {
     return { type: 'number', values: df.select(pl.col(name).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array };
   }
-  if (dtype === 'Date' || dtype === 'Datetime') return { type: 'time', values: epochMillis(df, name) };
+  if (dtype === 'Date' || dtype === 'Datetime') return { type: 'time', values: hasTimeZone(df, name) ? wallClockMillis(df, name) : epochMillis(df, name) };
   // Distinct values in JS, then each row's code by a join on the column (order of the left side kept).
   const uniques = df.getColumn(name).unique().dropNulls();
   const codeName = `${name}\u0000code`;
   const table = pl.DataFrame([uniques, pl.Series(codeName, Int32Array.from({ length: uniques.length }, (_, i) => i))]);
-  const codes = df.select(name).join(table, { on: name, how: 'left' })
+  const codes = df.select(name).join(table, { on: name, how: 'left', maintainOrder: 'left' })
     .select(pl.col(codeName).fillNull(-1).cast(pl.Int32)).getColumn(codeName).toTypedArray() as Int32Array;
   return { type: 'coded', codes, uniques: uniques.toArray() as unknown[] };
 }
@@ -44,6 +44,22 @@ function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
 /** Epoch milliseconds of a Date/Datetime column, NaN where null. */
 export function epochMillis(df: pl.DataFrame, name: string): Float64Array {
   return df.select(pl.col(name).cast(pl.Datetime('ms')).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array;
+}
+
+/** True for a Datetime column with a time zone (Datetime(us, Europe/Paris)). */
+function hasTimeZone(df: pl.DataFrame, name: string): boolean {
+  return /^DataType\(Datetime\(\w+,\s*[^)\s]+\)\)$/.test(String(df.getColumn(name).dtype));
+}
+
+/**
+ * A zoned column's times as the clock in its zone shows them, as epoch milliseconds of that wall time read
+ * as UTC: the date and time as written, which is how serving reads a request's date (data/dates.ts).
+ * (Its instants, for splitting and asOf, are epochMillis.)
+ */
+function wallClockMillis(df: pl.DataFrame, name: string): Float64Array {
+  const format = '%Y-%m-%dT%H:%M:%S%.f';
+  return df.select(pl.col(name).dt.strftime(format).str.strptime(pl.Datetime('ms'), format).cast(pl.Datetime('ms')).cast(pl.Float64).fillNull(Number.NaN))
+    .getColumn(name).toTypedArray() as Float64Array;
 }
 
 /** True for a Date or Datetime column of the frame. */

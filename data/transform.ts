@@ -28,10 +28,11 @@ import { z } from 'zod';
 import {
   CALENDAR_DATE_PARTS, DATE_PARTS, type ColumnKind, type DatePart, type FittedColumn, type FittedTransform, type InputField, type InputSchema, type TeamRatingsState,
 } from '../pipelines/fitted-features.js';
+import type { ScoringWarning } from '../pipelines/contract.js';
 import { HeadToHeadConfigSchema, type HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
 import { dayToIso, minuteOfDay, valueToDay, valueToMinuteOfDay } from './dates.js';
 import { HEAD_TO_HEAD_FEATURES } from './head-to-head.js';
-import { allRows, codedColumn, rowColumns, type ColumnData, type Columns } from './column-data.js';
+import { allRows, codedColumn, isoOfMillis, rowColumns, type ColumnData, type Columns } from './column-data.js';
 
 
 export interface FeatureConfig {
@@ -512,8 +513,6 @@ export function compileTransform(t: FittedTransform): CompiledTransform {
 const TWO_PI = 2 * Math.PI;
 const MS_PER_DAY = 86_400_000;
 const MINUTES_PER_DAY = 1440;
-/** A time's ISO form as a category key: the date alone at midnight (what a request sends for a day). */
-const isoOfMillis = (ms: number) => (ms % MS_PER_DAY === 0 ? dayToIso(ms / MS_PER_DAY) : new Date(ms).toISOString());
 // Month sin/cos lookup (index = month 0..11).
 const MONTH_SIN = Float64Array.from({ length: 12 }, (_, m) => Math.sin((TWO_PI * m) / 12));
 const MONTH_COS = Float64Array.from({ length: 12 }, (_, m) => Math.cos((TWO_PI * m) / 12));
@@ -677,6 +676,56 @@ function encodeBool(c: CompiledColumn, b: number, m: Float32Array, base: number)
   } else {
     m[o] = b;
   }
+}
+
+/**
+ * Per input field, how many rows hold a value the predict API would refuse (serving/instance-validation.ts)
+ * and the transform imputes instead: a batch job scores such rows and reports these counts. Fields absent
+ * from the table are not counted (a missing required column is the caller's to refuse first).
+ */
+export function inputWarnings(schema: InputSchema, data: Columns): ScoringWarning[] {
+  const out: ScoringWarning[] = [];
+  const present = new Set(data.names);
+  const add = (column: string, issue: ScoringWarning['issue'], rows: number) => {
+    if (rows > 0) out.push({ column, issue, rows });
+  };
+  for (const f of schema) {
+    if (!present.has(f.name)) continue;
+    const c = data.column(f.name);
+    const missing = missingCount(c);
+    if (f.required) add(f.name, 'missing-required', missing);
+    if (f.kind === 'categorical') {
+      if (!f.closed) continue;
+      const cat = categoriesOf(c);
+      const known = new Set(f.categories ?? []);
+      let unknown = 0;
+      for (let i = 0; i < cat.codes.length; i++) {
+        const code = cat.codes[i];
+        if (code >= 0 && !cat.missing[code] && !known.has(cat.keys[code])) unknown++;
+      }
+      add(f.name, 'unknown-category', unknown);
+      continue;
+    }
+    // Present values that read as nothing of the field's kind.
+    const values = f.kind === 'numeric' ? numbersOf(c) : f.kind === 'date' ? daysOf(c) : boolsOf(c);
+    const unread = f.kind === 'boolean' ? (v: number) => v < 0 : (v: number) => v !== v;
+    let bad = 0;
+    for (let i = 0; i < values.length; i++) if (unread(values[i])) bad++;
+    add(f.name, f.kind === 'numeric' ? 'not-a-number' : f.kind === 'date' ? 'not-a-date' : 'not-a-boolean', bad - missing);
+  }
+  return out;
+}
+
+/** Rows whose value is missing as isMissing reads it: null, NaN, or blank text. */
+function missingCount(c: ColumnData): number {
+  let n = 0;
+  if (c.type !== 'coded') {
+    for (let i = 0; i < c.values.length; i++) if (c.values[i] !== c.values[i]) n++;
+    return n;
+  }
+  const blank = c.uniques.map(isMissing);
+  for (let i = 0; i < c.codes.length; i++) if (c.codes[i] < 0 || blank[c.codes[i]]) n++;
+  return n;
 }
 
 // ---------------------------------------------------------------------------

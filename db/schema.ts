@@ -6,7 +6,7 @@ import {
 } from 'drizzle-orm/pg-core';
 // Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
 // and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
-import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary } from '../pipelines/contract.js';
+import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
 import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 
@@ -60,6 +60,8 @@ export const batchJobs = pgTable('batch_jobs', {
   sourceHash: text('source_hash'),
   outputUri: text('output_uri'),
   outputSha256: text('output_sha256'),
+  /** Values the predict API would have refused, counted per column (see ScoringWarning). */
+  warnings: jsonb('warnings').$type<ScoringWarning[]>().notNull().default([]),
   failure: jsonb('failure').$type<RunFailure>(),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),

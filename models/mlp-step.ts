@@ -73,8 +73,10 @@ export class MlpTrainer {
    */
   step(x: Float32Array, xT: Float32Array, y: Float32Array, rows: number, opts: StepOptions, dropoutSeed: (layer: number) => number): number {
     const { loss, grads } = this.gradients(x, xT, y, rows, opts.dropout, dropoutSeed);
+    // The penalty of the weights the gradients were taken at (before this step's update).
+    const objective = opts.l2 > 0 ? loss + opts.l2 * this.kernelSquares() : loss;
     this.applyAdam(grads, opts);
-    return opts.l2 > 0 ? loss + opts.l2 * this.kernelSquares() : loss;
+    return objective;
   }
 
   /** The batch's mean loss (without the L2 penalty) and its gradient for each weight array. */

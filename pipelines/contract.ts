@@ -266,8 +266,20 @@ export interface BatchScoreInput {
   actor: string;
 }
 
+/**
+ * Values of a column the predict API would refuse (422), which a batch job scores anyway, the way the
+ * transform imputes them: a missing required value as missing, an unknown category as `__other__`, text
+ * that is no number, date or boolean as missing. Counts only: the values themselves are not repeated.
+ */
+export interface ScoringWarning {
+  column: string;
+  issue: 'missing-required' | 'unknown-category' | 'not-a-number' | 'not-a-date' | 'not-a-boolean';
+  rows: number;
+}
+
 /** The job's frozen input: the source read once into an artifact, and the model version's files. */
 export interface BatchScorePlan {
+  warnings: ScoringWarning[];
   inputUri: string;
   /** SHA-256 of the input artifact: the lineage of every prediction. */
   sourceHash: string;
@@ -298,6 +310,7 @@ export interface BatchScoreResult {
   sourceHash: string;
   resumedFromChunk: number;
   scoreSeconds: number;
+  warnings: ScoringWarning[];
 }
 
 /** Every batch activity names its job: the workflow ID, which keys the job's artifacts and registry row. */

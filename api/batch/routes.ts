@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from '@hono/zod-openapi';
-import { createBatchJob, getBatchJob, listBatchJobs, type BatchJobRow } from '../../registry/batch-jobs.js';
+import { createBatchJob, failBatchJob, getBatchJob, listBatchJobs, type BatchJobRow } from '../../registry/batch-jobs.js';
 import { getVersion, resolveAlias } from '../../registry/models.js';
 import type { BatchScoreInput } from '../../pipelines/contract.js';
 import type { ApiDeps } from '../deps.js';
@@ -54,7 +54,7 @@ export function batchRoutes(deps: ApiDeps) {
   const view = (row: BatchJobRow): BatchJob => ({
     id: row.id, model: row.model, version: row.modelVersion, alias: row.alias, status: row.status as BatchJob['status'], source: row.source,
     startedBy: row.startedBy, rows: row.rows, chunks: row.chunks, chunksDone: row.chunksDone, sourceHash: row.sourceHash, outputSha256: row.outputSha256,
-    failure: row.failure ?? null, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, webUiUrl: webUiLink(deps.config, row.id),
+    warnings: row.warnings, failure: row.failure ?? null, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, webUiUrl: webUiLink(deps.config, row.id),
   });
 
   defineRoute(app, submit, async (c) => {
@@ -72,9 +72,16 @@ export function batchRoutes(deps: ApiDeps) {
       actor: attribution(c).actor,
     };
     const jobId = newBatchScoreId(name);
-    // The row first, so the job can be looked up the moment its ID is returned.
+    // The row first, so the job can be looked up the moment its ID is returned; ended at once if Temporal
+    // does not take the job.
     await createBatchJob(deps.db, jobId, input);
-    const started = await startBatchScore(deps, jobId, input);
+    let started;
+    try {
+      started = await startBatchScore(deps, jobId, input);
+    } catch (err) {
+      await failBatchJob(deps.db, jobId, { stage: 'start', type: 'NotStarted', message: 'Temporal did not accept the job; start it again' });
+      throw err;
+    }
     await recordChange(c, { subject: `batch:${jobId}`, details: { model: name, version, alias: input.alias, source: body.source.kind, keep: body.keep, chunkRows: body.chunkRows } });
     const row = await getBatchJob(deps.db, jobId);
     return c.json({ job: { ...view(row!), webUiUrl: started.webUiUrl } }, 201);
@@ -96,8 +103,15 @@ export function batchRoutes(deps: ApiDeps) {
   defineRoute(app, output, async (c) => {
     const row = await found(c.req.valid('param').id);
     if (row.status !== 'succeeded' || !row.outputUri) throw new HttpError(409, 'conflict', `batch prediction job "${row.id}" is ${row.status}; its predictions exist once it has succeeded`);
-    const file = await deps.artifacts.localPath(row.outputUri);
-    const { size } = await stat(file);
+    let file: string;
+    let size: number;
+    try {
+      file = await deps.artifacts.localPath(row.outputUri);
+      ({ size } = await stat(file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new HttpError(404, 'not_found', `the predictions of batch prediction job "${row.id}" are no longer in the artifact store; run the job again`);
+    }
     return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, {
       status: 200,
       headers: {

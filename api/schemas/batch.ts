@@ -37,6 +37,8 @@ export const BatchJob = z.object({
   sourceHash: z.string().nullable(),
   /** SHA-256 of the predictions file, once written. */
   outputSha256: z.string().nullable(),
+  /** Per column, rows holding a value the predict API would refuse, scored the way the transform imputes it (counts only). */
+  warnings: z.array(z.object({ column: z.string(), issue: z.enum(['missing-required', 'unknown-category', 'not-a-number', 'not-a-date', 'not-a-boolean']), rows: z.number().int() })),
   failure: BatchFailure.nullable(),
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),

@@ -12,6 +12,7 @@ CREATE TABLE "batch_jobs" (
 	"source_hash" text,
 	"output_uri" text,
 	"output_sha256" text,
+	"warnings" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"failure" jsonb,
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"finished_at" timestamp with time zone

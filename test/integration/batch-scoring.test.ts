@@ -30,6 +30,9 @@ beforeAll(async () => {
   flights(50, 60_000).writeParquet(join(root, 'flights-train.parquet'));
   flights(97, ROWS, 7).writeParquet(join(root, 'to-score.parquet'));
   flights(97, ROWS, 7).drop('origin').writeParquet(join(root, 'no-origin.parquet'));
+  // 25 flights without a distance, which the model never saw missing.
+  const gaps = flights(97, 2000, 7);
+  gaps.withColumn(pl.when(pl.col('flight_id').str.contains('5$')).then(pl.lit(null)).otherwise(pl.col('distance')).alias('distance')).head(250).writeParquet(join(root, 'gaps.parquet'));
   const shipped = loadShippedPipeline('flights');
   const created = await p.request('POST', '/v1/pipelines', {
     ...shipped, name: 'flights-small', source: { kind: 'file', path: 'flights-train.parquet' }, quality: { ...shipped.quality, minRows: 100 },
@@ -88,6 +91,14 @@ describe('a batch prediction job', () => {
     const audit = await p.request('GET', '/v1/audit?action=batch.started');
     expect(audit.body.entries).toHaveLength(1);
     expect(audit.body.entries[0]).toMatchObject({ actor: 'key:test-admin', subject: `batch:${job.id}`, details: { model: 'flights-small', version: 1, chunkRows: 4000 } });
+  });
+
+  it('scores rows the predict API would refuse, the way training imputes them, and counts them', async () => {
+    const started = await p.request('POST', '/v1/models/flights-small/batch-predictions', { source: { kind: 'file', path: 'gaps.parquet' }, chunkRows: 1000 });
+    const job = await finished(started.body.job.id);
+    expect(job).toMatchObject({ status: 'succeeded', rows: 250, warnings: [{ column: 'distance', issue: 'missing-required', rows: 25 }] });
+    const one = await p.request('POST', '/v1/models/flights-small/predict', { instances: [{ date: '2001-03-05T08:00', origin: 'ORD', destination: 'ATL' }] });
+    expect(one.status).toBe(422);
   });
 
   it('fails, naming the column, when the source lacks one the model needs; and refuses what it cannot start', async () => {

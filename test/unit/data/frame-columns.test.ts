@@ -52,6 +52,19 @@ describe('a DataFrame read column by column', () => {
   });
 });
 
+describe('a column of zoned times', () => {
+  it('encodes the clock time of its zone, as a request writes it', () => {
+    const instants = Array.from({ length: 50 }, (_, i) => (i === 0 ? new Date('2024-03-10T03:30:00Z') : new Date(Date.UTC(2024, 2, 1 + i, (i * 5) % 24, (i * 13) % 60))));
+    const zoned = pl.DataFrame([pl.Series('when', instants).cast(pl.Datetime('ms', 'America/New_York')), pl.Series('x', instants.map((_, i) => i))]);
+    const t = fitColumns(frameColumns(zoned), allRows(50), { target: 'y', features: { maxCategories: 5 }, candidateColumns: ['when', 'x'] });
+    // What a person in New York sends: the local date and time, no offset.
+    const local = (zoned.select(pl.col('when').dt.strftime('%Y-%m-%dT%H:%M:%S'), pl.col('x')).toRecords() as Record<string, unknown>[]);
+    expect(Array.from(encodeColumns(t, frameColumns(zoned), allRows(50)))).toEqual(Array.from(servingEncoder(t).encode(local)));
+    // 2024-03-10 03:30 UTC is still Saturday 22:30 in New York.
+    expect(local[0].when).toBe('2024-03-09T22:30:00');
+  });
+});
+
 describe('date parts', () => {
   const names = (t: ReturnType<typeof fitTransform>, column: string) => t.outputNames.filter((n) => n.startsWith(`${column}__`));
 

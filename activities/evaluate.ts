@@ -23,8 +23,8 @@ export function createEvaluateActivity(deps: ActivityDeps) {
       const { run, features, trained, clean } = input;
       return stageAttempt(deps, 'evaluate', run, async () => {
         const featureDir = await artifacts.localPath(features.uri);
-        const history = pl.readParquet(await artifacts.localPath(clean.uri));
-        const xTest = await splitMatrix(featureDir, history, 'test');
+        const cleanPath = await artifacts.localPath(clean.uri);
+        const xTest = await splitMatrix(featureDir, cleanPath, 'test');
         const [yTest, yTrain] = await readSplitLabels(featureDir, ['yTest', 'yTrain']);
         const split = await readSplitIndex(featureDir);
         const modelDir = await artifacts.localPath(trained.modelUri);
@@ -60,7 +60,8 @@ export function createEvaluateActivity(deps: ActivityDeps) {
           if (row) {
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
-              const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);
+              const history = pl.readParquet(cleanPath);
+            const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);
               champion = { version: championVersion, metrics: score(out) };
             } finally {
               champ.dispose();

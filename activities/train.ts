@@ -2,8 +2,7 @@
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
 import { Context } from '@temporalio/activity';
-import pl from 'nodejs-polars';
-import { cleanUriOf, copyFittedFeatures, readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
+import { cleanUriOf, copyFittedFeatures, readSplitLabels, splitColumns } from '../data/feature-artifacts.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
 import { isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';
@@ -18,7 +17,9 @@ export function createTrainActivity(deps: ActivityDeps) {
       return stageAttempt(deps, 'train', run, async (attempt) => {
         const ctx = Context.current();
         const featureDir = await artifacts.localPath(features.uri);
-        const x = await splitMatrix(featureDir, pl.readParquet(await artifacts.localPath(cleanUriOf(features))), 'train');
+        // The training rows' columns, encoded a minibatch at a time by the training thread: no matrix of
+        // every row is ever in memory.
+        const encoded = await splitColumns(featureDir, await artifacts.localPath(cleanUriOf(features)), 'train');
         const [y] = await readSplitLabels(featureDir, ['yTrain']);
         const checkpointDir = await artifacts.workDir(artifactKey(run.workflowId, 'train-checkpoint'));
         const modelKey = artifactKey(run.workflowId, 'model');
@@ -31,7 +32,7 @@ export function createTrainActivity(deps: ActivityDeps) {
         let last = { loss: Number.NaN, valLoss: null as number | null };
         const result = await trainInWorkerThread(
           {
-            features: x, rows: features.trainRows, cols: features.cols, labels: y, task: features.task,
+            encoded, rows: features.trainRows, cols: features.cols, labels: y, task: features.task,
             numClasses: features.classes?.length ?? 1, spec: run.spec.model, modelDir, checkpointDir,
           },
           async (p) => {

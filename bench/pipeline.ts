@@ -8,7 +8,6 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pl from 'nodejs-polars';
 import { readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
 import { startTrainingRun } from '../api/launcher.js';
 import { initBackend, tf } from '../models/backend.js';
@@ -62,7 +61,7 @@ try {
   // B. Same rows, same spec, each backend, on this thread.
   const featureDir = join(config.artifactDir, 'runs', results[0].r.workflowId.replace(/[^A-Za-z0-9._=-]/g, '_'), 'features');
   const cleanDir = join(config.artifactDir, 'runs', results[0].r.workflowId.replace(/[^A-Za-z0-9._=-]/g, '_'), 'clean');
-  const x = await splitMatrix(featureDir, pl.readParquet(join(cleanDir, 'clean.parquet')), 'train');
+  const x = await splitMatrix(featureDir, join(cleanDir, 'clean.parquet'), 'train');
   const [y] = await readSplitLabels(featureDir, ['yTrain']);
   const cols = x.length / y.length;
   const spec = { ...pipeline.spec.model, epochs: Number(values.epochs), earlyStoppingPatience: 0 };

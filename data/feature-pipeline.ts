@@ -91,8 +91,12 @@ export function buildFeatureSets(df: pl.DataFrame, spec: PipelineSpec, task: Tas
  * features, then the fitted transform). Used to score a champion on the candidate's held-out rows.
  */
 export function encodeHistory(fitted: FittedFeatures, history: pl.DataFrame, index: Int32Array): Float32Array {
-  const { data } = featureColumns(history, fitted.transform.headToHead?.config);
-  return encodeColumns(fitted.transform, data, index);
+  return encodeColumns(fitted.transform, historyColumns(fitted, history), index);
+}
+
+/** A time-ordered history's columns as the fitted transform reads them: with its point-in-time features. */
+export function historyColumns(fitted: FittedFeatures, history: pl.DataFrame): Columns {
+  return featureColumns(history, fitted.transform.headToHead?.config).data;
 }
 
 /** The frame's columns, with the head-to-head features of each match added when the spec derives them. */

@@ -32,8 +32,9 @@ function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
     return { type: 'number', values: df.select(pl.col(name).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array };
   }
   if (dtype === 'Date' || dtype === 'Datetime') return { type: 'time', values: hasTimeZone(df, name) ? wallClockMillis(df, name) : epochMillis(df, name) };
-  // Distinct values in JS, then each row's code by a join on the column (order of the left side kept).
-  const uniques = df.getColumn(name).unique().dropNulls();
+  // Distinct values in JS, in order of first appearance (so the same table always gets the same codes:
+  // training's checkpoint fingerprint hashes them), then each row's code by a join on the column.
+  const uniques = df.getColumn(name).unique(true).dropNulls();
   const codeName = `${name}\u0000code`;
   const table = pl.DataFrame([uniques, pl.Series(codeName, Int32Array.from({ length: uniques.length }, (_, i) => i))]);
   const codes = df.select(name).join(table, { on: name, how: 'left', maintainOrder: 'left' })

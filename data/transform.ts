@@ -560,10 +560,11 @@ export function encodeColumns(t: FittedTransform, data: Columns, index: Int32Arr
 }
 
 /**
- * encodeColumns with each column read once up front, for encoding a large table a slice of rows at a
- * time (the feature stage writes its matrices in chunks, so no whole matrix need be in memory).
+ * encodeColumns with each column read once up front, for encoding a large table a slice of rows at a time
+ * (training a minibatch at a time, batch scoring a chunk at a time). Into `out` when given (its first
+ * index.length × width values are overwritten), else into a new array.
  */
-export function columnEncoder(t: FittedTransform, data: Columns): (index: Int32Array) => Float32Array {
+export function columnEncoder(t: FittedTransform, data: Columns): (index: Int32Array, out?: Float32Array) => Float32Array {
   const { cols, width } = compileTransform(t);
   const present = new Set(data.names);
   const ymd = new Int32Array(3);
@@ -601,8 +602,16 @@ export function columnEncoder(t: FittedTransform, data: Columns): (index: Int32A
       }
     }
   });
-  return (index) => {
-    const m = new Float32Array(index.length * width);
+  return (index, out) => {
+    let m: Float32Array;
+    if (out) {
+      if (out.length < index.length * width) throw new Error(`out holds ${out.length} values, ${index.length} rows need ${index.length * width}`);
+      m = out;
+      // The writers set only the slots a value lights up: start from zeros.
+      m.fill(0, 0, index.length * width);
+    } else {
+      m = new Float32Array(index.length * width);
+    }
     for (const write of writers) write(index, m);
     return m;
   };
@@ -645,6 +654,15 @@ function encodeDate(c: CompiledColumn, day: number, minute: number, m: Float32Ar
     if (c.missingSlot >= 0) m[base + c.missingSlot] = 1;
     return;
   }
+  // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
+  if (c.weekdayAt >= 0) m[base + c.weekdayAt + ((((day + 3) % 7) + 7) % 7)] = 1;
+  if (c.timeOfDayAt >= 0) {
+    const ang = (TWO_PI * minute) / MINUTES_PER_DAY;
+    m[base + c.timeOfDayAt] = Math.sin(ang);
+    m[base + c.timeOfDayAt + 1] = Math.cos(ang);
+  }
+  // The calendar parts need the civil date, the costly part: only when one of them is encoded.
+  if (c.yearAt < 0 && c.monthAt < 0 && c.dayOfYearAt < 0) return;
   civilFromDays(day, ymd);
   const y = ymd[0];
   const mo = ymd[1] - 1;
@@ -653,18 +671,11 @@ function encodeDate(c: CompiledColumn, day: number, minute: number, m: Float32Ar
     m[base + c.monthAt] = MONTH_SIN[mo];
     m[base + c.monthAt + 1] = MONTH_COS[mo];
   }
-  // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
-  if (c.weekdayAt >= 0) m[base + c.weekdayAt + ((((day + 3) % 7) + 7) % 7)] = 1;
   if (c.dayOfYearAt >= 0) {
     const doy0 = CUM_DAYS[mo] + (mo >= 2 && isLeap(y) ? 1 : 0) + ymd[2] - 1;
     const ang = (TWO_PI * doy0) / (isLeap(y) ? 366 : 365);
     m[base + c.dayOfYearAt] = Math.sin(ang);
     m[base + c.dayOfYearAt + 1] = Math.cos(ang);
-  }
-  if (c.timeOfDayAt >= 0) {
-    const ang = (TWO_PI * minute) / MINUTES_PER_DAY;
-    m[base + c.timeOfDayAt] = Math.sin(ang);
-    m[base + c.timeOfDayAt + 1] = Math.cos(ang);
   }
 }
 

@@ -26,10 +26,12 @@ export async function trainInWorkerThread(
 ): Promise<TrainResult> {
   if (signal?.aborted) throw abortError(signal);
 
-  const features = transferable(input.features);
+  // A matrix and the labels move to the thread; encoded columns are copied (their arrays may belong to
+  // the data library, which cannot give them away).
+  const features = input.features ? transferable(input.features) : undefined;
   const labels = transferable(input.labels);
-  const transferList = [features.buffer, labels.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-  const worker = spawnTrainThread({ ...input, features, labels }, transferList);
+  const transferList = [features?.buffer, labels.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  const worker = spawnTrainThread({ ...input, ...(features ? { features } : {}), labels }, transferList);
 
   return new Promise<TrainResult>((resolve, reject) => {
     let settled = false;

@@ -14,13 +14,19 @@ import {
 } from './checkpoint.js';
 import { buildMlp, forwardEval, readWeights, writeWeights, type Mlp } from './network.js';
 import { MlpTrainer } from './mlp-step.js';
+import { encodedSource, matrixSource, type EncodedRows, type RowSource } from './row-source.js';
 import { deriveSeed, mulberry32, permutation } from '../data/prng.js';
 import { MAX_MODEL_PARAMETERS, ModelSpecSchema, type ModelSpec } from '../pipelines/model-spec.js';
 
 
 export interface TrainInput {
-  /** Row-major, rows*cols. Rows are time-ordered: the last ones become validation. */
-  features: Float32Array;
+  /**
+   * The rows, in order (time-ordered: the last ones become validation): a row-major rows × cols matrix, or
+   * a table's columns with the transform that encodes them a minibatch at a time (models/row-source.ts).
+   * Exactly one of the two.
+   */
+  features?: Float32Array;
+  encoded?: EncodedRows;
   rows: number;
   cols: number;
   /** Class index (classification) or target value (regression), one per row. */
@@ -88,7 +94,7 @@ export async function trainMlp(
   onEpoch: (p: EpochProgress) => void | Promise<void>,
 ): Promise<TrainResult> {
   const spec = ModelSpecSchema.parse(input.spec);
-  validateInput(input);
+  const source = checkedSource(input);
   checkModelSize(input.cols, spec.hiddenLayers, input.numClasses, input.maxParameters ?? MAX_MODEL_PARAMETERS);
   const backend = await initBackend();
 
@@ -96,7 +102,7 @@ export async function trainMlp(
   const nTrain = input.rows - nVal;
   if (nTrain < 1) throw new Error(`no training rows left after holding out ${nVal} validation rows`);
   const target = input.task === 'regression' ? targetStats(input.labels, nTrain) : null;
-  const fingerprint = fingerprintOf(input, spec);
+  const fingerprint = fingerprintOf(input, source, spec);
 
   await mkdir(input.checkpointDir, { recursive: true });
   await removeStaleTempFiles(input.checkpointDir);
@@ -119,7 +125,7 @@ export async function trainMlp(
   let data: TrainData | null = null;
 
   try {
-    data = prepareData(input, nTrain, target);
+    data = prepareData(input, source, nTrain, target);
     const state: Omit<Checkpoint, 'weights' | 'optimizer'> = resumed
       ? { ...withoutTrainingState(resumed), history: [...resumed.history] }
       : { fingerprint, epoch: 0, history: [], bestEpoch: 0, bestMonitored: null, wait: 0, stoppedEarly: false, bestWeights: [] };
@@ -207,7 +213,7 @@ function withoutTrainingState(cp: Checkpoint): Omit<Checkpoint, 'weights' | 'opt
  * which dominated the epoch time.
  */
 interface TrainData {
-  features: Float32Array;
+  source: RowSource;
   cols: number;
   nTrain: number;
   /** Label targets for rows 0..nTrain: class indices, or the standardised target. */
@@ -218,14 +224,16 @@ interface TrainData {
   val: { x: tf.Tensor2D; y: tf.Tensor2D; rows: number }[];
 }
 
-function prepareData(input: TrainInput, nTrain: number, target: { mean: number; std: number } | null): TrainData {
-  const { features, labels, rows, cols } = input;
+function prepareData(input: TrainInput, source: RowSource, nTrain: number, target: { mean: number; std: number } | null): TrainData {
+  const { labels, rows, cols } = input;
   const targets = new Float32Array(rows);
   for (let i = 0; i < rows; i++) targets[i] = target ? (labels[i] - target.mean) / target.std : labels[i];
-  const data: TrainData = { features, cols, nTrain, targets, task: input.task, numClasses: input.numClasses, val: [] };
+  const data: TrainData = { source, cols, nTrain, targets, task: input.task, numClasses: input.numClasses, val: [] };
   for (let start = nTrain; start < rows; start += EVAL_CHUNK_ROWS) {
     const end = Math.min(rows, start + EVAL_CHUNK_ROWS);
-    const x = tf.tensor2d(features.slice(start * cols, end * cols), [end - start, cols]);
+    const chunk = new Float32Array((end - start) * cols);
+    source.fill(Int32Array.from({ length: end - start }, (_, i) => start + i), end - start, chunk);
+    const x = tf.tensor2d(chunk, [end - start, cols]);
     data.val.push({ x, y: targetTensor(data, (i) => start + i, end - start), rows: end - start });
   }
   return data;
@@ -246,7 +254,7 @@ function targetTensor(data: TrainData, rowAt: (r: number) => number, size: numbe
 
 /** One pass over the training rows in a seeded order; returns the mean batch objective. */
 async function runEpoch(trainer: MlpTrainer, data: TrainData, spec: ModelSpec, epoch: number): Promise<number> {
-  const { features, cols, nTrain: n } = data;
+  const { source, cols, nTrain: n } = data;
   // Shuffle with our PRNG, derived from seed+epoch so a resume needs no PRNG state.
   const order = permutation(n, mulberry32(deriveSeed(spec.seed, 2, epoch)));
   const k = data.task === 'classification' ? data.numClasses : 1;
@@ -264,17 +272,13 @@ async function runEpoch(trainer: MlpTrainer, data: TrainData, spec: ModelSpec, e
     const xt = xtBuf.subarray(0, size * cols);
     const y = yBuf.subarray(0, size * k);
     y.fill(0);
+    const rows = order.subarray(start, start + size);
+    source.fill(rows, size, x);
     for (let r = 0; r < size; r++) {
-      const row = order[start + r];
-      const from = row * cols;
-      const to = r * cols;
-      // The transpose too, for the weight gradient's plain matrix product (see mlp-step.ts). A plain
-      // loop: a subarray per row would allocate a view object per row.
-      for (let c = 0; c < cols; c++) {
-        const v = features[from + c];
-        x[to + c] = v;
-        xt[c * size + r] = v;
-      }
+      const from = r * cols;
+      // The transpose too, for the weight gradient's plain matrix product (see mlp-step.ts).
+      for (let c = 0; c < cols; c++) xt[c * size + r] = x[from + c];
+      const row = rows[r];
       if (k > 1) y[r * k + data.targets[row]] = 1;
       else y[r] = data.targets[row];
     }
@@ -318,27 +322,39 @@ function targetStats(labels: Float32Array, nTrain: number): { mean: number; std:
 }
 
 /** Hash of everything that must match for a checkpoint to be resumable. */
-function fingerprintOf(input: TrainInput, spec: ModelSpec): string {
+function fingerprintOf(input: TrainInput, source: RowSource, spec: ModelSpec): string {
   const h = createHash('sha256');
   h.update(JSON.stringify({ v: 1, task: input.task, numClasses: input.numClasses, rows: input.rows, cols: input.cols, spec }));
-  h.update(new Uint8Array(input.features.buffer, input.features.byteOffset, input.features.byteLength));
+  source.digest(h);
   h.update(new Uint8Array(input.labels.buffer, input.labels.byteOffset, input.labels.byteLength));
   return h.digest('hex');
 }
 
-function validateInput(input: TrainInput): void {
-  const { rows, cols, features, labels, task, numClasses } = input;
+/** The input checked, and its rows as a RowSource. */
+function checkedSource(input: TrainInput): RowSource {
+  const { rows, cols, features, encoded, labels, task, numClasses } = input;
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive integer, got ${rows}`);
   if (!Number.isInteger(cols) || cols < 1) throw new Error(`cols must be a positive integer, got ${cols}`);
-  if (features.length !== rows * cols) {
-    throw new Error(`features has ${features.length} values, expected rows*cols = ${rows * cols}`);
+  if ((features === undefined) === (encoded === undefined)) throw new Error('give the rows as features or as encoded, one of the two');
+  let source: RowSource;
+  if (features) {
+    if (features.length !== rows * cols) {
+      throw new Error(`features has ${features.length} values, expected rows*cols = ${rows * cols}`);
+    }
+    for (let i = 0; i < features.length; i++) {
+      if (!Number.isFinite(features[i])) {
+        throw new Error(`features contain a non-finite value at row ${Math.floor(i / cols)}, col ${i % cols}`);
+      }
+    }
+    source = matrixSource(features, rows, cols);
+  } else {
+    // The transform's outputs are finite by construction (missing values are imputed).
+    if (encoded!.index.length !== rows) throw new Error(`encoded.index has ${encoded!.index.length} rows, expected ${rows}`);
+    const width = encoded!.transform.outputNames.length;
+    if (width !== cols) throw new Error(`the transform encodes ${width} columns, expected cols = ${cols}`);
+    source = encodedSource(encoded!);
   }
   if (labels.length !== rows) throw new Error(`labels has ${labels.length} values, expected ${rows}`);
-  for (let i = 0; i < features.length; i++) {
-    if (!Number.isFinite(features[i])) {
-      throw new Error(`features contain a non-finite value at row ${Math.floor(i / cols)}, col ${i % cols}`);
-    }
-  }
   if (task === 'classification') {
     if (!Number.isInteger(numClasses) || numClasses < 2) {
       throw new Error(`classification needs numClasses >= 2, got ${numClasses}`);
@@ -357,4 +373,5 @@ function validateInput(input: TrainInput): void {
   } else {
     throw new Error(`unknown task ${String(task)}`);
   }
+  return source;
 }

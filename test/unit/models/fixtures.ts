@@ -52,7 +52,7 @@ export async function tempDir(prefix = 'models-test-'): Promise<string> {
   return d;
 }
 
-export async function classificationInput(overrides: ModelSpecInput = {}, rows = 600, cols = 4): Promise<TrainInput> {
+export async function classificationInput(overrides: ModelSpecInput = {}, rows = 600, cols = 4): Promise<TrainInput & { features: Float32Array }> {
   const { features, labels } = blobs(rows, cols);
   const root = await tempDir();
   return {

@@ -1,8 +1,9 @@
 // Batch scoring: a table's rows through a registered model version, in chunks, into one Parquet file of
-// predictions. Each chunk is written whole (a temporary file renamed into place), so after a crash the
-// retried attempt finds exactly the chunks that are done and starts at the first that is not: no row is
-// scored into the output twice, none is skipped. Rows are encoded by the feature transform's per-value
-// functions and scored by the serving model loader, the code the predict API runs.
+// predictions. The plan writes the source's rows as one input file per chunk; scoring reads one chunk,
+// scores it and writes it whole (a temporary file renamed into place), so its memory is one chunk's, and
+// after a crash the retried attempt finds exactly the chunks that are done and starts at the first that is
+// not: no row is scored into the output twice, none is skipped. Rows are encoded by the feature
+// transform's per-value functions and scored by the serving model loader, the code the predict API runs.
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -15,7 +16,7 @@ import { loadSource } from '../data/sources.js';
 import { columnEncoder, inputWarnings } from '../data/transform.js';
 import { failBatchJob, finishBatchJob, getBatchJob, recordBatchPlan, recordChunksDone } from '../registry/batch-jobs.js';
 import { getVersion } from '../registry/models.js';
-import { sha256Dir, sha256File } from '../runtime/artifacts.js';
+import { dirDigest, sha256Dir, sha256File, type FileDigest } from '../runtime/artifacts.js';
 import { servingEncoder } from '../serving/encoder.js';
 import { loadPredictor, type Predictor } from '../serving/predictor.js';
 import type { BatchScoreActivities, BatchScorePlan, BatchScoreProgress } from '../pipelines/contract.js';
@@ -51,16 +52,19 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         if (missing.length > 0) {
           throw new PipelineInputError('InvalidSource', `the source lacks column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} that model "${job.model}" v${job.version} needs (or that keep names); its columns are: ${df.columns.slice(0, 30).join(', ')}`);
         }
-        const kept = [...new Set([...job.keep, ...fields.filter((c) => df.columns.includes(c))])];
+        const kept = df.select(...new Set([...job.keep, ...fields.filter((c) => df.columns.includes(c))]));
         const key = keyOf(jobId, 'input');
         const dir = await artifacts.workDir(key, { fresh: true });
-        const file = join(dir, 'input.parquet');
-        df.select(...kept).writeParquet(file);
-        // Read from the frame just written: the same values the chunks will score.
-        const warnings = inputWarnings(version.inputSchema, frameColumns(df));
+        const chunks = Math.ceil(df.height / job.chunkRows);
+        const digests: FileDigest[] = [];
+        for (let chunk = 0; chunk < chunks; chunk++) {
+          const file = join(dir, partName(chunk));
+          kept.slice(chunk * job.chunkRows, job.chunkRows).writeParquet(file);
+          digests.push({ path: partName(chunk), sha256: await sha256File(file) });
+        }
         const plan: BatchScorePlan = {
-          warnings, inputUri: `${await artifacts.publish(key)}/input.parquet`, sourceHash: await sha256File(file), rows: df.height,
-          chunks: Math.ceil(df.height / job.chunkRows), modelUri: version.artifactUri, modelSha256: version.artifactSha256,
+          warnings: inputWarnings(version.inputSchema, frameColumns(kept)), inputUri: await artifacts.publish(key), sourceHash: dirDigest(digests),
+          rows: df.height, chunks, modelUri: version.artifactUri, modelSha256: version.artifactSha256,
         };
         await recordBatchPlan(db, jobId, plan);
         return plan;
@@ -81,15 +85,13 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         const started = performance.now();
         const predictor = await loadPredictor(modelDir, undefined, { engine: 'tfjs' });
         try {
-          const df = pl.readParquet(await artifacts.localPath(plan.inputUri));
-          const encode = chunkEncoder(predictor, df);
+          const inputDir = await artifacts.localPath(plan.inputUri);
           for (let chunk = first; chunk < plan.chunks; chunk++) {
             if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the batch job was cancelled');
-            const from = chunk * job.chunkRows;
-            const rows = Math.min(job.chunkRows, plan.rows - from);
-            const scores = predictor.predictMatrix(encode(from, rows), rows);
+            const rows = pl.readParquet(join(inputDir, partName(chunk)));
+            const scores = predictor.predictMatrix(encodeChunk(predictor, rows), rows.height);
             const tmp = join(partsDir, `.${partName(chunk)}.${attempt}.tmp`);
-            predictionFrame(predictor, df.slice(from, rows).select(...job.keep), from, scores).writeParquet(tmp);
+            predictionFrame(predictor, rows.select(...job.keep), chunk * job.chunkRows, scores).writeParquet(tmp);
             await rename(tmp, join(partsDir, partName(chunk)));
             ctx.heartbeat({ chunksDone: chunk + 1, chunks: plan.chunks });
             await recordChunksDone(db, jobId, chunk + 1);
@@ -145,19 +147,14 @@ async function firstUnwritten(dir: string): Promise<number> {
 }
 
 /**
- * The model input matrix of `rows` rows from `from`: through the column encoder (typed arrays, no row
- * objects), or, for a model with head-to-head features, through the predict path's own encoder, which
- * derives them from the state the model was trained to.
+ * A chunk's model input matrix: through the column encoder (typed arrays, no row objects), or, for a model
+ * with head-to-head features, through the predict path's own encoder, which derives them from the state
+ * the model was trained to.
  */
-function chunkEncoder(predictor: Predictor, df: pl.DataFrame): (from: number, rows: number) => Float32Array {
+function encodeChunk(predictor: Predictor, rows: pl.DataFrame): Float32Array {
   const transform = predictor.fitted.transform;
-  if (transform.headToHead) {
-    const encoder = servingEncoder(transform);
-    return (from, rows) => encoder.encode(df.slice(from, rows).toRecords() as Record<string, unknown>[]);
-  }
-  const encode = columnEncoder(transform, frameColumns(df));
-  const positions = allRows(df.height);
-  return (from, rows) => encode(positions.subarray(from, from + rows));
+  if (transform.headToHead) return servingEncoder(transform).encode(rows.toRecords() as Record<string, unknown>[]);
+  return columnEncoder(transform, frameColumns(rows))(allRows(rows.height));
 }
 
 /** One chunk's output: row numbers, the kept columns, then the predicted label and each class's probability (or the value). */

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { markStage } from '../registry/runs.js';
+import { releaseUnusedMemory } from '../runtime/native-memory.js';
 import type { RunRef, Stage } from '../pipelines/contract.js';
 import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './deps.js';
@@ -20,6 +21,8 @@ export async function stageAttempt<T>(deps: ActivityDeps, stage: Stage, run: Run
     });
   } finally {
     deps.metrics?.stageDuration.observe({ pipeline: run.pipeline, stage }, (performance.now() - started) / 1000);
+    // The stage's dataframes are unreachable now: free their native memory before the next stage runs.
+    releaseUnusedMemory();
   }
 }
 

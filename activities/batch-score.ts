@@ -20,6 +20,7 @@ import { dirDigest, sha256Dir, sha256File, type FileDigest } from '../runtime/ar
 import { servingEncoder } from '../serving/encoder.js';
 import { loadPredictor, type Predictor } from '../serving/predictor.js';
 import type { BatchScoreActivities, BatchScorePlan, BatchScoreProgress } from '../pipelines/contract.js';
+import { releaseUnusedMemory } from '../runtime/native-memory.js';
 import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -28,6 +29,15 @@ export const ROW_COLUMN = 'row';
 const partName = (chunk: number) => `part-${String(chunk).padStart(6, '0')}.parquet`;
 const PART_RE = /^part-(\d{6})\.parquet$/;
 
+/** classifyFailures, then the native memory of the attempt's dataframes given back (runtime/native-memory.ts). */
+async function batchStep<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await classifyFailures(work);
+  } finally {
+    releaseUnusedMemory();
+  }
+}
+
 export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivities {
   const { db, artifacts } = deps;
   const keyOf = (jobId: string, what: 'input' | 'parts' | 'output') => `batch/${jobId}/${what}`;
@@ -35,7 +45,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
   return {
     /** Reads the source once into the job's input artifact and pins the model version's files. */
     async planBatchScore({ jobId, job }) {
-      return classifyFailures(async () => {
+      return batchStep(async () => {
         const ctx = Context.current();
         const version = await getVersion(db, job.model, job.version);
         if (!version) throw new PipelineInputError('InvalidSpec', `model "${job.model}" has no version ${job.version}`);
@@ -73,7 +83,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
 
     /** Scores every chunk not yet on disk, heartbeating after each. */
     async scoreBatch({ jobId, job, plan }) {
-      return classifyFailures(async () => {
+      return batchStep(async () => {
         const ctx = Context.current();
         const { attempt } = ctx.info;
         const modelDir = await artifacts.localPath(plan.modelUri);
@@ -109,7 +119,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
 
     /** Joins the chunks, in order, into the job's predictions file and records it. */
     async finishBatchScore({ jobId, job, plan, progress }) {
-      return classifyFailures(async () => {
+      return batchStep(async () => {
         const base = { jobId, model: job.model, version: job.version, rows: plan.rows, chunks: plan.chunks, sourceHash: plan.sourceHash, resumedFromChunk: progress.resumedFromChunk, scoreSeconds: progress.seconds, warnings: plan.warnings };
         // Finished by an attempt whose completion was lost: its chunks are gone, its output and row stay.
         const recorded = await getBatchJob(db, jobId);

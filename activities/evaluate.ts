@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
-import { readSplitIndex, readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
+import { readSplitIndex, readSplitLabels, splitMatrix, transformInputs } from '../data/feature-artifacts.js';
 import { encodeHistory } from '../data/feature-pipeline.js';
 import {
   alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,
@@ -60,7 +60,8 @@ export function createEvaluateActivity(deps: ActivityDeps) {
           if (row) {
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
-              const history = pl.readParquet(cleanPath);
+              // Only the columns the champion's transform reads (it may read others than the candidate's).
+            const history = pl.readParquet(cleanPath, { columns: transformInputs(champ.fitted) });
             const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);
               champion = { version: championVersion, metrics: score(out) };
             } finally {

@@ -77,7 +77,7 @@ export async function splitMatrix(dir: string, cleanPath: string, split: 'train'
 }
 
 /** The clean dataset's columns a fitted transform reads: its own, or for head-to-head features the match fields. */
-function transformInputs(fitted: FittedFeatures): string[] {
+export function transformInputs(fitted: FittedFeatures): string[] {
   const h2h = fitted.transform.headToHead;
   const derived = new Set(h2h?.featureNames ?? []);
   const own = fitted.transform.columns.map((c) => c.name).filter((n) => !derived.has(n));

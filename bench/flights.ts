@@ -7,7 +7,9 @@
 //   C. training samples/s against scikit-learn's MLPClassifier (and Keras with --keras) on the same
 //      matrix, network and batch sizes.
 //   D. batch scoring: all 3,000,000 flights through the promoted model, end to end (read, encode, score,
-//      write), rows per second; the worker's peak RSS.
+//      write), rows per second; the worker's RSS meanwhile.
+// Order: A, C, D, then B (the Python subprocesses, and B2, the same work in this process, whose
+// memory would otherwise weigh on the others).
 // Run: npm run bench:flights  [-- --no-python] [--keras] [--runs 3] [--peer-rounds 3] [--train-rows 500000] [--epochs 2]
 // Timings are medians over the runs (the pipeline) and rounds (each Python library, one subprocess each).
 import { spawnSync } from 'node:child_process';
@@ -129,55 +131,6 @@ try {
   const encodeSeconds = (performance.now() - tEncode) / 1000;
   const [yAll] = await readSplitLabels(featureDir, ['yTrain']);
 
-  // B. Clean + feature beside Python Polars and pandas.
-  const ours = median(results.map((x) => (x.r.stageSeconds.clean ?? 0) + (x.r.stageSeconds.feature ?? 0))) + encodeSeconds;
-  if (python) {
-    console.log('\nrunning the same clean + feature in Python Polars and pandas…');
-    const rounds = Array.from({ length: peerRounds }, () => runPython(['--parquet', parquet, '--what', 'clean-feature']) as Record<'polars' | 'pandas', PeerRun>);
-    const peers = rounds[0];
-    const totals = (lib: 'polars' | 'pandas') => rounds.map((x) => x[lib].seconds.total);
-    const total = (p: PeerRun) => median(totals(p === peers.polars ? 'polars' : 'pandas'));
-    const peakOf = (p: PeerRun) => Math.max(...Object.values(p.peak_rss_mb));
-    console.log(`Python seconds per round: polars ${totals('polars').map((t) => t.toFixed(2)).join(', ')}; pandas ${totals('pandas').map((t) => t.toFixed(2)).join(', ')}`);
-    console.log(`\nB. clean + feature, 3,000,000 rows (ours: the clean and feature activities, Parquet in and out included, plus encoding the training matrix from the clean dataset, ${encodeSeconds.toFixed(2)} s of it; peers: read + clean + feature in memory)`);
-    console.log('| | seconds | peak RSS MB | ours ÷ theirs |');
-    console.log('|---|---:|---:|---:|');
-    console.log(`| platform (nodejs-polars) | ${ours.toFixed(2)} | ${mb(peak)} (whole worker) | 1.00 |`);
-    for (const lib of ['polars', 'pandas'] as const) console.log(`| Python ${lib} | ${total(peers[lib]).toFixed(2)} | ${peakOf(peers[lib])} | ${(ours / total(peers[lib])).toFixed(2)} |`);
-    // The same work: the platform's training matrix sums, column by column, to what Polars' does.
-    // The same work in memory, in this process, as the peers do it: read, clean, split and fit, encode
-    // both matrices (the platform's functions, without the stages' Parquet writes, hashes and registry).
-    const inMemory = Array.from({ length: peerRounds }, () => {
-      const t0 = performance.now();
-      const raw = pl.readParquet(parquet);
-      const t1 = performance.now();
-      const { clean, task } = cleanFrame(raw, pipeline.spec);
-      const t2 = performance.now();
-      const sets = buildFeatureSets(clean, pipeline.spec, task);
-      const columns = historyColumns(sets.fitted, clean);
-      encodeColumns(sets.fitted.transform, columns, sets.train.index);
-      encodeColumns(sets.fitted.transform, columns, sets.test.index);
-      const t3 = performance.now();
-      releaseUnusedMemory();
-      return { read: (t1 - t0) / 1000, clean: (t2 - t1) / 1000, feature: (t3 - t2) / 1000, total: (t3 - t0) / 1000 };
-    });
-    const ourTotal = median(inMemory.map((x) => x.total));
-    const theirMedian = (lib: 'polars' | 'pandas', part: 'read' | 'clean' | 'feature') => median(rounds.map((x) => x[lib].seconds[part]));
-    console.log(`\nB2. the same clean + feature in memory (read, clean, split + fit + encode both matrices), median of ${peerRounds} rounds, seconds`);
-    console.log('| | read | clean | feature | total | platform ÷ theirs |');
-    console.log('|---|---:|---:|---:|---:|---:|');
-    console.log(`| platform (nodejs-polars + typed arrays) | ${median(inMemory.map((x) => x.read)).toFixed(2)} | ${median(inMemory.map((x) => x.clean)).toFixed(2)} | ${median(inMemory.map((x) => x.feature)).toFixed(2)} | ${ourTotal.toFixed(2)} | 1.00 |`);
-    for (const lib of ['polars', 'pandas'] as const) {
-      console.log(`| Python ${lib} | ${theirMedian(lib, 'read').toFixed(2)} | ${theirMedian(lib, 'clean').toFixed(2)} | ${theirMedian(lib, 'feature').toFixed(2)} | ${total(peers[lib]).toFixed(2)} | ${(ourTotal / total(peers[lib])).toFixed(2)} |`);
-    }
-    const x = xAll;
-    const theirs = peers.polars.checksums.train_x_column_sums;
-    const sums = new Float64Array(theirs.length);
-    for (let i = 0; i < x.length; i++) sums[i % theirs.length] += x[i];
-    const worst = Math.max(...theirs.map((t, c) => Math.abs(sums[c] - t) / Math.max(1, Math.abs(t))));
-    console.log(`the platform's training matrix against Polars': ${x.length / theirs.length} rows each, largest relative difference of a column sum ${worst.toExponential(1)}`);
-  }
-
   // C. Training throughput on the run's own matrix.
   const cols = xAll.length / yAll.length;
   const rows = Math.min(trainRows, yAll.length);
@@ -217,14 +170,70 @@ try {
   await createBatchJob(platform.db, jobId, job);
   const tScore = performance.now();
   await startBatchScore({ temporal: platform.temporal, config }, jobId, job);
-  const scored = await platform.temporal.workflow.getHandle(jobId).result() as BatchScoreResult;
+  let scoringRss = 0;
+  const scoringSampler = setInterval(() => (scoringRss = Math.max(scoringRss, process.memoryUsage().rss)), 100);
+  const scored = await platform.temporal.workflow.getHandle(jobId).result().finally(() => clearInterval(scoringSampler)) as BatchScoreResult;
   const scoreWall = (performance.now() - tScore) / 1000;
   console.log(`\nD. batch scoring, ${scored.rows} rows in ${scored.chunks} chunks of ${job.chunkRows}`);
   console.log('| | seconds | rows/s |');
   console.log('|---|---:|---:|');
   console.log(`| whole job (plan: read + hash the source; score: encode + forward pass + write each chunk; finish: join + hash) | ${scoreWall.toFixed(2)} | ${(scored.rows / scoreWall).toFixed(0)} |`);
   console.log(`| scoring activity alone | ${scored.scoreSeconds.toFixed(2)} | ${(scored.rows / scored.scoreSeconds).toFixed(0)} |`);
-  console.log(`worker process peak RSS after scoring: ${mb(process.resourceUsage().maxRSS)} MB`);
+  console.log(`worker process RSS during the job, sampled: at most ${mb(scoringRss / 1024)} MB`);
+
+  // B. Clean + feature beside Python Polars and pandas.
+  const ours = median(results.map((x) => (x.r.stageSeconds.clean ?? 0) + (x.r.stageSeconds.feature ?? 0))) + encodeSeconds;
+  if (python) {
+    console.log('\nrunning the same clean + feature in Python Polars and pandas…');
+    const rounds = Array.from({ length: peerRounds }, () => runPython(['--parquet', parquet, '--what', 'clean-feature']) as Record<'polars' | 'pandas', PeerRun>);
+    const peers = rounds[0];
+    const totals = (lib: 'polars' | 'pandas') => rounds.map((x) => x[lib].seconds.total);
+    const total = (p: PeerRun) => median(totals(p === peers.polars ? 'polars' : 'pandas'));
+    const peakOf = (p: PeerRun) => Math.max(...Object.values(p.peak_rss_mb));
+    console.log(`Python seconds per round: polars ${totals('polars').map((t) => t.toFixed(2)).join(', ')}; pandas ${totals('pandas').map((t) => t.toFixed(2)).join(', ')}`);
+    console.log(`\nB. clean + feature, 3,000,000 rows (ours: the clean and feature activities, Parquet in and out included, plus encoding the training matrix from the clean dataset, ${encodeSeconds.toFixed(2)} s of it; peers: read + clean + feature in memory)`);
+    console.log('| | seconds | peak RSS MB | ours ÷ theirs |');
+    console.log('|---|---:|---:|---:|');
+    console.log(`| platform (nodejs-polars) | ${ours.toFixed(2)} | ${mb(peak)} (whole worker) | 1.00 |`);
+    for (const lib of ['polars', 'pandas'] as const) console.log(`| Python ${lib} | ${total(peers[lib]).toFixed(2)} | ${peakOf(peers[lib])} | ${(ours / total(peers[lib])).toFixed(2)} |`);
+    // The same work: the platform's training matrix sums, column by column, to what Polars' does.
+    // The same work in memory, in this process, as the peers do it: read, clean, split and fit, encode
+    // both matrices (the platform's functions, without the stages' Parquet writes, hashes and registry).
+    const round = () => {
+      const t0 = performance.now();
+      const raw = pl.readParquet(parquet);
+      const t1 = performance.now();
+      const { clean, task } = cleanFrame(raw, pipeline.spec);
+      const t2 = performance.now();
+      const sets = buildFeatureSets(clean, pipeline.spec, task);
+      const columns = historyColumns(sets.fitted, clean);
+      encodeColumns(sets.fitted.transform, columns, sets.train.index);
+      encodeColumns(sets.fitted.transform, columns, sets.test.index);
+      const t3 = performance.now();
+      return { read: (t1 - t0) / 1000, clean: (t2 - t1) / 1000, feature: (t3 - t2) / 1000, total: (t3 - t0) / 1000 };
+    };
+    const inMemory: ReturnType<typeof round>[] = [];
+    for (let i = 0; i < peerRounds; i++) {
+      inMemory.push(round());
+      // The round's frames and matrices are unreachable now: free them before the next.
+      releaseUnusedMemory();
+    }
+    const ourTotal = median(inMemory.map((x) => x.total));
+    const theirMedian = (lib: 'polars' | 'pandas', part: 'read' | 'clean' | 'feature') => median(rounds.map((x) => x[lib].seconds[part]));
+    console.log(`\nB2. the same clean + feature in memory (read, clean, split + fit + encode both matrices), median of ${peerRounds} rounds, seconds`);
+    console.log('| | read | clean | feature | total | platform ÷ theirs |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    console.log(`| platform (nodejs-polars + typed arrays) | ${median(inMemory.map((x) => x.read)).toFixed(2)} | ${median(inMemory.map((x) => x.clean)).toFixed(2)} | ${median(inMemory.map((x) => x.feature)).toFixed(2)} | ${ourTotal.toFixed(2)} | 1.00 |`);
+    for (const lib of ['polars', 'pandas'] as const) {
+      console.log(`| Python ${lib} | ${theirMedian(lib, 'read').toFixed(2)} | ${theirMedian(lib, 'clean').toFixed(2)} | ${theirMedian(lib, 'feature').toFixed(2)} | ${total(peers[lib]).toFixed(2)} | ${(ourTotal / total(peers[lib])).toFixed(2)} |`);
+    }
+    const x = xAll;
+    const theirs = peers.polars.checksums.train_x_column_sums;
+    const sums = new Float64Array(theirs.length);
+    for (let i = 0; i < x.length; i++) sums[i % theirs.length] += x[i];
+    const worst = Math.max(...theirs.map((t, c) => Math.abs(sums[c] - t) / Math.max(1, Math.abs(t))));
+    console.log(`the platform's training matrix against Polars': ${x.length / theirs.length} rows each, largest relative difference of a column sum ${worst.toExponential(1)}`);
+  }
 } finally {
   await platform.stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { outcomeLabel } from './head-to-head.js';
 import { candidateFeatureColumns } from './feature-columns.js';
 import { PipelineInputError } from './pipeline-error.js';
 import { sortByTime } from './time-column.js';
-import { dtypeName, isNumericDtype } from './frame-columns.js';
+import { dtypeName, isNumericDtype, isTemporalColumn } from './frame-columns.js';
 
 
 export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: IngestionReport): { clean: pl.DataFrame; report: CleanReport; task: Task } {
@@ -94,7 +94,12 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: In
 
   // 3. Exact duplicate rows carry no information and inflate metrics when they straddle the split.
   const beforeDedup = df.height;
-  df = df.unique({ maintainOrder: true });
+  // With a Date/Datetime time column, the time order (step 6) is taken here in the same query: Polars
+  // plans the two together. Nothing in between depends on the order of the rows.
+  const sortedHere = spec.timeColumn !== undefined && df.columns.includes(spec.timeColumn) && isTemporalColumn(df, spec.timeColumn);
+  df = sortedHere
+    ? df.lazy().unique({ maintainOrder: true }).sort({ by: spec.timeColumn!, maintainOrder: true }).collectSync()
+    : df.unique({ maintainOrder: true });
   const droppedDuplicates = beforeDedup - df.height;
   if (beforeDedup > 0 && droppedDuplicates / beforeDedup > spec.quality.maxDuplicateFraction) {
     throw new PipelineInputError(
@@ -149,7 +154,7 @@ export function cleanFrame(raw: pl.DataFrame, spec: PipelineSpec, ingestion?: In
   }
 
   // 6. Time order: the split and point-in-time features walk rows in time.
-  if (spec.timeColumn) df = sortByTime(df, spec.timeColumn);
+  if (spec.timeColumn && !sortedHere) df = sortByTime(df, spec.timeColumn);
 
   return {
     clean: df,

@@ -513,6 +513,8 @@ export function compileTransform(t: FittedTransform): CompiledTransform {
 const TWO_PI = 2 * Math.PI;
 const MS_PER_DAY = 86_400_000;
 const MINUTES_PER_DAY = 1440;
+const MINUTE_SIN = Float64Array.from({ length: MINUTES_PER_DAY }, (_, i) => Math.sin((TWO_PI * i) / MINUTES_PER_DAY));
+const MINUTE_COS = Float64Array.from({ length: MINUTES_PER_DAY }, (_, i) => Math.cos((TWO_PI * i) / MINUTES_PER_DAY));
 // Month sin/cos lookup (index = month 0..11).
 const MONTH_SIN = Float64Array.from({ length: 12 }, (_, m) => Math.sin((TWO_PI * m) / 12));
 const MONTH_COS = Float64Array.from({ length: 12 }, (_, m) => Math.cos((TWO_PI * m) / 12));
@@ -657,9 +659,11 @@ function encodeDate(c: CompiledColumn, day: number, minute: number, m: Float32Ar
   // ISO weekday, Monday = 0 (1970-01-01 was a Thursday)
   if (c.weekdayAt >= 0) m[base + c.weekdayAt + ((((day + 3) % 7) + 7) % 7)] = 1;
   if (c.timeOfDayAt >= 0) {
+    // Whole minutes (the usual case) from a table; anything finer computed.
+    const whole = minute === (minute | 0) && minute >= 0 && minute < MINUTES_PER_DAY;
     const ang = (TWO_PI * minute) / MINUTES_PER_DAY;
-    m[base + c.timeOfDayAt] = Math.sin(ang);
-    m[base + c.timeOfDayAt + 1] = Math.cos(ang);
+    m[base + c.timeOfDayAt] = whole ? MINUTE_SIN[minute] : Math.sin(ang);
+    m[base + c.timeOfDayAt + 1] = whole ? MINUTE_COS[minute] : Math.cos(ang);
   }
   // The calendar parts need the civil date, the costly part: only when one of them is encoded.
   if (c.yearAt < 0 && c.monthAt < 0 && c.dayOfYearAt < 0) return;

@@ -95,10 +95,12 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         const started = performance.now();
         const predictor = await loadPredictor(modelDir, undefined, { engine: 'tfjs' });
         try {
-          const inputDir = await artifacts.localPath(plan.inputUri);
+          const input = await artifacts.localPath(plan.inputUri);
+          // A job planned before inputs were written per chunk has one input file: slice it.
+          const whole = input.endsWith('.parquet') ? pl.readParquet(input) : null;
           for (let chunk = first; chunk < plan.chunks; chunk++) {
             if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the batch job was cancelled');
-            const rows = pl.readParquet(join(inputDir, partName(chunk)));
+            const rows = whole ? whole.slice(chunk * job.chunkRows, job.chunkRows) : pl.readParquet(join(input, partName(chunk)));
             const scores = predictor.predictMatrix(encodeChunk(predictor, rows), rows.height);
             const tmp = join(partsDir, `.${partName(chunk)}.${attempt}.tmp`);
             predictionFrame(predictor, rows.select(...job.keep), chunk * job.chunkRows, scores).writeParquet(tmp);

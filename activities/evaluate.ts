@@ -2,8 +2,7 @@
 // against the current production model on the very same rows, then registers the candidate as a version.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pl from 'nodejs-polars';
-import { readSplitIndex, readSplitLabels, splitMatrix, transformInputs } from '../data/feature-artifacts.js';
+import { readColumns, readSplitIndex, readSplitLabels, splitMatrix, transformInputs } from '../data/feature-artifacts.js';
 import { encodeHistory } from '../data/feature-pipeline.js';
 import {
   alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,
@@ -61,7 +60,7 @@ export function createEvaluateActivity(deps: ActivityDeps) {
             const champ = await loadPredictor(await artifacts.localPath(row.artifactUri));
             try {
               // Only the columns the champion's transform reads (it may read others than the candidate's).
-            const history = pl.readParquet(cleanPath, { columns: transformInputs(champ.fitted) });
+            const history = readColumns(cleanPath, transformInputs(champ.fitted));
             const out = alignClasses(champ, champ.predictMatrix(encodeHistory(champ.fitted, history, split.testIndex), split.testIndex.length), classes, n);
               champion = { version: championVersion, metrics: score(out) };
             } finally {

@@ -64,7 +64,7 @@ export interface SplitColumns {
  */
 export async function splitColumns(dir: string, cleanPath: string, split: 'train' | 'test'): Promise<SplitColumns> {
   const [fitted, index] = await Promise.all([readFittedFeatures(dir), readSplitIndex(dir)]);
-  const data = historyColumns(fitted, pl.readParquet(cleanPath, { columns: transformInputs(fitted) }));
+  const data = historyColumns(fitted, readColumns(cleanPath, transformInputs(fitted)));
   const present = new Set(data.names);
   const columns = Object.fromEntries(fitted.transform.columns.filter((c) => present.has(c.name)).map((c) => [c.name, data.column(c.name)]));
   return { transform: fitted.transform, columns, index: split === 'train' ? index.trainIndex : index.testIndex };
@@ -74,6 +74,15 @@ export async function splitColumns(dir: string, cleanPath: string, split: 'train
 export async function splitMatrix(dir: string, cleanPath: string, split: 'train' | 'test'): Promise<Float32Array> {
   const s = await splitColumns(dir, cleanPath, split);
   return encodeColumns(s.transform, { height: Number.NaN, names: Object.keys(s.columns), column: (n) => s.columns[n] }, s.index);
+}
+
+/**
+ * The named columns of a Parquet file, those it has: a column the transform knows but the file lacks
+ * (an optional one, the head-to-head group of a source without leagues) is encoded as missing.
+ */
+export function readColumns(path: string, wanted: readonly string[]): pl.DataFrame {
+  const available = new Set(pl.scanParquet(path).columns);
+  return pl.readParquet(path, { columns: wanted.filter((c) => available.has(c)) });
 }
 
 /** The clean dataset's columns a fitted transform reads: its own, or for head-to-head features the match fields. */

@@ -59,7 +59,8 @@ export function encodedSource(rows: EncodedRows): RowSource {
         hash.update(name);
         if (c.type === 'coded') {
           hash.update(new Uint8Array(c.codes.buffer, c.codes.byteOffset, c.codes.byteLength));
-          hash.update(JSON.stringify(c.uniques, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+          // Value by value, tagged with its type (one string of them all could outgrow V8's string limit).
+          for (const u of c.uniques) hash.update(`${u instanceof Date ? `date:${u.getTime()}` : `${typeof u}:${String(u)}`}\u0000`);
         } else {
           hash.update(c.type);
           hash.update(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength));

@@ -18,7 +18,14 @@ function gcFunction(): () => void {
   return collect;
 }
 
-/** A full garbage collection, so the native memory of unreachable dataframes is freed now. */
+/**
+ * A full garbage collection, so the native memory of unreachable dataframes is freed now. Never throws: a
+ * runtime where the collector cannot be reached only keeps the memory longer.
+ */
 export function releaseUnusedMemory(): void {
-  gcFunction()();
+  try {
+    gcFunction()();
+  } catch {
+    collect = () => undefined;
+  }
 }

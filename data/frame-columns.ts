@@ -32,6 +32,7 @@ function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
     return { type: 'number', values: df.select(pl.col(name).cast(pl.Float64).fillNull(Number.NaN)).getColumn(name).toTypedArray() as Float64Array };
   }
   if (dtype === 'Date' || dtype === 'Datetime') return { type: 'time', values: hasTimeZone(df, name) ? wallClockMillis(df, name) : epochMillis(df, name) };
+  if (dtype === 'String' || dtype === 'Utf8') return textColumn(df, name);
   // Distinct values in JS, in order of first appearance (so the same table always gets the same codes:
   // training's checkpoint fingerprint hashes them), then each row's code by a join on the column.
   const uniques = df.getColumn(name).unique(true).dropNulls();
@@ -40,6 +41,26 @@ function seriesColumn(df: pl.DataFrame, name: string): ColumnData {
   const codes = df.select(name).join(table, { on: name, how: 'left', maintainOrder: 'left' })
     .select(pl.col(codeName).fillNull(-1).cast(pl.Int32)).getColumn(codeName).toTypedArray() as Int32Array;
   return { type: 'coded', codes, uniques: uniques.toArray() as unknown[] };
+}
+
+/**
+ * A text column coded through Polars' categorical type (a cast, then its integer codes: about half the
+ * time of a join on millions of rows). Polars numbers the categories its own way, so each code is mapped
+ * to the position of its text among the distinct values in order of first appearance, read from the same
+ * categorical column (same numbering).
+ */
+function textColumn(df: pl.DataFrame, name: string): ColumnData {
+  const categorical = df.select(pl.col(name).cast(pl.Categorical)).getColumn(name);
+  const distinct = categorical.unique(true).dropNulls();
+  const physical = (s: pl.Series) => pl.DataFrame([s]).select(pl.col(name).toPhysical().cast(pl.Int32).fillNull(pl.lit(-1).cast(pl.Int32))).getColumn(name).toTypedArray() as Int32Array;
+  const distinctCodes = physical(distinct);
+  let most = -1;
+  for (const c of distinctCodes) if (c > most) most = c;
+  const position = new Int32Array(most + 1).fill(-1);
+  distinctCodes.forEach((c, i) => (position[c] = i));
+  const codes = physical(categorical);
+  for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = position[codes[i]];
+  return { type: 'coded', codes, uniques: distinct.cast(pl.Utf8).toArray() as unknown[] };
 }
 
 /** Epoch milliseconds of a Date/Datetime column, NaN where null. */

@@ -13,14 +13,10 @@
 // Run: npm run bench:flights  [-- --no-python] [--keras] [--runs 3] [--peer-rounds 3] [--train-rows 500000] [--epochs 2]
 // Timings are medians over the runs (the pipeline) and rounds (each Python library, one subprocess each).
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { newBatchScoreId, startBatchScore, startTrainingRun } from '../api/launcher.js';
-import { freePort } from '../app/free-port.js';
-import { startPlatform } from '../app/platform.js';
-import { installTemporalRuntime } from '../app/worker.js';
 import { cleanFrame } from '../data/cleaning.js';
 import { readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
 import { buildFeatureSets, historyColumns } from '../data/feature-pipeline.js';
@@ -34,9 +30,8 @@ import { STAGES, type BatchScoreInput, type BatchScoreResult, type TrainingPipel
 import { createBatchJob } from '../registry/batch-jobs.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
 import { savePipeline } from '../registry/pipelines.js';
-import { loadConfig } from '../runtime/config.js';
-import { createLogger } from '../runtime/logger.js';
 import { intArg } from './options.js';
+import { startBenchPlatform } from './bench-platform.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,16 +79,7 @@ if (python) {
   }
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-flights-'));
-await chmod(dataDir, 0o755);
-const logger = createLogger('error');
-installTemporalRuntime(logger);
-const config = loadConfig({
-  DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'error',
-  EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
-});
-console.log(`starting embedded Postgres and Temporal in ${dataDir}…`);
-const platform = await startPlatform(config, logger, { api: false, worker: true });
+const { config, platform, dataDir, stop } = await startBenchPlatform('flights');
 try {
   // A. The pipeline, as a user runs it.
   const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('flights'), { actor: 'platform:bench', requestId: null });
@@ -240,6 +226,5 @@ try {
     console.log(`the platform's training matrix against Polars': ${x.length / theirs.length} rows each, largest relative difference of a column sum ${worst.toExponential(1)}`);
   }
 } finally {
-  await platform.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stop();
 }

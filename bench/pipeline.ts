@@ -4,8 +4,7 @@
 //   B. training throughput on the run's real feature matrix, for each tfjs backend that loads here, as a
 //      ratio against the plain-JS `cpu` backend measured in the same process.
 // Run: npm run bench:pipeline  (or: npx tsx bench/pipeline.ts --runs 3)
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
@@ -14,27 +13,14 @@ import { initBackend, tf } from '../models/backend.js';
 import { trainMlp } from '../models/training.js';
 import { loadShippedPipeline } from '../pipelines/shipped.js';
 import { savePipeline } from '../registry/pipelines.js';
-import { loadConfig } from '../runtime/config.js';
-import { createLogger } from '../runtime/logger.js';
-import { startPlatform } from '../app/platform.js';
-import { installTemporalRuntime } from '../app/worker.js';
-import { freePort } from '../app/free-port.js';
 import { STAGES, type TrainingPipelineResult } from '../pipelines/contract.js';
+import { startBenchPlatform } from './bench-platform.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, epochs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const dataDir = await mkdtemp(join(tmpdir(), 'mlp-bench-'));
-await chmod(dataDir, 0o755);
-const logger = createLogger('error');
-installTemporalRuntime(logger);
-const config = loadConfig({
-  DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'error',
-  EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
-});
-console.log(`starting embedded Postgres and Temporal in ${dataDir}…`);
-const platform = await startPlatform(config, logger, { api: false, worker: true });
+const { config, platform, dataDir, stop } = await startBenchPlatform('pipeline');
 try {
   const { pipeline } = await savePipeline(platform.db, loadShippedPipeline('football'), { actor: 'platform:bench', requestId: null });
   const results: { wall: number; r: TrainingPipelineResult }[] = [];
@@ -80,7 +66,6 @@ try {
   console.log('|---|---:|---:|');
   for (const b of backends) console.log(`| ${b} | ${perBackend[b].toFixed(0)} | ${(perBackend[b] / perBackend.cpu).toFixed(2)} |`);
 } finally {
-  await platform.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stop();
 }
 process.exit(0);

@@ -1,8 +1,9 @@
 // Batch scoring as one durable workflow: plan (read the source once, pin the model's files) → score the
 // chunks (one long activity that heartbeats after each chunk; a retry after a lost worker starts at the
 // first chunk not on disk) → join the chunks into the predictions file. Deterministic code only.
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { FAILURE_TYPES, type BatchScoreActivities, type BatchScoreInput, type BatchScoreResult } from '../pipelines/contract.js';
+import { describeFailure } from './failure-description.js';
 
 const nonRetryableErrorTypes = [...FAILURE_TYPES];
 
@@ -30,16 +31,9 @@ export async function batchScore(job: BatchScoreInput): Promise<BatchScoreResult
     stage = 'finish';
     return await steps.finishBatchScore({ jobId, job, plan, progress });
   } catch (err) {
-    const failure = isCancellation(err) ? { stage, type: 'Cancelled', message: 'the batch job was cancelled' } : { stage, ...describe(err) };
+    const failure = isCancellation(err) ? { stage, type: 'Cancelled', message: 'the batch job was cancelled' } : { stage, ...describeFailure(err) };
     await CancellationScope.nonCancellable(() => steps.failBatchScore({ jobId, failure }));
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.create({ type: failure.type, message: `${stage} failed: ${failure.message}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
   }
-}
-
-function describe(err: unknown): { type: string; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof Error) return { type: cause.name, message: cause.message };
-  return { type: 'Error', message: String(cause) };
 }

@@ -1,7 +1,7 @@
 // The pipeline as one durable workflow: collect → clean → feature → train → evaluate → promote.
 // Deterministic code only; all I/O happens in activities, which exchange artifact URIs and small summaries.
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import {
   FAILURE_TYPES, type ApprovalDecision, type PipelineActivities, type RunRef, type Stage, type StageProgress, type TrainingPipelineInput,
@@ -9,6 +9,7 @@ import {
 } from '../pipelines/contract.js';
 import { promotionGateReasons } from '../pipelines/promotion-rule.js';
 import { approvalUpdate, progressQuery, SCHEDULED_START_TIME, SEARCH_ATTRIBUTES } from './definitions.js';
+import { describeFailure } from './failure-description.js';
 
 const nonRetryableErrorTypes = [...FAILURE_TYPES];
 
@@ -154,11 +155,4 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       cause: err instanceof Error ? err : undefined,
     });
   }
-}
-
-function describeFailure(err: unknown): { type: string; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof Error) return { type: cause.name, message: cause.message };
-  return { type: 'Error', message: String(cause) };
 }

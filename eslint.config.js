@@ -52,7 +52,7 @@ const fileZones = [
   },
   ...['./serving', './api'].map((target) => ({
     target,
-    from: ['./data/cleaning.ts', './data/sources.ts', './data/time-column.ts', './data/frame-columns.ts', './data/feature-pipeline.ts', './data/ingest.ts'],
+    from: ['./data/cleaning.ts', './data/sources.ts', './data/time-column.ts', './data/frame-columns.ts', './data/feature-pipeline.ts', './data/ingest.ts', './data/split-rows.ts'],
     message: 'these data modules load nodejs-polars, which the API process never loads (test/integration/api-process-modules.test.ts).',
   })),
 ];

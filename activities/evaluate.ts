@@ -2,7 +2,8 @@
 // against the current production model on the very same rows, then registers the candidate as a version.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readColumns, readSplitIndex, readSplitLabels, splitMatrix, transformInputs } from '../data/feature-artifacts.js';
+import { readSplitIndex, readSplitLabels } from '../data/feature-artifacts.js';
+import { readColumns, splitMatrix, transformInputs } from '../data/split-rows.js';
 import { encodeHistory } from '../data/feature-pipeline.js';
 import {
   alwaysClassProbs, classificationMetrics, classPriorProbs, constantProbs, majorityClass, meanBaseline, regressionMetrics,

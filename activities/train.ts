@@ -2,7 +2,8 @@
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
 import { Context } from '@temporalio/activity';
-import { cleanUriOf, copyFittedFeatures, readSplitLabels, splitColumns } from '../data/feature-artifacts.js';
+import { cleanUriOf, copyFittedFeatures, readSplitLabels } from '../data/feature-artifacts.js';
+import { splitColumns } from '../data/split-rows.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
 import { isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';

@@ -7,7 +7,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSplitLabels, splitMatrix } from '../data/feature-artifacts.js';
+import { readSplitLabels } from '../data/feature-artifacts.js';
+import { splitMatrix } from '../data/split-rows.js';
 import { startTrainingRun } from '../api/launcher.js';
 import { initBackend, tf } from '../models/backend.js';
 import { trainMlp } from '../models/training.js';

@@ -2,17 +2,15 @@
 // row positions as raw int32 files and its labels as raw float32 files (little-endian). No encoded
 // matrix: the clean dataset and the fitted transform make it again, deterministically and faster than a
 // matrix of millions of rows could be written and read back (900 MB for the 3,000,000 flights), so
-// training and evaluation encode the rows they need when they need them (splitMatrix).
+// training and evaluation encode the rows they need when they need them (./split-rows.ts). This module
+// loads no dataframe library: the serving process reads the fitted features through it.
 // The fitted features also travel beside the model (see copyFittedFeatures), where serving reads them.
 import { existsSync } from 'node:fs';
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pl from 'nodejs-polars';
 import { PipelineInputError } from './pipeline-error.js';
-import type { ColumnData } from './column-data.js';
-import { historyColumns, type FeatureSets } from './feature-pipeline.js';
-import { encodeColumns } from './transform.js';
-import type { FittedFeatures, FittedTransform } from '../pipelines/fitted-features.js';
+import type { FeatureSets } from './feature-pipeline.js';
+import type { FittedFeatures } from '../pipelines/fitted-features.js';
 
 const LABELS = { yTrain: 'y_train.f32', yTest: 'y_test.f32' } as const;
 export type SplitLabels = keyof typeof LABELS;
@@ -48,50 +46,6 @@ export function readSplitLabels<const K extends readonly SplitLabels[]>(dir: str
 export function cleanUriOf(features: { uri: string; cleanUri?: string }): string {
   if (features.cleanUri) return features.cleanUri;
   throw new PipelineInputError('InvalidSpec', `the feature stage's output ${features.uri} names no clean dataset (an older version made it): start the run again`);
-}
-
-/** A split's rows to encode: the transform, the columns it reads (as typed arrays), and the rows' positions. */
-export interface SplitColumns {
-  transform: FittedTransform;
-  columns: Record<string, ColumnData>;
-  index: Int32Array;
-}
-
-/**
- * A split of the clean dataset (the Parquet file at `cleanPath`) as the feature stage split it, with the
- * columns its fitted transform reads (point-in-time features included): what training encodes a
- * minibatch at a time. Only the columns the transform reads are loaded.
- */
-export async function splitColumns(dir: string, cleanPath: string, split: 'train' | 'test'): Promise<SplitColumns> {
-  const [fitted, index] = await Promise.all([readFittedFeatures(dir), readSplitIndex(dir)]);
-  const data = historyColumns(fitted, readColumns(cleanPath, transformInputs(fitted)));
-  const present = new Set(data.names);
-  const columns = Object.fromEntries(fitted.transform.columns.filter((c) => present.has(c.name)).map((c) => [c.name, data.column(c.name)]));
-  return { transform: fitted.transform, columns, index: split === 'train' ? index.trainIndex : index.testIndex };
-}
-
-/** A split's model input matrix (row-major, rows × the transform's width), encoded as the feature stage would have. */
-export async function splitMatrix(dir: string, cleanPath: string, split: 'train' | 'test'): Promise<Float32Array> {
-  const s = await splitColumns(dir, cleanPath, split);
-  return encodeColumns(s.transform, { height: Number.NaN, names: Object.keys(s.columns), column: (n) => s.columns[n] }, s.index);
-}
-
-/**
- * The named columns of a Parquet file, those it has: a column the transform knows but the file lacks
- * (an optional one, the head-to-head group of a source without leagues) is encoded as missing.
- */
-export function readColumns(path: string, wanted: readonly string[]): pl.DataFrame {
-  const available = new Set(pl.scanParquet(path).columns);
-  return pl.readParquet(path, { columns: wanted.filter((c) => available.has(c)) });
-}
-
-/** The clean dataset's columns a fitted transform reads: its own, or for head-to-head features the match fields. */
-export function transformInputs(fitted: FittedFeatures): string[] {
-  const h2h = fitted.transform.headToHead;
-  const derived = new Set(h2h?.featureNames ?? []);
-  const own = fitted.transform.columns.map((c) => c.name).filter((n) => !derived.has(n));
-  const match = h2h ? [h2h.config.date, h2h.config.homeTeam, h2h.config.awayTeam, h2h.config.homeScore, h2h.config.awayScore, h2h.config.group] : [];
-  return [...new Set([...own, ...match.filter((c): c is string => typeof c === 'string')])];
 }
 
 export async function readSplitIndex(dir: string): Promise<SplitIndex> {

@@ -4,7 +4,7 @@
 // (720 MB), at the cost of encoding each row once per epoch, which costs about what copying it would.
 import type { Hash } from 'node:crypto';
 import type { Columns } from '../data/column-data.js';
-import type { SplitColumns } from '../data/feature-artifacts.js';
+import type { SplitColumns } from '../data/split-rows.js';
 import { columnEncoder } from '../data/transform.js';
 
 /** A table's rows to encode: its columns (only those the transform reads), and which rows train, in order. */

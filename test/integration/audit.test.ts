@@ -101,13 +101,18 @@ describe('every mutating route', () => {
     expect((await mutate('sam', 'DELETE', '/v1/schedules/audited-weekly', undefined, 200, 'schedule.deleted')).row.details).toMatchObject({ before: { paused: true } });
   });
 
-  it('leaves exactly one row for a backfill, an alias move, and a key created and revoked', async () => {
+  it('leaves exactly one row for a backfill, an alias move, a batch job, and a key created and revoked', async () => {
     const backfill = await mutate('sam', 'POST', '/v1/pipelines/seattle-temp/backfills', { start: '2014-01-01', end: '2015-01-01', step: 'season', concurrency: 1 }, 201, 'backfill.started');
     expect(backfill.row).toMatchObject({ subject: `backfill:${backfill.res.body.backfill.id}`, details: { partitions: 2, existing: false } });
     await p.temporal.workflow.getHandle(backfill.res.body.backfill.id).result();
 
     const moved = await mutate('root', 'POST', '/v1/models/audited/aliases/staging', { version: 1, reason: 'try it on staging' }, 200, 'alias.moved');
     expect(moved.row).toMatchObject({ subject: 'model:audited', details: { alias: 'staging', before: null, after: 1, reason: 'try it on staging' } });
+
+    // A batch scoring job of the football model on its own matches: one row when it starts.
+    const scored = await mutate('sam', 'POST', '/v1/models/audited/batch-predictions', { source: { kind: 'bundled', dataset: 'football' }, chunkRows: 5000 }, 201, 'batch.started');
+    expect(scored.row).toMatchObject({ subject: `batch:${scored.res.body.job.id}`, details: { model: 'audited', version: 1, source: 'bundled', chunkRows: 5000 } });
+    await p.temporal.workflow.getHandle(scored.res.body.job.id).result();
 
     const created = await mutate('root', 'POST', '/v1/keys', { name: 'ci-bot', role: 'predictor' }, 201, 'key.created');
     const keyId: string = created.res.body.key.id;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allRows } from '../../../data/column-data.js';
-import { readColumns, splitMatrix, writeFeatureArtifacts } from '../../../data/feature-artifacts.js';
+import { writeFeatureArtifacts } from '../../../data/feature-artifacts.js';
+import { readColumns, splitMatrix } from '../../../data/split-rows.js';
 import { frameColumns } from '../../../data/frame-columns.js';
 import { encodeColumns, fitColumns, inputSchema } from '../../../data/transform.js';
 

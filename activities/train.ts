@@ -1,12 +1,13 @@
 // train: runs the tfjs training loop in a worker thread so this event loop keeps heartbeating. Heartbeats
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
+import { rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { cleanUriOf, copyFittedFeatures, readSplitLabels } from '../data/feature-artifacts.js';
 import { splitColumns } from '../data/split-rows.js';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { trainInWorkerThread } from '../models/thread-runner.js';
-import { isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';
+import { isCheckpointMismatch, isModelTooLarge, isTrainingDiverged } from '../models/training-errors.js';
 import type { TrainOutput, TrainStageInput } from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
 import type { ActivityDeps } from './deps.js';
@@ -47,10 +48,17 @@ export function createTrainActivity(deps: ActivityDeps) {
             }
           },
           abort.signal,
-        ).catch((err: Error) => {
+        ).catch(async (err: Error) => {
           if (injected) throw injected;
           if (isTrainingDiverged(err)) throw new PipelineInputError('TrainingFailed', `${err.message} (model.learningRate is ${run.spec.model.learningRate})`);
           if (isModelTooLarge(err)) throw new PipelineInputError('InvalidSpec', err.message);
+          if (isCheckpointMismatch(err)) {
+            // This run's own folder holds state this attempt cannot continue (an older version wrote it):
+            // remove it, and let the retry train from the start rather than fail the run.
+            await rm(checkpointDir, { recursive: true, force: true });
+            deps.logger.warn({ workflowId: run.workflowId }, 'removed a checkpoint of another training; the next attempt starts over');
+            throw new Error('the checkpoint folder held another training\'s state; it was removed, and the next attempt trains from the start');
+          }
           throw err;
         });
         await copyFittedFeatures(featureDir, modelDir);

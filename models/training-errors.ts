@@ -28,6 +28,18 @@ export class ModelTooLargeError extends Error {
 export const isModelTooLarge = (err: unknown): boolean => err instanceof Error && err.name === ModelTooLargeError.NAME;
 
 /**
+ * The checkpoint folder holds another training's state (other rows, shapes or spec, or rows fingerprinted
+ * by an older version of the platform). Crosses the training thread's boundary by its `name`.
+ */
+export class CheckpointMismatchError extends Error {
+  static readonly NAME = 'CheckpointMismatchError';
+  override readonly name = CheckpointMismatchError.NAME;
+}
+
+/** Whether `err` (possibly rebuilt from a training thread's message) is a checkpoint of another training. */
+export const isCheckpointMismatch = (err: unknown): boolean => err instanceof Error && err.name === CheckpointMismatchError.NAME;
+
+/**
  * Refuses a model with more than `max` parameters before anything is built: a ModelTooLargeError (not
  * retried) that says what makes it large and what to change. Input, hidden and output layers all count.
  */

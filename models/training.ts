@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { writeModelDir } from './artifacts.js';
-import { checkModelSize, TrainingDivergedError } from './training-errors.js';
+import { CheckpointMismatchError, checkModelSize, TrainingDivergedError } from './training-errors.js';
 import { type Task } from '../pipelines/contract.js';
 import { initBackend, tf } from './backend.js';
 import {
@@ -108,7 +108,7 @@ export async function trainMlp(
   await removeStaleTempFiles(input.checkpointDir);
   const resumed = await readCheckpoint(input.checkpointDir);
   if (resumed && resumed.fingerprint !== fingerprint) {
-    throw new Error(
+    throw new CheckpointMismatchError(
       `checkpoint in ${input.checkpointDir} belongs to a different training run ` +
         '(data, shapes or spec differ); use a fresh checkpointDir per run',
     );

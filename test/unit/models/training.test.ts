@@ -5,6 +5,7 @@ import { initBackend, tf } from '../../../models/backend.js';
 import { loadModel } from '../../../serving/model-loader.js';
 import { classificationMetrics } from '../../../models/metrics.js';
 import { trainMlp, type EpochProgress } from '../../../models/training.js';
+import { isCheckpointMismatch } from '../../../models/training-errors.js';
 import { classificationInput, regressionData, spec, tempDir } from './fixtures.js';
 
 describe('initBackend', () => {
@@ -96,7 +97,10 @@ describe('trainMlp', () => {
   it('refuses a checkpoint from a different run', async () => {
     const input = await classificationInput({ epochs: 1 });
     await trainMlp(input, () => {});
-    await expect(trainMlp({ ...input, spec: { ...input.spec, seed: 99 } }, () => {})).rejects.toThrow(/different training run/);
+    const refused = await trainMlp({ ...input, spec: { ...input.spec, seed: 99 } }, () => {}).catch((err: unknown) => err);
+    expect((refused as Error).message).toMatch(/different training run/);
+    // Recognisable by name, as the train activity needs it across the thread boundary (it then removes the folder).
+    expect(isCheckpointMismatch(refused)).toBe(true);
   });
 
   it('stops early when validation loss stops improving and keeps the best epoch', async () => {

@@ -58,6 +58,11 @@ function codeValues(n: number, valueAt: (i: number) => unknown): ColumnData {
   return { type: 'coded', codes, uniques };
 }
 
+/** Columns already converted, by name, as a table to encode (its height is its index's business). */
+export function recordColumns(columns: Record<string, ColumnData>): Columns {
+  return { height: Number.NaN, names: Object.keys(columns), column: (name) => columns[name] };
+}
+
 /** `a`'s columns with `b`'s added (b wins on a name both have); both must have the same height. */
 export function joinColumns(a: Columns, b: Columns): Columns {
   if (a.height !== b.height) throw new Error(`cannot join columns of ${a.height} and ${b.height} rows`);

@@ -2,7 +2,7 @@
 // reads (as typed arrays) and the rows the feature stage put in the split, or their encoded matrix.
 import pl from 'nodejs-polars';
 import type { FittedFeatures, FittedTransform } from '../pipelines/fitted-features.js';
-import type { ColumnData } from './column-data.js';
+import { recordColumns, type ColumnData } from './column-data.js';
 import { readFittedFeatures, readSplitIndex } from './feature-artifacts.js';
 import { historyColumns } from './feature-pipeline.js';
 import { encodeColumns } from './transform.js';
@@ -30,7 +30,7 @@ export async function splitColumns(dir: string, cleanPath: string, split: 'train
 /** A split's model input matrix (row-major, rows × the transform's width), encoded as the feature stage would have. */
 export async function splitMatrix(dir: string, cleanPath: string, split: 'train' | 'test'): Promise<Float32Array> {
   const s = await splitColumns(dir, cleanPath, split);
-  return encodeColumns(s.transform, { height: Number.NaN, names: Object.keys(s.columns), column: (n) => s.columns[n] }, s.index);
+  return encodeColumns(s.transform, recordColumns(s.columns), s.index);
 }
 
 /**

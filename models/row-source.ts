@@ -3,7 +3,7 @@
 // table's columns (about 100 MB for the 2.5 million training flights) instead of its encoded matrix
 // (720 MB), at the cost of encoding each row once per epoch, which costs about what copying it would.
 import type { Hash } from 'node:crypto';
-import type { Columns } from '../data/column-data.js';
+import { recordColumns } from '../data/column-data.js';
 import type { SplitColumns } from '../data/split-rows.js';
 import { columnEncoder } from '../data/transform.js';
 
@@ -39,8 +39,7 @@ export function matrixSource(features: Float32Array, rows: number, cols: number)
 
 export function encodedSource(rows: EncodedRows): RowSource {
   const names = Object.keys(rows.columns);
-  const table: Columns = { height: Number.NaN, names, column: (name) => rows.columns[name] };
-  const encode = columnEncoder(rows.transform, table);
+  const encode = columnEncoder(rows.transform, recordColumns(rows.columns));
   const cols = rows.transform.outputNames.length;
   let picked = new Int32Array(0);
   return {

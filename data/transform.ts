@@ -30,7 +30,7 @@ import {
 } from '../pipelines/fitted-features.js';
 import type { ScoringWarning } from '../pipelines/contract.js';
 import { HeadToHeadConfigSchema, type HeadToHeadConfig } from '../pipelines/head-to-head-config.js';
-import { dayToIso, minuteOfDay, valueToDay, valueToMinuteOfDay } from './dates.js';
+import { dayToIso, valueToDay, valueToMinuteOfDay } from './dates.js';
 import { HEAD_TO_HEAD_FEATURES } from './head-to-head.js';
 import { allRows, codedColumn, isoOfMillis, rowColumns, type ColumnData, type Columns } from './column-data.js';
 
@@ -104,39 +104,66 @@ function isBoolLike(v: unknown): boolean {
 // per-row values of a column, read the way encodeValue reads one value
 // ---------------------------------------------------------------------------
 
+// Fitting and encoding read the same column the same way (the numbers of a numeric feature, the days and
+// minutes of a date): each view is computed once per column and kept with it, and a number column with
+// no infinities is its own view (no copy of millions of rows).
+const views = new WeakMap<ColumnData, Partial<Record<'numbers' | 'days' | 'minutes' | 'bools', Float64Array>>>();
+function view(c: ColumnData, kind: 'numbers' | 'days' | 'minutes' | 'bools', compute: () => Float64Array): Float64Array {
+  let perColumn = views.get(c);
+  if (!perColumn) views.set(c, (perColumn = {}));
+  return (perColumn[kind] ??= compute());
+}
+
 /** Each row's number as toNumber reads it (NaN: missing or not a number). */
 function numbersOf(c: ColumnData): Float64Array {
-  if (c.type === 'number') return mapValues(c.values, (v) => (Number.isFinite(v) ? v : NaN));
-  if (c.type === 'time') return new Float64Array(c.values.length).fill(NaN); // a Date is not a number
-  return gather(c, c.uniques.map(toNumber), NaN);
+  return view(c, 'numbers', () => {
+    if (c.type === 'time') return new Float64Array(c.values.length).fill(NaN); // a Date is not a number
+    if (c.type === 'coded') return gather(c, c.uniques.map(toNumber), NaN);
+    const values = c.values;
+    let infinite = false;
+    for (let i = 0; i < values.length; i++) if (values[i] === Infinity || values[i] === -Infinity) { infinite = true; break; }
+    if (!infinite) return values;
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[i] === Infinity || values[i] === -Infinity ? NaN : values[i];
+    return out;
+  });
 }
 
 /** Each row's calendar day as valueToDay reads it (NaN: missing or not a date). */
 function daysOf(c: ColumnData): Float64Array {
-  if (c.type === 'time') return mapValues(c.values, (ms) => Math.floor(ms / MS_PER_DAY));
-  if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
-  return gather(c, c.uniques.map(valueToDay), NaN);
+  return view(c, 'days', () => {
+    if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
+    if (c.type === 'coded') return gather(c, c.uniques.map(valueToDay), NaN);
+    const ms = c.values;
+    const out = new Float64Array(ms.length);
+    for (let i = 0; i < ms.length; i++) out[i] = Math.floor(ms[i] / MS_PER_DAY);
+    return out;
+  });
 }
 
 /** Each row's minutes since midnight as valueToMinuteOfDay reads it (NaN: missing or not a date). */
 function minutesOf(c: ColumnData): Float64Array {
-  if (c.type === 'time') return mapValues(c.values, minuteOfDay);
-  if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
-  return gather(c, c.uniques.map(valueToMinuteOfDay), NaN);
+  return view(c, 'minutes', () => {
+    if (c.type === 'number') return new Float64Array(c.values.length).fill(NaN);
+    if (c.type === 'coded') return gather(c, c.uniques.map(valueToMinuteOfDay), NaN);
+    const ms = c.values;
+    const out = new Float64Array(ms.length);
+    // minuteOfDay (./dates.ts) written out: a call per row through a closure costs more than the arithmetic.
+    for (let i = 0; i < ms.length; i++) out[i] = Math.floor((ms[i] - Math.floor(ms[i] / MS_PER_DAY) * MS_PER_DAY) / 60_000);
+    return out;
+  });
 }
 
 /** Each row's 1 / 0 as toBool reads it (-1: missing or not a boolean). */
 function boolsOf(c: ColumnData): Float64Array {
-  if (c.type === 'number') return mapValues(c.values, (v) => (v === 1 ? 1 : v === 0 ? 0 : -1));
-  if (c.type === 'time') return new Float64Array(c.values.length).fill(-1);
-  return gather(c, c.uniques.map(toBool), -1);
-}
-
-/** `values` through `f`, as a plain loop (TypedArray.prototype.map is several times slower on millions of rows). */
-function mapValues(values: Float64Array, f: (v: number) => number): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f(values[i]);
-  return out;
+  return view(c, 'bools', () => {
+    if (c.type === 'time') return new Float64Array(c.values.length).fill(-1);
+    if (c.type === 'coded') return gather(c, c.uniques.map(toBool), -1);
+    const values = c.values;
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[i] === 1 ? 1 : values[i] === 0 ? 0 : -1;
+    return out;
+  });
 }
 
 function gather(c: { codes: Int32Array }, perUnique: number[], ifNull: number): Float64Array {

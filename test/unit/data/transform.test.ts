@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { applyTransform, fitTransform, inferColumnKinds, inputSchema, parseFittedTransform, type FeatureConfig } from '../../../data/transform.js';
+import { applyTransform, encodeColumns, fitColumns, fitTransform, inferColumnKinds, inputSchema, parseFittedTransform, type FeatureConfig } from '../../../data/transform.js';
 import { type FittedTransform } from '../../../pipelines/fitted-features.js';
+import { allRows, recordColumns } from '../../../data/column-data.js';
 
 const features: FeatureConfig = { maxCategories: 20 };
 
@@ -45,6 +46,21 @@ describe('fitTransform / applyTransform', () => {
     expect(col(t, matrix, 1, 'x')).toBe(0); // mean → 0 after standardizing
     expect(col(t, matrix, 1, 'x__missing')).toBe(1);
     expect(col(t, matrix, 2, 'x')).toBeCloseTo(-1 / Math.sqrt(2 / 3), 5); // numeric string coerced
+  });
+
+  it('reads an infinity in a typed number column as missing, in the fit and the encoding alike, and leaves the column as it was', () => {
+    const values = Float64Array.from([1, Infinity, 3, -Infinity, NaN]);
+    const data = recordColumns({ x: { type: 'number', values }, y: { type: 'number', values: Float64Array.from([0, 1, 0, 1, 0]) } });
+    const t = fitColumns(data, allRows(5), { target: 'y', features: { kinds: { x: 'numeric' } }, candidateColumns: ['x', 'y'] });
+    const x = t.columns[0];
+    expect(x.kind === 'numeric' && [x.mean, x.min, x.max, x.hadMissing]).toEqual([2, 1, 3, true]);
+    const m = encodeColumns(t, data, allRows(5));
+    const rows = Array.from({ length: 5 }, (_, i) => [m[i * 2], m[i * 2 + 1]]);
+    // The same five rows as JSON (an infinity cannot be sent: null) encode the same.
+    const { matrix } = applyTransform(t, [{ x: 1 }, { x: null }, { x: 3 }, { x: null }, { x: null }]);
+    expect(rows.flat()).toEqual(Array.from(matrix));
+    expect(rows.map((r) => r[1])).toEqual([0, 1, 0, 1, 1]);
+    expect(Array.from(values)).toEqual([1, Infinity, 3, -Infinity, NaN]);
   });
 
   it('adds no missing indicator when train had no missing values (serving missing → mean)', () => {

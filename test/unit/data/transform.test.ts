@@ -51,7 +51,7 @@ describe('fitTransform / applyTransform', () => {
   it('reads an infinity in a typed number column as missing, in the fit and the encoding alike, and leaves the column as it was', () => {
     const values = Float64Array.from([1, Infinity, 3, -Infinity, NaN]);
     const data = recordColumns({ x: { type: 'number', values }, y: { type: 'number', values: Float64Array.from([0, 1, 0, 1, 0]) } });
-    const t = fitColumns(data, allRows(5), { target: 'y', features: { kinds: { x: 'numeric' } }, candidateColumns: ['x', 'y'] });
+    const t = fitColumns(data, allRows(5), { target: 'y', features: { maxCategories: 20, kinds: { x: 'numeric' } }, candidateColumns: ['x', 'y'] });
     const x = t.columns[0];
     expect(x.kind === 'numeric' && [x.mean, x.min, x.max, x.hadMissing]).toEqual([2, 1, 3, true]);
     const m = encodeColumns(t, data, allRows(5));

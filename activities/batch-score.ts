@@ -105,6 +105,8 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
             const tmp = join(partsDir, `.${partName(chunk)}.${attempt}.tmp`);
             predictionFrame(predictor, rows.select(...job.keep), chunk * job.chunkRows, scores).writeParquet(tmp);
             await rename(tmp, join(partsDir, partName(chunk)));
+            // In the store before the chunk counts as done: a retry on another machine starts after it.
+            await artifacts.sync(keyOf(jobId, 'parts'));
             ctx.heartbeat({ chunksDone: chunk + 1, chunks: plan.chunks });
             await recordChunksDone(db, jobId, chunk + 1);
             await deps.faults?.(`score:chunk:${chunk + 1}`, attempt, { workflowId: jobId });

@@ -1,7 +1,6 @@
 // train: runs the tfjs training loop in a worker thread so this event loop keeps heartbeating. Heartbeats
 // carry {epoch, loss, valLoss}; checkpoints live under the run's key, so a retried attempt resumes from
 // the last finished epoch instead of starting over.
-import { rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { cleanUriOf, copyFittedFeatures, readSplitLabels } from '../data/feature-artifacts.js';
 import { splitColumns } from '../data/split-rows.js';
@@ -23,7 +22,9 @@ export function createTrainActivity(deps: ActivityDeps) {
         // every row is ever in memory.
         const encoded = await splitColumns(featureDir, await artifacts.localPath(cleanUriOf(features)), 'train');
         const [y] = await readSplitLabels(featureDir, ['yTrain']);
-        const checkpointDir = await artifacts.workDir(artifactKey(run.workflowId, 'train-checkpoint'));
+        // Holds the last epoch's checkpoint when an earlier attempt got that far, on this machine or another.
+        const checkpointKey = artifactKey(run.workflowId, 'train-checkpoint');
+        const checkpointDir = await artifacts.workDir(checkpointKey);
         const modelKey = artifactKey(run.workflowId, 'model');
         const modelDir = await artifacts.workDir(modelKey, { fresh: true });
 
@@ -39,6 +40,9 @@ export function createTrainActivity(deps: ActivityDeps) {
           },
           async (p) => {
             last = { loss: p.loss, valLoss: p.valLoss };
+            // The epoch's checkpoint is written by now: into the store before the heartbeat reports the
+            // epoch, so a retry anywhere resumes from it.
+            await artifacts.sync(checkpointKey);
             ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, attempt });
             try {
               await deps.faults?.(`train:epoch:${p.epoch}`, attempt, { workflowId: run.workflowId });
@@ -55,7 +59,7 @@ export function createTrainActivity(deps: ActivityDeps) {
           if (isCheckpointMismatch(err)) {
             // This run's own folder holds state this attempt cannot continue (an older version wrote it):
             // remove it, and let the retry train from the start rather than fail the run.
-            await rm(checkpointDir, { recursive: true, force: true });
+            await artifacts.workDir(checkpointKey, { fresh: true });
             deps.logger.warn({ workflowId: run.workflowId }, 'removed a checkpoint of another training; the next attempt starts over');
             throw new Error('the checkpoint folder held another training\'s state; it was removed, and the next attempt trains from the start');
           }

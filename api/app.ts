@@ -39,6 +39,7 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     checks: {
       postgres: () => deps.db.execute(sql`select 1`),
       temporal: () => deps.temporal.connection.workflowService.getSystemInfo({}),
+      artifacts: () => deps.artifacts.ping(),
       // Ready means able to answer predictions: every production model in the registry is loaded here.
       models: async () => {
         const failed = await deps.serving.ensureLoaded();
@@ -48,10 +49,11 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     details: () => ({ serving: deps.serving.servedAliases(), predictionLog: deps.predictionLog.stats }),
   }));
   serveOpenApi(app, opts.version);
-  // Open to scrapers unless METRICS_REQUIRE_AUTH (the deployment's network policy is the usual guard).
+  // Open to scrapers unless METRICS_REQUIRE_AUTH (the deployment's network policy is the usual guard). In an
+  // API of several processes, whichever process the scrape reaches answers for all of them (metrics.scrape).
   app.get('/metrics', async (c) => {
     if (deps.config.auth.metricsRequireAuth) await c.get('access').authorize(c, 'read', null);
-    return c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
+    return c.body(await deps.metrics.scrape(), 200, { 'content-type': deps.metrics.registry.contentType });
   });
   app.route('/v1/pipelines', pipelineRoutes(deps));
   app.route('/v1', runRoutes(deps));

@@ -16,6 +16,7 @@ import { RateLimiter } from '../api/rate-limit.js';
 import type { BackendReport } from '../api/health/routes.js';
 import { connectDb, connectSourcePool, type Db } from '../db/client.js';
 import { createLocalArtifactStore, type ArtifactStore } from '../runtime/artifacts.js';
+import { createS3ArtifactStore } from '../runtime/s3-artifact-store.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -72,7 +73,11 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
   try {
     const db = connectDb(opts.databaseUrl);
     stops.push(() => db.$client.end());
-    const artifacts = createLocalArtifactStore(config.artifactDir);
+    const artifacts = config.artifactStore.kind === 's3' ? createS3ArtifactStore(config.artifactStore) : createLocalArtifactStore(config.artifactDir);
+    // A bucket that does not exist or refuses these credentials is a deployment error: say so at start,
+    // not at the first stage.
+    await artifacts.ping();
+    logger.info({ artifactStore: artifacts.kind, location: artifacts.location }, 'artifact store reachable');
     const connection = await connectTemporal(opts.temporalAddress, config.temporal.namespace, config.temporal.connection);
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
@@ -92,6 +97,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       if (config.sources.files.createRoot) await mkdir(config.sources.files.createRoot, { recursive: true });
       worker = await startWorker({
         address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, connection: config.temporal.connection,
+        queues: config.temporal.worker.queues, slots: config.temporal.worker.slots, identity: config.temporal.worker.identity,
         deps: { db, sources, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
         workflowBundle: opts.workflowBundle,
       });
@@ -135,7 +141,8 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
 /** What pipelines' sources may reach on this worker, from the settings (SOURCE_*). */
 function sourceAccess(config: Config, sqlPool: Pool | null): ActivityDeps['sources'] {
   const s = config.sources;
-  const platform = { artifactDir: config.artifactDir, dataDir: config.dataDir };
+  // The artifacts' folder on this machine is never a source: the local store's, or the S3 store's working copy.
+  const platform = { artifactDir: config.artifactStore.kind === 's3' ? config.artifactStore.cacheDir : config.artifactDir, dataDir: config.dataDir };
   return {
     sql: { pool: sqlPool, statementTimeoutMs: s.statementTimeoutMs, maxRows: s.maxRows },
     files: { roots: s.files.roots, ...platform },

@@ -89,7 +89,7 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
     });
     stops.push(() => assembled.stop());
     const { db, temporal, artifacts, worker, trainingBackend, api } = assembled;
-    if (worker) logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
+    if (worker) logger.info({ taskQueues: worker.workers.map((w) => w.queue), slots: config.temporal.worker.slots }, 'worker polling');
 
     let apiUrl: string | null = null;
     if (api) {
@@ -108,12 +108,13 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       const w = worker;
       const app = new Hono();
       app.route('/health', healthRoutes({
-        version, backend: () => ({ tfjsBackend: trainingBackend }), started: () => w.worker.getState() === 'RUNNING',
+        version, backend: () => ({ tfjsBackend: trainingBackend }), started: () => w.state() === 'RUNNING',
         checks: {
           postgres: () => db.execute(sql`select 1`),
           temporal: () => temporal.connection.workflowService.getSystemInfo({}),
+          artifacts: () => artifacts.ping(),
           worker: async () => {
-            if (w.worker.getState() !== 'RUNNING') throw new Error(`worker is ${w.worker.getState()}`);
+            if (w.state() !== 'RUNNING') throw new Error(`worker is ${w.state()}`);
           },
         },
       }));

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOp
 import type { Logger } from '../runtime/logger.js';
 import { temporalConnectionOptions, type TemporalConnectionSettings } from '../runtime/temporal-connection.js';
 import type { ActivityDeps } from '../activities/index.js';
+import { trainingTaskQueue } from '../pipelines/workflow-ids.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -16,42 +17,75 @@ export function workflowsPath(): string {
 }
 
 export interface WorkerHandle {
-  worker: Worker;
-  /** Resolves when the worker has shut down. */
+  /** One per task queue this process polls: the pipelines' and/or training's. */
+  workers: { queue: string; worker: Worker }[];
+  /** RUNNING when every one of them is; else the first other state. */
+  state(): string;
+  /** Resolves when all have shut down. */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
 
+/** Which of the platform's task queues a worker process polls (WORKER_TASK_QUEUES). */
+export type WorkerQueue = 'pipelines' | 'training';
+
 export async function startWorker(opts: {
   address: string;
   namespace: string;
+  /** The pipelines' task queue (workflows and every stage but training); training's is derived from it. */
   taskQueue: string;
+  queues: readonly WorkerQueue[];
+  /** Activities at once on the pipelines' queue, and trainings at once on training's. */
+  slots: { activities: number; training: number };
   /** TLS and API key: the same as the client connection's (config.temporal.connection). */
   connection: TemporalConnectionSettings;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per process instead of one per worker). */
   workflowBundle?: WorkflowBundleOption;
+  /** Names this process in workflow histories (default: the SDK's pid@host). */
+  identity?: string;
 }): Promise<WorkerHandle> {
   // Imported here, not at module load: a process that only installs the runtime (the API role) never loads
   // the activities' modules (nodejs-polars, tfjs).
   const { createActivities } = await import('../activities/index.js');
   const connection = await NativeConnection.connect({ address: opts.address, ...temporalConnectionOptions(opts.connection) });
-  const worker = await Worker.create({
-    connection,
-    namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createActivities(opts.deps),
-    // Two cores: one training thread at a time keeps heartbeats and the data stages responsive.
-    maxConcurrentActivityTaskExecutions: 4,
-    shutdownGraceTime: '10 seconds',
-  });
-  const done = worker.run().finally(() => connection.close());
+  const activities = createActivities(opts.deps);
+  const common = { connection, namespace: opts.namespace, shutdownGraceTime: '10 seconds', ...(opts.identity ? { identity: opts.identity } : {}) } as const;
+  const workers: WorkerHandle['workers'] = [];
+  try {
+    if (opts.queues.includes('pipelines')) {
+      const { train: _train, ...light } = activities;
+      workers.push({
+        queue: opts.taskQueue,
+        worker: await Worker.create({
+          ...common,
+          taskQueue: opts.taskQueue,
+          ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+          // Runs started before training had its own queue still schedule `train` here.
+          activities: opts.queues.includes('training') ? activities : light,
+          maxConcurrentActivityTaskExecutions: opts.slots.activities,
+        }),
+      });
+    }
+    if (opts.queues.includes('training')) {
+      const queue = trainingTaskQueue(opts.taskQueue);
+      // Activities only: each training runs in a thread of its own, so the slots bound the cores it takes.
+      workers.push({ queue, worker: await Worker.create({ ...common, taskQueue: queue, activities: { train: activities.train }, maxConcurrentActivityTaskExecutions: opts.slots.training }) });
+    }
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const done = Promise.all(workers.map((w) => w.worker.run())).then(() => undefined).finally(() => connection.close());
   return {
-    worker,
+    workers,
     done,
+    state() {
+      const other = workers.find((w) => w.worker.getState() !== 'RUNNING');
+      return other ? other.worker.getState() : 'RUNNING';
+    },
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
       await done;
     },
   };

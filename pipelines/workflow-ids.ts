@@ -24,3 +24,11 @@ export function backfillIds(pipeline: string, start: string, end: string, stepMo
 export function batchScoreWorkflowId(model: string, startedAt: string, suffix: string): string {
   return `score:${model}:${startedAt.slice(0, 10)}:${suffix}`;
 }
+
+/**
+ * The task queue `train` runs on, beside the pipelines' queue it is derived from: workers with cores to
+ * spare poll it (WORKER_TASK_QUEUES), with as many trainings at once as they allow.
+ */
+export function trainingTaskQueue(pipelinesQueue: string): string {
+  return `${pipelinesQueue}-training`;
+}

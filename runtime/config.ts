@@ -3,12 +3,16 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowRule } from './addresses.js';
+import { availableCores } from './available-cores.js';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 /** A comma-separated list; empty entries are dropped. */
 const list = z.preprocess(emptyAsUndefined, z.string().optional())
   .transform((v) => (v ?? '').split(',').map((e) => e.trim()).filter(Boolean));
+
+/** More API processes than this is a misconfiguration: each holds its own models, pools and writer thread. */
+const MAX_API_PROCESSES = 64;
 
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -27,10 +31,50 @@ export const EnvSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   /** Folder of the artifact store (datasets, models, reports); default DATA_DIR/artifacts. */
   ARTIFACT_DIR: optionalString,
+  /**
+   * Where artifacts live: `local` (ARTIFACT_DIR, one machine or a shared volume) or `s3` (a bucket of any
+   * S3-compatible store, so workers and API replicas on several machines share them without a shared volume).
+   */
+  ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
+  /** s3: the bucket (it must exist) and the key prefix under which this platform's artifacts live. */
+  ARTIFACT_S3_BUCKET: optionalString,
+  ARTIFACT_S3_PREFIX: z.string().max(512).regex(/^[A-Za-z0-9._=/-]*$/, 'letters, digits and . _ = / - only').default(''),
+  /** s3: the endpoint of a store other than AWS (MinIO, Versity, Ceph, SeaweedFS…); addressed path-style. */
+  ARTIFACT_S3_ENDPOINT: optionalString,
+  ARTIFACT_S3_REGION: z.string().max(64).default('us-east-1'),
+  /**
+   * s3: the access key pair. Unset: the AWS SDK's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web
+   * identity token in Kubernetes, instance roles). Either may come from a mounted file (…_FILE).
+   */
+  ARTIFACT_S3_ACCESS_KEY_ID: optionalString,
+  ARTIFACT_S3_ACCESS_KEY_ID_FILE: optionalString,
+  ARTIFACT_S3_SECRET_ACCESS_KEY: optionalString,
+  ARTIFACT_S3_SECRET_ACCESS_KEY_FILE: optionalString,
+  /**
+   * s3: this machine's working copy of artifacts (what a stage writes before upload, and what it has
+   * downloaded); default DATA_DIR/artifact-cache. Never shared between machines; safe to delete when idle.
+   */
+  ARTIFACT_CACHE_DIR: optionalString,
   /** External Temporal frontend (host:port). Unset: the project starts a local dev server. */
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('ml-pipelines'),
+  /**
+   * What a worker process polls: `pipelines` (workflows and every stage but training, on TEMPORAL_TASK_QUEUE)
+   * and/or `training` (on TEMPORAL_TASK_QUEUE-training). Both by default; a GPU or many-core machine may
+   * take only training, a small one only the rest.
+   */
+  WORKER_TASK_QUEUES: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
+    z.array(z.enum(['pipelines', 'training'])).min(1, 'name at least one of pipelines, training').default(['pipelines', 'training'])),
+  /** The worker's name in workflow histories; default the SDK's pid@hostname (a pod's name in Kubernetes). */
+  WORKER_IDENTITY: z.preprocess(emptyAsUndefined, z.string().max(200).optional()),
+  /** Stages (other than training) a worker runs at once. */
+  WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Trainings a worker runs at once, each in a thread of its own; default the cores this process may use minus one
+   * (at least one), which leaves a core for the other stages and heartbeats.
+   */
+  WORKER_TRAINING_SLOTS: z.coerce.number().int().min(1).max(256).default(Math.max(1, availableCores() - 1)),
   TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
   /** Base URL of the Temporal Web UI, used to build links to runs. */
@@ -96,6 +140,12 @@ export const EnvSchema = z.object({
   SOURCE_HEADER_FILE_ROOTS: list,
   /** Origins (scheme://host[:port]) that may receive a URL source's header references: credentials go nowhere else. */
   SOURCE_HEADER_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'an origin such as https://data.example.com (scheme, host, optional port; no path)'))),
+  /**
+   * Processes the API role runs, all serving PORT (node:cluster; app/api-processes.ts): 1 runs it in one
+   * process as before. Default: the cores this process may use (runtime/available-cores.ts: the CPUs it may
+   * run on, lowered to a container's cgroup CPU limit, which Node 20's os.availableParallelism() does not see).
+   */
+  API_PROCESSES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(MAX_API_PROCESSES).optional()),
   /** How often an API replica re-reads aliases so alias moves are served without a restart. */
   MODEL_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
   /**
@@ -188,7 +238,7 @@ function sourceSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
-const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL', 'TEMPORAL_API_KEY', 'TRUSTED_GATEWAY_SECRET', 'MIGRATION_DATABASE_URL', 'MLP_API_KEY'] as const;
+const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL', 'TEMPORAL_API_KEY', 'TRUSTED_GATEWAY_SECRET', 'MIGRATION_DATABASE_URL', 'MLP_API_KEY', 'ARTIFACT_S3_ACCESS_KEY_ID', 'ARTIFACT_S3_SECRET_ACCESS_KEY'] as const;
 
 function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -203,6 +253,26 @@ function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     }
   }
   return out;
+}
+
+/** The object store's settings when ARTIFACT_STORE=s3 (checked together), else the local store's. */
+function artifactStoreSettings(e: z.infer<typeof EnvSchema>, dataDir: string) {
+  if (e.ARTIFACT_STORE === 'local') return { kind: 'local' as const };
+  const problems: string[] = [];
+  if (!e.ARTIFACT_S3_BUCKET) problems.push('ARTIFACT_S3_BUCKET: unset, but ARTIFACT_STORE=s3 needs the bucket the artifacts go to');
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(e.ARTIFACT_S3_BUCKET)) problems.push('ARTIFACT_S3_BUCKET: not a bucket name (3-63 lowercase letters, digits, dots and hyphens)');
+  if (e.ARTIFACT_S3_ENDPOINT !== undefined && !isOrigin(e.ARTIFACT_S3_ENDPOINT)) problems.push('ARTIFACT_S3_ENDPOINT: an http(s) origin such as http://minio:9000, without a path');
+  if (!e.ARTIFACT_S3_ACCESS_KEY_ID !== !e.ARTIFACT_S3_SECRET_ACCESS_KEY) problems.push('ARTIFACT_S3_ACCESS_KEY_ID and ARTIFACT_S3_SECRET_ACCESS_KEY go together: set both (or their _FILE forms), or neither to use the AWS SDK\'s credential chain');
+  if (problems.length) throw new Error(`Invalid configuration in environment:\n${problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example for every setting.`);
+  return {
+    kind: 's3' as const,
+    bucket: e.ARTIFACT_S3_BUCKET!,
+    prefix: e.ARTIFACT_S3_PREFIX.replace(/^\/+|\/+$/g, ''),
+    endpoint: e.ARTIFACT_S3_ENDPOINT?.replace(/\/$/, ''),
+    region: e.ARTIFACT_S3_REGION,
+    credentials: e.ARTIFACT_S3_ACCESS_KEY_ID ? { accessKeyId: e.ARTIFACT_S3_ACCESS_KEY_ID, secretAccessKey: e.ARTIFACT_S3_SECRET_ACCESS_KEY! } : undefined,
+    cacheDir: resolve(e.ARTIFACT_CACHE_DIR ?? resolve(dataDir, 'artifact-cache')),
+  };
 }
 
 /** OIDC settings, all three of issuer, audience and JWKS URL, or none. */
@@ -228,16 +298,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    apiProcesses: e.API_PROCESSES ?? Math.min(MAX_API_PROCESSES, availableCores()),
     host: e.HOST,
     workerPort: e.WORKER_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     dataDir,
     artifactDir: resolve(e.ARTIFACT_DIR ?? resolve(dataDir, 'artifacts')),
+    artifactStore: artifactStoreSettings(e, dataDir),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      worker: { queues: [...new Set(e.WORKER_TASK_QUEUES)], identity: e.WORKER_IDENTITY, slots: { activities: e.WORKER_ACTIVITY_SLOTS, training: e.WORKER_TRAINING_SLOTS } },
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`),

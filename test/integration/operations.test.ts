@@ -61,7 +61,7 @@ describe('probes', () => {
     expect((await p.request('GET', '/health/startup')).status).toBe(200);
     const ready = await p.request('GET', '/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', failing: [], components: { postgres: { ok: true }, temporal: { ok: true }, models: { ok: true } } });
+    expect(ready.body).toMatchObject({ status: 'ok', failing: [], components: { postgres: { ok: true }, temporal: { ok: true }, artifacts: { ok: true }, models: { ok: true } } });
     const health = await p.request('GET', '/health');
     expect(health.body).toMatchObject({ status: 'ok', version: 'test', tfjsBackend: expect.stringMatching(/^(wasm|cpu|tensorflow)$/) });
     expect(health.body.components.postgres.ms).toBeGreaterThanOrEqual(0);

@@ -32,7 +32,7 @@ describe('mlp worker', () => {
     expect(await (await fetch(`http://127.0.0.1:${workerPort}/health/live`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`http://127.0.0.1:${workerPort}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ok', components: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+    expect(await ready.json()).toMatchObject({ status: 'ok', components: { postgres: { ok: true }, temporal: { ok: true }, artifacts: { ok: true }, worker: { ok: true } } });
     // The worker trains, so it has initialised tfjs; it serves no models, so it reports no inference engines.
     const health = (await (await fetch(`http://127.0.0.1:${workerPort}/health`)).json()) as Record<string, unknown>;
     expect(health.tfjsBackend).toMatch(/^(wasm|cpu|tensorflow)$/);

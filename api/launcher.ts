@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BackfillInput, BatchScoreInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
+import { TASK_PRIORITY } from '../pipelines/task-priority.js';
 import { batchScoreWorkflowId, scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
 import type { StoredPipeline } from '../registry/pipelines.js';
 import type { Config } from '../runtime/config.js';
@@ -76,6 +77,7 @@ async function launchTraining(
     taskQueue: opts.taskQueue ?? deps.config.temporal.taskQueue,
     workflowId: how.workflowId,
     args: [input],
+    priority: { priorityKey: opts.trigger === 'backfill' ? TASK_PRIORITY.backfill : TASK_PRIORITY.run },
     ...(how.reusePolicy !== undefined ? { workflowIdReusePolicy: how.reusePolicy } : {}),
     typedSearchAttributes: new TypedSearchAttributes([
       { key: SEARCH_ATTRIBUTES.pipeline.key, value: pipeline.name },
@@ -91,7 +93,7 @@ async function launchTraining(
 export async function inspectSource(deps: LaunchDeps, input: SourceInspectionInput): Promise<SourceInspection> {
   return deps.temporal.workflow.execute<SourceInspectionWorkflow>(WORKFLOW_TYPES.inspection, {
     taskQueue: deps.config.temporal.taskQueue, workflowId: `inspect:${randomBytes(8).toString('hex')}`, args: [input],
-    workflowExecutionTimeout: '10 seconds',
+    workflowExecutionTimeout: '10 seconds', priority: { priorityKey: TASK_PRIORITY.interactive },
   });
 }
 
@@ -103,6 +105,8 @@ export async function startBackfill(deps: LaunchDeps, backfillId: string, input:
   await deps.temporal.workflow.start<BackfillPipelineWorkflow>(WORKFLOW_TYPES.backfill, {
     taskQueue: deps.config.temporal.taskQueue, workflowId: backfillId, args: [input],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // Inherited by its partitions and their stages.
+    priority: { priorityKey: TASK_PRIORITY.backfill },
     staticSummary: how.summary,
     staticDetails: how.details,
   });
@@ -117,7 +121,7 @@ export function newBatchScoreId(model: string): string {
 export async function startBatchScore(deps: LaunchDeps, jobId: string, input: BatchScoreInput): Promise<LaunchedRun> {
   const handle = await deps.temporal.workflow.start<BatchScoreWorkflow>(WORKFLOW_TYPES.batchScore, {
     taskQueue: deps.config.temporal.taskQueue, workflowId: jobId, args: [input],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, priority: { priorityKey: TASK_PRIORITY.batchScore },
     staticSummary: `Score ${input.source.kind} source with ${input.model} v${input.version}`,
     staticDetails: `Model **${input.model}** version ${input.version}${input.alias ? ` (alias ${input.alias})` : ''}, ${input.chunkRows} rows per chunk. Started by ${input.actor}.`,
   });

@@ -50,6 +50,12 @@ export async function startEmbeddedTemporal(opts: {
     '--port', String(opts.port),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     '--log-level', 'warn',
+    // Task-queue priority (pipelines/task-priority.ts): the matcher that honours priority keys (the dev
+    // server dispatches in arrival order without it), and one partition per queue, since priority orders
+    // tasks within a partition and a single-node server gains nothing from several.
+    '--dynamic-config-value', 'matching.useNewMatcher=true',
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1']),
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((a) => ['--search-attribute', `${a.name}=${a.cliType}`]),
   ];

@@ -67,6 +67,8 @@ export interface TestPlatformOptions {
   artifactDir?: string;
   /** More settings for loadConfig, over the test defaults (e.g. SOURCE_STATEMENT_TIMEOUT_MS). */
   env?: Record<string, string>;
+  /** false: no worker in this process (the test runs `mlp worker` processes on `taskQueue` instead). */
+  worker?: boolean;
 }
 
 export async function createTestPlatform(opts: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -94,6 +96,9 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
     // A test file makes more changes a minute than a person: the limits are tested where a test sets them.
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000', RATE_LIMIT_MUTATIONS_BURST: '100000', TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue,
     DATA_DIR: dataDir, ...(opts.artifactDir ? { ARTIFACT_DIR: opts.artifactDir } : {}), LOG_LEVEL: 'warn', MODEL_REFRESH_MS: '200', NODE_ENV: 'test',
+    // The API runs in this test process (assemblePlatform, no cluster); a test that wants several processes
+    // starts `mlp api` with API_PROCESSES itself (test/integration/api-processes.test.ts).
+    API_PROCESSES: '1',
     ...(opts.pgAdminUrl ? {} : { SOURCE_DATABASE_URL: sourceUrl.toString() }),
     ...opts.env,
   });
@@ -103,7 +108,7 @@ export async function createTestPlatform(opts: TestPlatformOptions = {}): Promis
   const workerMetrics = createMetrics({ defaultMetrics: false });
   const metrics = createMetrics({ defaultMetrics: false });
   const assembled = await assemblePlatform({
-    config, logger, databaseUrl, temporalAddress: inject('temporalAddress'), roles: { api: true, worker: true },
+    config, logger, databaseUrl, temporalAddress: inject('temporalAddress'), roles: { api: true, worker: opts.worker ?? true },
     metrics: { api: metrics, worker: workerMetrics }, codeVersion: 'test', faults: opts.faults,
     workflowBundle: { code: inject('workflowBundleCode') },
   });

@@ -74,7 +74,7 @@ export const EnvSchema = z.object({
    * Trainings a worker runs at once, each in a thread of its own; default the cores this process may use minus one
    * (at least one), which leaves a core for the other stages and heartbeats.
    */
-  WORKER_TRAINING_SLOTS: z.coerce.number().int().min(1).max(256).default(Math.max(1, availableCores() - 1)),
+  WORKER_TRAINING_SLOTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).optional()),
   TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
   /** Base URL of the Temporal Web UI, used to build links to runs. */
@@ -310,7 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      worker: { queues: [...new Set(e.WORKER_TASK_QUEUES)], identity: e.WORKER_IDENTITY, slots: { activities: e.WORKER_ACTIVITY_SLOTS, training: e.WORKER_TRAINING_SLOTS } },
+      worker: { queues: [...new Set(e.WORKER_TASK_QUEUES)], identity: e.WORKER_IDENTITY, slots: { activities: e.WORKER_ACTIVITY_SLOTS, training: e.WORKER_TRAINING_SLOTS ?? Math.max(1, availableCores() - 1) } },
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`),

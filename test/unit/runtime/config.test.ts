@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EnvSchema, loadConfig } from '../../../runtime/config.js';
 
 const example = readFileSync(join(import.meta.dirname, '..', '..', '..', '.env.example'), 'utf8');
-const exampleVars = Object.fromEntries(example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+const exampleVars = Object.fromEntries(example.split('\n').filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
 
 describe('config', () => {
   it('.env.example lists every setting the platform reads, and nothing else', () => {
@@ -59,6 +59,28 @@ describe('config', () => {
     expect(loadConfig({ DATABASE_URL_FILE: file }).database.url).toBe('postgres://app:s3cret@db:5432/mlplatform');
     expect(loadConfig({ DATABASE_URL_FILE: file, DATABASE_URL: 'postgres://x@y/z' }).database.url).toBe('postgres://x@y/z');
     expect(() => loadConfig({ DATABASE_URL_FILE: '/nonexistent/secret' })).toThrow(/DATABASE_URL_FILE points at \/nonexistent\/secret, which cannot be read \(ENOENT\)/);
+  });
+
+  it('checks the S3 store\'s settings together, and reads the worker\'s queues and slots', () => {
+    expect(loadConfig({}).artifactStore).toEqual({ kind: 'local' });
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3' })).toThrow(/ARTIFACT_S3_BUCKET: unset, but ARTIFACT_STORE=s3 needs the bucket/);
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'Bad_Bucket' })).toThrow(/ARTIFACT_S3_BUCKET: not a bucket name/);
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'b1', ARTIFACT_S3_ENDPOINT: 'http://minio:9000/path' })).toThrow(/ARTIFACT_S3_ENDPOINT: an http\(s\) origin/);
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'b1', ARTIFACT_S3_ACCESS_KEY_ID: 'k' })).toThrow(/go together/);
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'b1', ARTIFACT_S3_PREFIX: '../x y' })).toThrow(/ARTIFACT_S3_PREFIX: letters, digits/);
+    const dir = mkdtempSync(join(tmpdir(), 'mlp-config-'));
+    writeFileSync(join(dir, 'secret'), 'from-a-file\n');
+    const s3 = loadConfig({
+      ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'mlp-artifacts', ARTIFACT_S3_PREFIX: '/team-a/', ARTIFACT_S3_ENDPOINT: 'http://object-store:7070/',
+      ARTIFACT_S3_ACCESS_KEY_ID: 'key', ARTIFACT_S3_SECRET_ACCESS_KEY_FILE: join(dir, 'secret'), DATA_DIR: dir,
+    }).artifactStore;
+    expect(s3).toEqual({
+      kind: 's3', bucket: 'mlp-artifacts', prefix: 'team-a', endpoint: 'http://object-store:7070', region: 'us-east-1',
+      credentials: { accessKeyId: 'key', secretAccessKey: 'from-a-file' }, cacheDir: join(dir, 'artifact-cache'),
+    });
+    expect(loadConfig({ WORKER_TASK_QUEUES: 'training, training', WORKER_TRAINING_SLOTS: '3' }).temporal.worker).toMatchObject({ queues: ['training'], slots: { activities: 4, training: 3 } });
+    expect(() => loadConfig({ WORKER_TASK_QUEUES: 'gpu' })).toThrow(/WORKER_TASK_QUEUES/);
+    expect(() => loadConfig({ WORKER_TASK_QUEUES: ',' })).toThrow(/name at least one of pipelines, training/);
   });
 
   it('names every bad setting and points at .env.example', () => {

@@ -1,5 +1,7 @@
 // Backup and restore of the platform's state: the registry database (every table, as JSON rows, so the
 // archive restores into any PostgreSQL version without pg_dump) and the artifact folder, in one .tar.gz.
+// With ARTIFACT_STORE=s3 the artifacts stay in their bucket (whose versioning or replication is its own
+// backup): the archive holds the registry, and says where the artifacts are.
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -26,9 +28,14 @@ export interface BackupManifest {
   migrations: number;
   tables: Record<string, number>;
   artifactFiles: number;
+  /** Set when the artifacts were not archived: where they are (s3://bucket/prefix/). */
+  artifactsIn?: string;
 }
 
-export async function backup(opts: { databaseUrl: string; artifactDir: string; archive: string; codeVersion: string; progress?: (msg: string) => void }): Promise<BackupManifest> {
+/** The artifacts: a local folder (archived with the registry), or an object store's location (not archived). */
+export type BackupArtifacts = { dir: string } | { store: string };
+
+export async function backup(opts: { databaseUrl: string; artifacts: BackupArtifacts; archive: string; codeVersion: string; progress?: (msg: string) => void }): Promise<BackupManifest> {
   const say = opts.progress ?? (() => undefined);
   const work = await mkdtemp(join(tmpdir(), 'mlp-backup-'));
   const client = new pg.Client({ connectionString: opts.databaseUrl });
@@ -48,11 +55,15 @@ export async function backup(opts: { databaseUrl: string; artifactDir: string; a
     }
     const migrations = Number((await client.query('SELECT count(*) AS n FROM drizzle.__drizzle_migrations')).rows[0].n);
     await client.query('COMMIT');
-    const artifactFiles = await countFiles(opts.artifactDir);
-    const manifest: BackupManifest = { format: FORMAT, createdAt: new Date().toISOString(), codeVersion: opts.codeVersion, migrations, tables, artifactFiles };
+    const local = 'dir' in opts.artifacts ? opts.artifacts.dir : null;
+    const artifactFiles = local ? await countFiles(local) : 0;
+    const manifest: BackupManifest = {
+      format: FORMAT, createdAt: new Date().toISOString(), codeVersion: opts.codeVersion, migrations, tables, artifactFiles,
+      ...('store' in opts.artifacts ? { artifactsIn: opts.artifacts.store } : {}),
+    };
     await writeFile(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2));
-    say(`artifacts: ${artifactFiles} files`);
-    await run('tar', ['-czf', opts.archive, '-C', work, 'manifest.json', 'registry', '-C', opts.artifactDir, '--transform', 's,^\\./,artifacts/,', '.']);
+    say(local ? `artifacts: ${artifactFiles} files` : `artifacts: not archived; they stay in ${manifest.artifactsIn}`);
+    await run('tar', ['-czf', opts.archive, '-C', work, 'manifest.json', 'registry', ...(local ? ['-C', local, '--transform', 's,^\\./,artifacts/,', '.'] : [])]);
     say(`written ${opts.archive}`);
     return manifest;
   } finally {
@@ -63,13 +74,17 @@ export async function backup(opts: { databaseUrl: string; artifactDir: string; a
 
 export class RestoreRefused extends Error {}
 
-export async function restore(opts: { databaseUrl: string; artifactDir: string; archive: string; force?: boolean; progress?: (msg: string) => void }): Promise<BackupManifest> {
+export async function restore(opts: { databaseUrl: string; artifacts: BackupArtifacts; archive: string; force?: boolean; progress?: (msg: string) => void }): Promise<BackupManifest> {
   const say = opts.progress ?? (() => undefined);
   const work = await mkdtemp(join(tmpdir(), 'mlp-restore-'));
   try {
     await run('tar', ['-xzf', opts.archive, '-C', work]);
     const manifest = JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')) as BackupManifest;
     if (manifest.format !== FORMAT) throw new RestoreRefused(`${opts.archive} is not a platform backup (format ${manifest.format})`);
+    const local = 'dir' in opts.artifacts ? opts.artifacts.dir : null;
+    if (!local && manifest.artifactFiles > 0) {
+      throw new RestoreRefused(`${opts.archive} holds ${manifest.artifactFiles} artifact files, and the artifacts of this configuration are in ${'store' in opts.artifacts ? opts.artifacts.store : 'a bucket'}: restore it with ARTIFACT_STORE=local, then copy ARTIFACT_DIR's files to the bucket under its prefix (same relative keys) with an S3 tool`);
+    }
 
     await migrateDatabase(opts.databaseUrl);
     const client = new pg.Client({ connectionString: opts.databaseUrl });
@@ -79,7 +94,7 @@ export async function restore(opts: { databaseUrl: string; artifactDir: string; 
       if (manifest.migrations > known) throw new RestoreRefused(`the backup comes from a newer schema (${manifest.migrations} migrations; this code has ${known}); restore it with that version`);
       const occupied = [];
       for (const t of TABLES) if (Number((await client.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n) > 0) occupied.push(t);
-      const artifactsPresent = await countFiles(opts.artifactDir);
+      const artifactsPresent = local ? await countFiles(local) : 0;
       if ((occupied.length || artifactsPresent) && !opts.force) {
         throw new RestoreRefused(`the target is not empty (tables with rows: ${occupied.join(', ') || 'none'}; artifact files: ${artifactsPresent}); restore into a fresh database and folder, or pass --force to replace them`);
       }
@@ -114,10 +129,14 @@ export async function restore(opts: { databaseUrl: string; artifactDir: string; 
     } finally {
       await client.end().catch(() => undefined);
     }
-    await rm(opts.artifactDir, { recursive: true, force: true });
-    await mkdir(opts.artifactDir, { recursive: true });
-    await run('cp', ['-a', `${join(work, 'artifacts')}/.`, opts.artifactDir]);
-    say(`artifacts: ${manifest.artifactFiles} files into ${opts.artifactDir}`);
+    if (local) {
+      await rm(local, { recursive: true, force: true });
+      await mkdir(local, { recursive: true });
+      if (manifest.artifactFiles > 0) await run('cp', ['-a', `${join(work, 'artifacts')}/.`, local]);
+      say(`artifacts: ${manifest.artifactFiles} files into ${local}`);
+    } else {
+      say(`artifacts: left as they are in ${'store' in opts.artifacts ? opts.artifacts.store : 'the bucket'}${manifest.artifactsIn ? ` (the backup's were in ${manifest.artifactsIn})` : ''}`);
+    }
     return manifest;
   } finally {
     await rm(work, { recursive: true, force: true });

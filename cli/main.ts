@@ -166,15 +166,18 @@ async function main(argv: string[]): Promise<number> {
       if (!rest[0]) break;
       return withRegistryDatabase(config, async (databaseUrl) => {
         const progress = (m: string) => console.log(`  ${m}`);
+        const s3 = config.artifactStore.kind === 's3' ? config.artifactStore : null;
+        const artifacts = s3 ? { store: `s3://${s3.bucket}/${s3.prefix ? `${s3.prefix}/` : ''}` } : { dir: config.artifactDir };
+        const artifactsWhere = 'dir' in artifacts ? artifacts.dir : artifacts.store;
         if (cmd === 'backup') {
-          const m = await backup({ databaseUrl, artifactDir: config.artifactDir, archive: rest[0], codeVersion: codeVersion(config.gitCommit), progress });
+          const m = await backup({ databaseUrl, artifacts, archive: rest[0], codeVersion: codeVersion(config.gitCommit), progress });
           console.log(`backup written: ${rest[0]} (${Object.values(m.tables).reduce((a, b) => a + b, 0)} rows, ${m.artifactFiles} artifact files)`);
         } else {
           try {
-            await restore({ databaseUrl, artifactDir: config.artifactDir, archive: rest[0], force: Boolean(values.force), progress });
+            await restore({ databaseUrl, artifacts, archive: rest[0], force: Boolean(values.force), progress });
             // After the restored rows, which replaced the log: who restored what, into where.
             const db = connectDb(databaseUrl, { max: 1 });
-            await appendAudit(db, { actor: `cli:${userInfo().username}`, requestId: null, action: 'backup.restored', subject: `backup:${basename(rest[0])}`, details: { force: Boolean(values.force), artifactDir: config.artifactDir } })
+            await appendAudit(db, { actor: `cli:${userInfo().username}`, requestId: null, action: 'backup.restored', subject: `backup:${basename(rest[0])}`, details: { force: Boolean(values.force), artifacts: artifactsWhere } })
               .finally(() => db.$client.end());
           } catch (err) {
             if (err instanceof RestoreRefused) {
@@ -183,7 +186,7 @@ async function main(argv: string[]): Promise<number> {
             }
             throw err;
           }
-          console.log(`restored ${rest[0]} into ${redactUrl(databaseUrl)} and ${config.artifactDir}`);
+          console.log(`restored ${rest[0]} into ${redactUrl(databaseUrl)} and ${artifactsWhere}`);
         }
         return 0;
       });

@@ -1,8 +1,10 @@
 // What operators rely on: probes that follow the dependencies, Prometheus metrics that move, and a backup
 // that restores into a fresh database and folder and serves the same predictions.
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, restore, RestoreRefused } from '../../app/backup.js';
@@ -119,7 +121,7 @@ describe('/metrics', () => {
  */
 async function restoreKeepingTestKeys(q: TestPlatform, archive = join(root, 'backup.tar.gz')) {
   const keys = await q.owner.execute(sql`select * from api_keys`);
-  await restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: q.config.artifactDir, archive, force: true });
+  await restore({ databaseUrl: q.ownerDatabaseUrl, artifacts: { dir: q.config.artifactDir }, archive, force: true });
   await q.owner.execute(sql`delete from api_keys where name like 'test-%'`);
   await q.owner.execute(sql`insert into api_keys select * from json_populate_recordset(null::api_keys, ${JSON.stringify(keys.rows)}::json)`);
   await q.keys.refresh();
@@ -129,7 +131,7 @@ describe('backup and restore', () => {
   it('restores into a fresh PostgreSQL and folder that serve the same prediction', async () => {
     const served = await p.request('POST', '/v1/models/seattle-temp/predict', { instances });
     const archive = join(root, 'backup.tar.gz');
-    const manifest = await backup({ databaseUrl: p.databaseUrl, artifactDir: p.config.artifactDir, archive, codeVersion: 'test' });
+    const manifest = await backup({ databaseUrl: p.databaseUrl, artifacts: { dir: p.config.artifactDir }, archive, codeVersion: 'test' });
     expect(manifest.tables).toMatchObject({ pipelines: 1, runs: 1, models: 1, model_versions: 1, aliases: 1, alias_events: 1 });
     expect(manifest.artifactFiles).toBeGreaterThan(5);
 
@@ -139,7 +141,7 @@ describe('backup and restore', () => {
     const q = await createTestPlatform({ pgAdminUrl: fresh.adminUrl, artifactDir: freshArtifacts });
     try {
       // The target's own keys and audit rows make it not empty: a restore replaces them only when forced.
-      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(/tables with rows: audit_log, api_keys;/);
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifacts: { dir: freshArtifacts }, archive })).rejects.toThrow(/tables with rows: audit_log, api_keys;/);
       await restoreKeepingTestKeys(q);
       const again = await q.request('POST', '/v1/models/seattle-temp/predict', { instances });
       expect(again.status).toBe(200);
@@ -150,8 +152,8 @@ describe('backup and restore', () => {
       const v2 = await q.request('POST', '/v1/pipelines', { ...shippedSpec('seattle-weather.json'), description: 'after restore' });
       expect(v2.body.pipeline.version).toBe(2);
 
-      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(RestoreRefused);
-      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifactDir: freshArtifacts, archive })).rejects.toThrow(/not empty .* pass --force/);
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifacts: { dir: freshArtifacts }, archive })).rejects.toThrow(RestoreRefused);
+      await expect(restore({ databaseUrl: q.ownerDatabaseUrl, artifacts: { dir: freshArtifacts }, archive })).rejects.toThrow(/not empty .* pass --force/);
       await restoreKeepingTestKeys(q);
       expect((await q.request('GET', '/v1/pipelines')).body.pipelines[0].version).toBe(1);
       // The backup's audit log came with it, with the first platform's actors.
@@ -161,6 +163,24 @@ describe('backup and restore', () => {
       await q.stop();
       await fresh.stop();
     }
+  });
+});
+
+describe('backup and restore with ARTIFACT_STORE=s3', () => {
+  it('archives the registry only, says where the artifacts stay, and refuses to drop an archive\'s artifact files', async () => {
+    const store = 's3://mlp-artifacts/team-a/';
+    const registryOnly = join(root, 'registry-only.tar.gz');
+    const manifest = await backup({ databaseUrl: p.databaseUrl, artifacts: { store }, archive: registryOnly, codeVersion: 'test' });
+    expect(manifest).toMatchObject({ artifactFiles: 0, artifactsIn: store, tables: { model_versions: 1 } });
+    const { stdout } = await promisify(execFile)('tar', ['-tzf', registryOnly]);
+    expect(stdout.split('\n').filter(Boolean).every((f) => f === 'manifest.json' || f.startsWith('registry'))).toBe(true);
+
+    const withFiles = join(root, 'with-files.tar.gz');
+    await backup({ databaseUrl: p.databaseUrl, artifacts: { dir: p.config.artifactDir }, archive: withFiles, codeVersion: 'test' });
+    await expect(restore({ databaseUrl: p.ownerDatabaseUrl, artifacts: { store }, archive: withFiles, force: true }))
+      .rejects.toThrow(/holds \d+ artifact files, and the artifacts of this configuration are in s3:\/\/mlp-artifacts\/team-a\/: restore it with ARTIFACT_STORE=local/);
+    // Refused before touching anything: the model still answers.
+    expect((await p.request('POST', '/v1/models/seattle-temp/predict', { instances })).status).toBe(200);
   });
 });
 

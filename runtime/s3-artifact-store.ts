@@ -31,13 +31,6 @@ export interface S3StoreSettings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** This machine's working copy of the artifacts it writes and reads. */
   cacheDir: string;
-  /**
-   * Bytes the working copy may hold before the artifacts used longest ago are removed from it (they stay
-   * in the bucket); 0: no bound.
-   */
-  cacheMaxBytes: number;
-  /** An artifact used within this long is never removed, however full the copy (default 15 minutes). */
-  cacheKeepMs?: number;
 }
 
 /** What this process knows a local file to hold: the object with `etag`, as long as size and mtime are unchanged. */
@@ -66,38 +59,6 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
   const base = resolve(settings.cacheDir);
   const prefix = settings.prefix ? `${settings.prefix}/` : '';
   const copies = new Map<string, LocalCopy>();
-  // Per artifact key: when a stage last asked for it, for removing the least recently used from a full copy.
-  const lastUsed = new Map<string, number>();
-  const keepMs = settings.cacheKeepMs ?? 15 * 60_000;
-  const used = (key: string) => {
-    lastUsed.delete(key);
-    lastUsed.set(key, Date.now());
-  };
-  /**
-   * Removes whole artifacts from the working copy, least recently used first, until it fits. An artifact a
-   * stage may still read (used within keepMs, or being fetched or written now) stays: a stage that finds
-   * its files gone after all fails and its retry fetches them again.
-   */
-  async function trim(): Promise<void> {
-    if (settings.cacheMaxBytes <= 0) return;
-    let total = 0;
-    for (const c of copies.values()) total += c.size;
-    if (total <= settings.cacheMaxBytes) return;
-    const now = Date.now();
-    for (const [key, at] of lastUsed) {
-      if (total <= settings.cacheMaxBytes || now - at < keepMs) break;
-      if (busy.has(key)) continue;
-      const dir = localDir(key);
-      for (const [file, c] of copies) {
-        if (file === dir || file.startsWith(dir + sep)) {
-          total -= c.size;
-          copies.delete(file);
-        }
-      }
-      lastUsed.delete(key);
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
   // One operation per artifact at a time in this process: two activities reading the same model must not
   // download it into the same files at once.
   const busy = new Map<string, Promise<unknown>>();
@@ -215,8 +176,7 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     location: `s3://${bucket}/${prefix}`,
     async workDir(rawKey, opts = {}) {
       const key = checkedKey(rawKey);
-      used(key);
-      const dir = await exclusive(key, async () => {
+      return exclusive(key, async () => {
         const dir = localDir(key);
         if (opts.fresh) {
           await rm(dir, { recursive: true, force: true });
@@ -229,33 +189,25 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
         await mkdir(dir, { recursive: true });
         return dir;
       });
-      await trim();
-      return dir;
     },
     async sync(rawKey) {
       const key = checkedKey(rawKey);
-      used(key);
       await exclusive(key, () => mirrorUp(key));
     },
     async publish(rawKey) {
       const key = checkedKey(rawKey);
-      used(key);
       await exclusive(key, () => mirrorUp(key));
-      await trim();
       return `${ARTIFACT_SCHEME}${key}`;
     },
     async localPath(uri) {
       if (!uri.startsWith(ARTIFACT_SCHEME)) throw new Error(`the object store cannot read ${uri.split(':')[0]}: URIs; only ${ARTIFACT_SCHEME} ones`);
       const key = checkedKey(uri.slice(ARTIFACT_SCHEME.length));
-      used(key);
-      const path = await exclusive(key, async () => {
+      return exclusive(key, async () => {
         const remote = await listRemote(key);
         if (remote.length === 0) throw new ArtifactNotFoundError(uri);
         await mirrorDown(key, remote, true);
         return localDir(key);
       });
-      await trim();
-      return path;
     },
     async ping() {
       try {

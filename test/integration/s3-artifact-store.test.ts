@@ -17,7 +17,7 @@ const prefix = 'platform-one';
 
 const storeOn = (cacheDir: string, over: Partial<Parameters<typeof createS3ArtifactStore>[0]> = {}) => createS3ArtifactStore({
   bucket: server.bucket, prefix, endpoint: server.endpoint, region: 'us-east-1',
-  credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, cacheDir, cacheMaxBytes: 0, ...over,
+  credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, cacheDir, ...over,
 });
 const objectKeys = async (under: string) => ((await server.client.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${prefix}/${under}` }))).Contents ?? []).map((o) => o.Key!).sort();
 
@@ -99,26 +99,6 @@ describe('the S3 artifact store', () => {
       await machineA.publish(key);
     }
     expect(await readdir(await machineB.localPath('artifact://runs/s/model'))).toEqual(['model.txt']);
-  });
-
-  it('keeps its working copy within its bound, removing what was used longest ago, and fetches it again when asked', async () => {
-    const bounded = storeOn(join(caches, 'bounded'), { cacheMaxBytes: 2_500, cacheKeepMs: 0 });
-    const uris: string[] = [];
-    for (const name of ['one', 'two', 'three']) {
-      const dir = await bounded.workDir(`runs/lru/${name}`, { fresh: true });
-      await writeFile(join(dir, 'data.bin'), Buffer.alloc(1_000, name.length));
-      uris.push(await bounded.publish(`runs/lru/${name}`));
-    }
-    // 3,000 bytes written, 2,500 allowed: the first, used longest ago, left this copy (not the bucket).
-    expect((await readdir(join(caches, 'bounded', 'runs', 'lru'))).sort()).toEqual(['three', 'two']);
-    expect(await objectKeys('runs/lru/')).toHaveLength(3);
-    // Asked for again, it comes back from the bucket, and now `two` is the oldest.
-    expect((await readFile(join(await bounded.localPath(uris[0]), 'data.bin')))[0]).toBe(3);
-    expect((await readdir(join(caches, 'bounded', 'runs', 'lru'))).sort()).toEqual(['one', 'three']);
-    // Within the keep time nothing leaves, however full.
-    const keeping = storeOn(join(caches, 'keeping'), { cacheMaxBytes: 1, cacheKeepMs: 60_000 });
-    for (const uri of uris) await keeping.localPath(uri);
-    expect((await readdir(join(caches, 'keeping', 'runs', 'lru'))).sort()).toEqual(['one', 'three', 'two']);
   });
 
   it('answers a missing artifact with ArtifactNotFoundError, and refuses keys outside the store', async () => {

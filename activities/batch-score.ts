@@ -140,7 +140,9 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         out.writeParquet(file);
         const result = { ...base, outputUri: `${await artifacts.publish(key)}/predictions.parquet`, outputSha256: await sha256File(file) };
         await finishBatchJob(db, jobId, result);
-        // The chunks are in the output now; the input artifact stays, as the job's lineage.
+        // The chunks are in the output now: gone from the store (workDir fresh empties it there too) and from
+        // here. The input artifact stays, as the job's lineage.
+        await artifacts.workDir(keyOf(jobId, 'parts'), { fresh: true });
         await rm(partsDir, { recursive: true, force: true });
         return result;
       });

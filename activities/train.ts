@@ -41,8 +41,11 @@ export function createTrainActivity(deps: ActivityDeps) {
           async (p) => {
             last = { loss: p.loss, valLoss: p.valLoss };
             // The epoch's checkpoint is written by now: into the store before the heartbeat reports the
-            // epoch, so a retry anywhere resumes from it.
-            await artifacts.sync(checkpointKey);
+            // epoch, so a retry anywhere resumes from it. A store that fails this once costs a retry anywhere
+            // else an epoch more, not the attempt: the next epoch's sync sends a newer checkpoint.
+            await artifacts.sync(checkpointKey).catch((err: unknown) => {
+              deps.logger.warn({ err, workflowId: run.workflowId, epoch: p.epoch }, 'could not store the checkpoint; training goes on');
+            });
             ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, attempt });
             try {
               await deps.faults?.(`train:epoch:${p.epoch}`, attempt, { workflowId: run.workflowId });

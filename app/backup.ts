@@ -82,6 +82,12 @@ export async function restore(opts: { databaseUrl: string; artifacts: BackupArti
     const manifest = JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')) as BackupManifest;
     if (manifest.format !== FORMAT) throw new RestoreRefused(`${opts.archive} is not a platform backup (format ${manifest.format})`);
     const local = 'dir' in opts.artifacts ? opts.artifacts.dir : null;
+    if (local && manifest.artifactsIn) {
+      throw new RestoreRefused(`${opts.archive} holds no artifact files: they stayed in ${manifest.artifactsIn}, where its registry rows point; restore it with ARTIFACT_STORE=s3 and that bucket and prefix`);
+    }
+    if (!local && manifest.artifactsIn && 'store' in opts.artifacts && manifest.artifactsIn !== opts.artifacts.store && !opts.force) {
+      throw new RestoreRefused(`${opts.archive}'s artifacts are in ${manifest.artifactsIn}, and this configuration's in ${opts.artifacts.store}: its registry rows would point at objects not there. Copy the objects across, then restore with --force`);
+    }
     if (!local && manifest.artifactFiles > 0) {
       throw new RestoreRefused(`${opts.archive} holds ${manifest.artifactFiles} artifact files, and the artifacts of this configuration are in ${'store' in opts.artifacts ? opts.artifacts.store : 'a bucket'}: restore it with ARTIFACT_STORE=local, then copy ARTIFACT_DIR's files to the bucket under its prefix (same relative keys) with an S3 tool`);
     }

@@ -54,15 +54,15 @@ export async function startWorker(opts: {
   const workers: WorkerHandle['workers'] = [];
   try {
     if (opts.queues.includes('pipelines')) {
-      const { train: _train, ...light } = activities;
       workers.push({
         queue: opts.taskQueue,
         worker: await Worker.create({
           ...common,
           taskQueue: opts.taskQueue,
           ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
-          // Runs started before training had its own queue still schedule `train` here.
-          activities: opts.queues.includes('training') ? activities : light,
+          // With `train` too: runs recorded before training had its own queue still schedule it here, and a
+          // pipelines-only worker must not leave them without one.
+          activities,
           maxConcurrentActivityTaskExecutions: opts.slots.activities,
         }),
       });
@@ -76,7 +76,16 @@ export async function startWorker(opts: {
     await connection.close();
     throw err;
   }
-  const done = Promise.all(workers.map((w) => w.worker.run())).then(() => undefined).finally(() => connection.close());
+  // One worker failing stops the others, then the connection closes and the first failure is what `done`
+  // reports (closing while another worker still holds the connection would throw instead, and hide it).
+  const done = Promise.allSettled(workers.map((w) => w.worker.run().catch((err: unknown) => {
+    for (const other of workers) if (other.worker.getState() === 'RUNNING') other.worker.shutdown();
+    throw err;
+  }))).then(async (results) => {
+    await connection.close();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
   return {
     workers,
     done,

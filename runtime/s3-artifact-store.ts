@@ -10,13 +10,13 @@
 // The URIs are the local store's (`artifact://<key>`): a registry row means the same artifact whichever
 // store and machine reads it.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
+  DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { ARTIFACT_SCHEME, ArtifactNotFoundError, artifactFiles, safeKey, type ArtifactStore } from './artifacts.js';
 
@@ -38,6 +38,8 @@ interface LocalCopy {
   etag: string;
   size: number;
   mtimeMs: number;
+  /** The file's inode: a new version renamed over the name is another file, whatever its size and time. */
+  ino: number;
 }
 
 interface RemoteObject {
@@ -54,6 +56,9 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     // Our own bounded retries would only repeat the SDK's (3 attempts with backoff); Temporal retries the
     // activity on top of that.
     maxAttempts: 3,
+    // A store that stops answering fails the call (and the stage's attempt, which Temporal retries) instead
+    // of hanging it, and the heartbeats queued behind it, for good.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
   });
   const { bucket } = settings;
   const base = resolve(settings.cacheDir);
@@ -97,7 +102,8 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
       // The key without its slash lists both forms in one call; siblings such as `key2/…` are dropped.
       const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: exact, ContinuationToken: token }));
       for (const o of page.Contents ?? []) {
-        if (!o.Key || !o.ETag) continue;
+        // Folder markers (keys ending in '/', made by consoles and some tools) hold nothing of an artifact.
+        if (!o.Key || !o.ETag || o.Key.endsWith('/')) continue;
         if (o.Key === exact) out.push({ path: '', etag: o.ETag });
         else if (o.Key.startsWith(`${exact}/`)) out.push({ path: o.Key.slice(exact.length + 1), etag: o.ETag });
       }
@@ -127,7 +133,7 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
       throw err;
     }
     const info = await stat(target);
-    copies.set(target, { etag, size: info.size, mtimeMs: info.mtimeMs });
+    copies.set(target, { etag, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
   }
 
   /** Makes the local folder of `key` hold the artifact's objects; `exact`: also removes files the store lacks. */
@@ -149,24 +155,38 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     const known = copies.get(file);
     if (!known || known.etag !== etag) return false;
     const info = await stat(file).catch(() => null);
-    return info !== null && info.size === known.size && info.mtimeMs === known.mtimeMs;
+    return info !== null && info.size === known.size && info.mtimeMs === known.mtimeMs && info.ino === known.ino;
   }
 
-  /** Uploads the folder's files that changed since this process last uploaded or fetched them, and removes objects it no longer has. */
-  async function mirrorUp(key: string): Promise<void> {
+  /**
+   * Uploads the folder's files that changed since this process last uploaded or fetched them. `exact`
+   * (publish): the folder must exist, and objects it no longer has are removed. A sync only adds: a
+   * folder missing here must never empty the store's copy of checkpoints or chunks.
+   */
+  async function mirrorUp(key: string, exact: boolean): Promise<void> {
     const dir = localDir(key);
     const local = await listLocal(dir);
+    if (exact && local.length === 0) await stat(dir); // a missing folder is an error, not an empty artifact
     const remote = await listRemote(key);
     const remoteEtag = new Map(remote.map((o) => [o.path, o.etag]));
     for (const file of local) {
       const path = relative(dir, file).split(sep).join('/');
-      const info = await stat(file);
-      const known = copies.get(file);
-      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && remoteEtag.get(path) === known.etag) continue;
-      const r = await client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key, path), Body: createReadStream(file), ContentLength: info.size }));
-      if (!r.ETag) throw new Error(`the object store returned no ETag for ${objectKey(key, path)}`);
-      copies.set(file, { etag: r.ETag, size: info.size, mtimeMs: info.mtimeMs });
+      // Read through one open handle: a writer may rename a new version over the name meanwhile (a
+      // checkpoint written by the training thread), and the handle keeps the version whose size was taken.
+      const fh = await open(file, 'r');
+      try {
+        const info = await fh.stat();
+        const known = copies.get(file);
+        if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && known.ino === info.ino && remoteEtag.get(path) === known.etag) continue;
+        const body = fh.createReadStream({ start: 0, autoClose: false });
+        const r = await client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key, path), Body: body, ContentLength: info.size }));
+        if (!r.ETag) throw new Error(`the object store returned no ETag for ${objectKey(key, path)}`);
+        copies.set(file, { etag: r.ETag, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
+      } finally {
+        await fh.close();
+      }
     }
+    if (!exact) return;
     const kept = new Set(local.map((f) => relative(dir, f).split(sep).join('/')));
     await deleteRemote(remote.filter((o) => !kept.has(o.path)).map((o) => objectKey(key, o.path)));
   }
@@ -192,11 +212,11 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     },
     async sync(rawKey) {
       const key = checkedKey(rawKey);
-      await exclusive(key, () => mirrorUp(key));
+      await exclusive(key, () => mirrorUp(key, false));
     },
     async publish(rawKey) {
       const key = checkedKey(rawKey);
-      await exclusive(key, () => mirrorUp(key));
+      await exclusive(key, () => mirrorUp(key, true));
       return `${ARTIFACT_SCHEME}${key}`;
     },
     async localPath(uri) {
@@ -211,7 +231,8 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     },
     async ping() {
       try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }));
+        // A listing under the prefix, not HeadBucket: a key allowed only this prefix may not read the bucket.
+        await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
       } catch (err) {
         throw new Error(`the artifact bucket ${bucket}${settings.endpoint ? ` at ${settings.endpoint}` : ''} cannot be reached: ${describeS3Error(err)}`);
       }

@@ -63,7 +63,7 @@ describe('probes', () => {
     expect((await p.request('GET', '/health/startup')).status).toBe(200);
     const ready = await p.request('GET', '/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', failing: [], components: { postgres: { ok: true }, temporal: { ok: true }, artifacts: { ok: true }, models: { ok: true } } });
+    expect(ready.body).toMatchObject({ status: 'ok', failing: [], components: { postgres: { ok: true }, temporal: { ok: true }, models: { ok: true } } });
     const health = await p.request('GET', '/health');
     expect(health.body).toMatchObject({ status: 'ok', version: 'test', tfjsBackend: expect.stringMatching(/^(wasm|cpu|tensorflow)$/) });
     expect(health.body.components.postgres.ms).toBeGreaterThanOrEqual(0);
@@ -179,6 +179,12 @@ describe('backup and restore with ARTIFACT_STORE=s3', () => {
     await backup({ databaseUrl: p.databaseUrl, artifacts: { dir: p.config.artifactDir }, archive: withFiles, codeVersion: 'test' });
     await expect(restore({ databaseUrl: p.ownerDatabaseUrl, artifacts: { store }, archive: withFiles, force: true }))
       .rejects.toThrow(/holds \d+ artifact files, and the artifacts of this configuration are in s3:\/\/mlp-artifacts\/team-a\/: restore it with ARTIFACT_STORE=local/);
+    // The other way round: a registry-only archive into a configuration with a local folder.
+    await expect(restore({ databaseUrl: p.ownerDatabaseUrl, artifacts: { dir: p.config.artifactDir }, archive: registryOnly, force: true }))
+      .rejects.toThrow(/holds no artifact files: they stayed in s3:\/\/mlp-artifacts\/team-a\/, where its registry rows point/);
+    // Or into another bucket or prefix than its own, unless forced.
+    await expect(restore({ databaseUrl: p.ownerDatabaseUrl, artifacts: { store: 's3://other/' }, archive: registryOnly }))
+      .rejects.toThrow(/artifacts are in s3:\/\/mlp-artifacts\/team-a\/, and this configuration's in s3:\/\/other\//);
     // Refused before touching anything: the model still answers.
     expect((await p.request('POST', '/v1/models/seattle-temp/predict', { instances })).status).toBe(200);
   });

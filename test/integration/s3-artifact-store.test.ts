@@ -1,6 +1,6 @@
 // ARTIFACT_STORE=s3 against a real S3-compatible server (the Versity gateway over a temporary folder): two
 // stores with their own working copies stand for two machines sharing one bucket.
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -90,6 +90,36 @@ describe('the S3 artifact store', () => {
     await machineA.workDir(key, { fresh: true });
     expect(await objectKeys('batch/job-1/')).toEqual([]);
     expect(await readdir(await storeOn(join(caches, 'c')).workDir(key))).toEqual([]);
+  });
+
+  it('never empties the bucket from a folder missing here, and uploads whole the version of a file a writer replaces meanwhile', async () => {
+    const key = 'runs/ckpt/train-checkpoint';
+    const a = await machineA.workDir(key, { fresh: true });
+    await writeFile(join(a, 'checkpoint.json'), 'epoch 1');
+    await machineA.sync(key);
+    await rm(a, { recursive: true, force: true });
+    await machineA.sync(key);
+    expect(await objectKeys('runs/ckpt/')).toEqual([`${prefix}/runs/ckpt/train-checkpoint/checkpoint.json`]);
+    await expect(machineA.publish(key)).rejects.toThrow(/ENOENT/);
+
+    // As the training thread does: a new, longer checkpoint renamed over the name every millisecond or so,
+    // while the activity syncs. Each upload is one whole version.
+    const b = await machineB.workDir(key);
+    expect(await readFile(join(b, 'checkpoint.json'), 'utf8')).toBe('epoch 1');
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 2; writing; n++) {
+        await writeFile(join(b, '.checkpoint.json.tmp'), `epoch ${n} `.repeat(n));
+        await rename(join(b, '.checkpoint.json.tmp'), join(b, 'checkpoint.json'));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    for (let i = 0; i < 150; i++) await machineB.sync(key);
+    writing = false;
+    await writer;
+    await machineB.sync(key);
+    const fresh = await storeOn(join(caches, 'after-rewrites')).workDir(key);
+    expect(await readFile(join(fresh, 'checkpoint.json'), 'utf8')).toBe(await readFile(join(b, 'checkpoint.json'), 'utf8'));
   });
 
   it('keeps artifacts whose keys share a beginning apart', async () => {

@@ -17,21 +17,22 @@ beforeAll(async () => {
       if (stage !== 'collect') return;
       collects.push(workflowId);
       firstCollectStarted();
-      if (workflowId.includes(':backfill-')) await new Promise((r) => setTimeout(r, 400));
+      // Long enough for the manual run to be started and its first stages queued on a busy CI machine.
+      if (workflowId.includes(':backfill-')) await new Promise((r) => setTimeout(r, 1200));
     },
   });
-  expect((await p.request('POST', '/v1/pipelines', quickFootballSpec())).status).toBe(201);
+  expect((await p.request('POST', '/v1/pipelines', quickFootballSpec({ name: 'football-priority' }))).status).toBe(201);
 });
 afterAll(() => p?.stop());
 
 describe('task-queue priority', () => {
   it('starts a manual run\'s stages ahead of the backfill partitions queued before it', async () => {
-    const backfill = await p.request('POST', '/v1/pipelines/football/backfills', { start: '2014-07-01', end: '2017-07-01', step: 'season', concurrency: 4 });
+    const backfill = await p.request('POST', '/v1/pipelines/football-priority/backfills', { start: '2014-07-01', end: '2017-07-01', step: 'season', concurrency: 4 });
     expect(backfill.status, JSON.stringify(backfill.body)).toBe(201);
     // The worker's one slot is busy with a partition's collect; the three others wait in the queue.
     await firstCollect;
     await new Promise((r) => setTimeout(r, 100));
-    const manual = await p.request('POST', '/v1/pipelines/football/runs', { allowPromotion: false });
+    const manual = await p.request('POST', '/v1/pipelines/football-priority/runs', { allowPromotion: false });
     expect(manual.status).toBe(201);
     const manualId: string = manual.body.run.workflowId;
     await p.temporal.workflow.getHandle(manualId).result();
@@ -46,7 +47,7 @@ describe('task-queue priority', () => {
     // And the whole run is done before any partition that trained a model.
     const closed = async (id: string) => (await p.temporal.workflow.getHandle(id).describe()).closeTime!.getTime();
     const manualClosed = await closed(manualId);
-    const runs = (await p.request('GET', '/v1/runs?pipeline=football')).body.runs as { workflowId: string; trigger: string; status: string }[];
+    const runs = (await p.request('GET', '/v1/runs?pipeline=football-priority')).body.runs as { workflowId: string; trigger: string; status: string }[];
     const trained = runs.filter((r) => r.trigger === 'backfill' && r.status === 'succeeded');
     expect(trained.length).toBeGreaterThanOrEqual(2);
     for (const r of trained) expect(await closed(r.workflowId), r.workflowId).toBeGreaterThan(manualClosed);

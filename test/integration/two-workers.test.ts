@@ -58,7 +58,8 @@ beforeAll(async () => {
   // The API only: the stages run in the worker processes below.
   p = await createTestPlatform({ worker: false, env: { ...storeEnv, ARTIFACT_CACHE_DIR: join(scratch, 'api-cache') } });
   // A machine without cores to spare runs the light stages; another takes training only.
-  await Promise.all([startWorker('worker-light', 'pipelines'), startWorker('worker-training', 'training')]);
+  // One stage at a time on the light one, so that in the backfill below neither can take every stage.
+  await Promise.all([startWorker('worker-light', 'pipelines', { WORKER_ACTIVITY_SLOTS: '1' }), startWorker('worker-training', 'training')]);
 });
 afterAll(async () => {
   for (const w of workers.values()) await w.stop();
@@ -69,8 +70,8 @@ afterAll(async () => {
 
 describe('two workers on two machines sharing one S3 store', () => {
   it('run one pipeline whose stages land on both, and the API serves the model from the bucket', async () => {
-    expect((await p.request('POST', '/v1/pipelines', quickFootballSpec())).status).toBe(201);
-    const { workflowId, result, error } = await p.runPipeline('football');
+    expect((await p.request('POST', '/v1/pipelines', quickFootballSpec({ name: 'football-2w' }))).status).toBe(201);
+    const { workflowId, result, error } = await p.runPipeline('football-2w');
     expect(error).toBeUndefined();
     expect(result).toMatchObject({ modelVersion: 1, promotion: { promoted: true } });
 
@@ -84,9 +85,9 @@ describe('two workers on two machines sharing one S3 store', () => {
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     for (const part of ['/clean/clean.parquet', '/features/fitted.json', '/model/']) expect(keys.some((k) => k.includes(part)), part).toBe(true);
 
-    const res = await p.request('POST', '/v1/models/football/predict', { instances: [{ date: '2017-08-12', home_team: 'Arsenal', away_team: 'Leicester City' }] });
+    const res = await p.request('POST', '/v1/models/football-2w/predict', { instances: [{ date: '2017-08-12', home_team: 'Arsenal', away_team: 'Leicester City' }] });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ model: 'football', version: 1 });
+    expect(res.body).toMatchObject({ model: 'football-2w', version: 1 });
     expect(res.body.predictions[0].probabilities).toBeDefined();
   });
 
@@ -95,10 +96,10 @@ describe('two workers on two machines sharing one S3 store', () => {
     await workers.get('worker-training')!.stop();
     workers.delete('worker-training');
     await startWorker('worker-both', 'pipelines,training', { WORKER_ACTIVITY_SLOTS: '1' });
-    const started = await p.request('POST', '/v1/pipelines/football/backfills', { start: '2014-07-01', end: '2017-07-01', step: 'season', concurrency: 4 });
+    const started = await p.request('POST', '/v1/pipelines/football-2w/backfills', { start: '2014-07-01', end: '2017-07-01', step: 'season', concurrency: 4 });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     await p.temporal.workflow.getHandle(started.body.backfill.id).result();
-    const runs = await p.request('GET', '/v1/runs?pipeline=football');
+    const runs = await p.request('GET', '/v1/runs?pipeline=football-2w');
     const partitions: string[] = runs.body.runs.filter((r: { trigger: string }) => r.trigger === 'backfill').map((r: { workflowId: string }) => r.workflowId);
     expect(partitions).toHaveLength(4);
     const placed = (await Promise.all(partitions.map(activityPlacements))).flat();
@@ -111,8 +112,8 @@ describe('two workers on two machines sharing one S3 store', () => {
     // Its own queue, served only by the workers of this test; each with its own working copy.
     const queue = `${p.taskQueue}-kill`;
     await startWorker('worker-killed', 'pipelines', { TEMPORAL_TASK_QUEUE: queue });
-    const jobId = `score:football:two-workers:${Date.now()}`;
-    const input: BatchScoreInput = { model: 'football', version: 1, alias: null, source: { kind: 'bundled', dataset: 'football' }, keep: ['home_team'], chunkRows: 100, actor: 'platform:test' };
+    const jobId = `score:football-2w:two-workers:${Date.now()}`;
+    const input: BatchScoreInput = { model: 'football-2w', version: 1, alias: null, source: { kind: 'bundled', dataset: 'football' }, keep: ['home_team'], chunkRows: 100, actor: 'platform:test' };
     await createBatchJob(p.db, jobId, input);
     await startBatchScore({ temporal: p.temporal, config: { ...p.config, temporal: { ...p.config.temporal, taskQueue: queue } } }, jobId, input);
     let doneAtKill = 0;

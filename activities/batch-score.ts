@@ -22,6 +22,7 @@ import { loadPredictor, type Predictor } from '../serving/predictor.js';
 import type { BatchScoreActivities, BatchScorePlan, BatchScoreProgress } from '../pipelines/contract.js';
 import { releaseUnusedMemory } from '../runtime/native-memory.js';
 import { classifyFailures } from './failures.js';
+import { heartbeatWhile } from './heartbeat-while.js';
 import type { ActivityDeps } from './deps.js';
 
 /** The output's row number column: the position of the row in the source, from 0. */
@@ -49,13 +50,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         const ctx = Context.current();
         const version = await getVersion(db, job.model, job.version);
         if (!version) throw new PipelineInputError('InvalidSpec', `model "${job.model}" has no version ${job.version}`);
-        const alive = setInterval(() => ctx.heartbeat({ loading: job.source.kind }), 5_000);
-        let df: pl.DataFrame;
-        try {
-          df = (await loadSource(job.source, { ...deps.sources, logger: deps.logger })).df;
-        } finally {
-          clearInterval(alive);
-        }
+        const df = (await heartbeatWhile(ctx, { loading: job.source.kind }, 5_000, () => loadSource(job.source, { ...deps.sources, logger: deps.logger }))).df;
         if (df.height === 0) throw new PipelineInputError('InvalidSource', 'the source has no rows to score');
         const fields = version.inputSchema.map((f) => f.name);
         const missing = [...version.inputSchema.filter((f) => f.required).map((f) => f.name), ...job.keep].filter((c) => !df.columns.includes(c));
@@ -73,7 +68,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
           digests.push({ path: partName(chunk), sha256: await sha256File(file) });
         }
         const plan: BatchScorePlan = {
-          warnings: inputWarnings(version.inputSchema, frameColumns(kept)), inputUri: await artifacts.publish(key), sourceHash: dirDigest(digests),
+          warnings: inputWarnings(version.inputSchema, frameColumns(kept)), inputUri: await heartbeatWhile(ctx, { publishing: chunks }, 5_000, () => artifacts.publish(key)), sourceHash: dirDigest(digests),
           rows: df.height, chunks, modelUri: version.artifactUri, modelSha256: version.artifactSha256,
         };
         await recordBatchPlan(db, jobId, plan);
@@ -86,16 +81,18 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
       return batchStep(async () => {
         const ctx = Context.current();
         const { attempt } = ctx.info;
-        const modelDir = await artifacts.localPath(plan.modelUri);
+        // On a machine that has none of the job's files yet (a retry elsewhere), fetching the model, the
+        // finished chunks and the input takes a while before the first chunk's heartbeat.
+        const { modelDir, partsDir, input } = await heartbeatWhile(ctx, { fetching: plan.chunks }, 5_000, async () => ({
+          modelDir: await artifacts.localPath(plan.modelUri), partsDir: await artifacts.workDir(keyOf(jobId, 'parts')), input: await artifacts.localPath(plan.inputUri),
+        }));
         if (await sha256Dir(modelDir) !== plan.modelSha256) {
           throw new PipelineInputError('InvalidSpec', `the files of model "${job.model}" v${job.version} no longer match the registry's digest; the job scores nothing with them`);
         }
-        const partsDir = await artifacts.workDir(keyOf(jobId, 'parts'));
         const first = await firstUnwritten(partsDir);
         const started = performance.now();
         const predictor = await loadPredictor(modelDir, undefined, { engine: 'tfjs' });
         try {
-          const input = await artifacts.localPath(plan.inputUri);
           // A job planned before inputs were written per chunk has one input file: slice it.
           const whole = input.endsWith('.parquet') ? pl.readParquet(input) : null;
           for (let chunk = first; chunk < plan.chunks; chunk++) {
@@ -128,7 +125,7 @@ export function createBatchScoreActivities(deps: ActivityDeps): BatchScoreActivi
         // Finished by an attempt whose completion was lost: its chunks are gone, its output and row stay.
         const recorded = await getBatchJob(db, jobId);
         if (recorded?.status === 'succeeded' && recorded.outputUri && recorded.outputSha256) return { ...base, outputUri: recorded.outputUri, outputSha256: recorded.outputSha256 };
-        const partsDir = await artifacts.workDir(keyOf(jobId, 'parts'));
+        const partsDir = await heartbeatWhile(Context.current(), { fetching: plan.chunks }, 5_000, () => artifacts.workDir(keyOf(jobId, 'parts')));
         const parts = (await readdir(partsDir)).filter((f) => PART_RE.test(f)).sort();
         if (parts.length !== plan.chunks) throw new Error(`found ${parts.length} of ${plan.chunks} chunks of batch job ${jobId}`);
         Context.current().heartbeat({ joining: parts.length });

@@ -2,6 +2,7 @@
 // and writes its own under the run's key.
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { heartbeatWhile } from './heartbeat-while.js';
 import pl from 'nodejs-polars';
 import { cleanFrame } from '../data/cleaning.js';
 import { dtypeName } from '../data/frame-columns.js';
@@ -44,14 +45,7 @@ export function createDataStageActivities(deps: ActivityDeps) {
     async collect({ run }: StageInput): Promise<CollectOutput> {
       return stageAttempt(deps, 'collect', run, async () => {
         // A SQL query or a download may take longer than the heartbeat timeout: say we are alive meanwhile.
-        const ctx = Context.current();
-        const alive = setInterval(() => ctx.heartbeat({ loading: run.spec.source.kind }), 20_000);
-        let loaded: LoadedSource;
-        try {
-          loaded = await loadSource(run.spec.source, { ...deps.sources, logger: deps.logger });
-        } finally {
-          clearInterval(alive);
-        }
+        const loaded: LoadedSource = await heartbeatWhile(Context.current(), { loading: run.spec.source.kind }, 20_000, () => loadSource(run.spec.source, { ...deps.sources, logger: deps.logger }));
         let df = loaded.df;
         if (run.spec.timeColumn) df = cutAtAsOf(df, run.spec.timeColumn, Date.parse(run.asOf));
         if (loaded.df.height === 0) throw new PipelineInputError('InvalidSource', 'the source has no rows');

@@ -55,6 +55,11 @@ export const EnvSchema = z.object({
    * downloaded); default DATA_DIR/artifact-cache. Never shared between machines; safe to delete when idle.
    */
   ARTIFACT_CACHE_DIR: optionalString,
+  /**
+   * s3: how many GB the working copy may hold before the runs and jobs used longest ago leave it (their
+   * artifacts stay in the bucket; none used in the last 8 hours, longer than any stage runs); 0: no bound.
+   */
+  ARTIFACT_CACHE_MAX_GB: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1_000_000).default(20)),
   /** External Temporal frontend (host:port). Unset: the project starts a local dev server. */
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -272,6 +277,7 @@ function artifactStoreSettings(e: z.infer<typeof EnvSchema>, dataDir: string) {
     region: e.ARTIFACT_S3_REGION,
     credentials: e.ARTIFACT_S3_ACCESS_KEY_ID ? { accessKeyId: e.ARTIFACT_S3_ACCESS_KEY_ID, secretAccessKey: e.ARTIFACT_S3_SECRET_ACCESS_KEY! } : undefined,
     cacheDir: resolve(e.ARTIFACT_CACHE_DIR ?? resolve(dataDir, 'artifact-cache')),
+    cacheMaxBytes: Math.round(e.ARTIFACT_CACHE_MAX_GB * 1e9),
   };
 }
 

@@ -11,7 +11,7 @@
 // store and machine reads it.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -31,7 +31,26 @@ export interface S3StoreSettings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** This machine's working copy of the artifacts it writes and reads. */
   cacheDir: string;
+  /**
+   * Bytes the working copy may hold before the runs and jobs used longest ago leave it (their artifacts stay
+   * in the bucket); 0: no bound.
+   */
+  cacheMaxBytes: number;
+  /** A run or job used more recently than this never leaves the copy (default: KEEP_IN_COPY_MS). */
+  cacheKeepMs?: number;
 }
+
+/**
+ * Longer than any stage may run (batch scoring's 6 hours): an artifact a stage may still be reading is never
+ * removed from the working copy.
+ */
+const KEEP_IN_COPY_MS = 8 * 3_600_000;
+
+/**
+ * What the working copy keeps or lets go of as one, and what one operation at a time works on: a run
+ * (`runs/<workflow>`, all its stages' artifacts) or a batch job (`batch/<job>`), the first two parts of a key.
+ */
+const unitOf = (key: string) => key.split('/').slice(0, 2).join('/');
 
 /** What this process knows a local file to hold: the object with `etag`, as long as size and mtime are unchanged. */
 interface LocalCopy {
@@ -64,10 +83,11 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
   const base = resolve(settings.cacheDir);
   const prefix = settings.prefix ? `${settings.prefix}/` : '';
   const copies = new Map<string, LocalCopy>();
-  // One operation per artifact at a time in this process: two activities reading the same model must not
-  // download it into the same files at once.
+  // One operation per run or job at a time in this process: two activities reading the same model must not
+  // download it into the same files at once, and the copy never lets go of a run while it is being fetched.
   const busy = new Map<string, Promise<unknown>>();
-  const exclusive = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+  const exclusive = <T>(rawKey: string, work: () => Promise<T>): Promise<T> => {
+    const key = unitOf(rawKey);
     const before = busy.get(key) ?? Promise.resolve();
     const next = before.then(work, work);
     // The caller handles `next`'s failure; this chain only frees the slot.
@@ -77,6 +97,52 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     }
     busy.set(key, settled);
     return next;
+  };
+
+  // When each run or job was last asked for, oldest first; a unit this process has not touched counts from
+  // its folder's time (a copy left by an earlier process).
+  const lastUsed = new Map<string, number>();
+  const keepMs = settings.cacheKeepMs ?? KEEP_IN_COPY_MS;
+  const used = (key: string) => {
+    const unit = unitOf(key);
+    lastUsed.delete(unit);
+    lastUsed.set(unit, Date.now());
+  };
+  let trimming: Promise<void> | null = null;
+  /** Lets go of whole runs and jobs, least recently used first, until the copy fits (never one used within keepMs). */
+  const trim = (): Promise<void> => {
+    if (settings.cacheMaxBytes <= 0) return Promise.resolve();
+    trimming ??= (async () => {
+      try {
+        let total = await bytesUnder(base);
+        if (total <= settings.cacheMaxBytes) return;
+        const units: { unit: string; at: number }[] = [];
+        for (const top of await readdir(base).catch(() => [] as string[])) {
+          for (const name of await readdir(join(base, top)).catch(() => [] as string[])) {
+            const unit = `${top}/${name}`;
+            units.push({ unit, at: lastUsed.get(unit) ?? (await stat(join(base, unit)).catch(() => null))?.mtimeMs ?? 0 });
+          }
+        }
+        units.sort((a, b) => a.at - b.at);
+        for (const { unit } of units) {
+          if (total <= settings.cacheMaxBytes) break;
+          await exclusive(unit, async () => {
+            // Read again here: a stage may have asked for it while this waited its turn.
+            const at = lastUsed.get(unit) ?? units.find((u) => u.unit === unit)!.at;
+            if (Date.now() - at < keepMs) return;
+            const dir = join(base, unit);
+            total -= await bytesUnder(dir);
+            await rm(dir, { recursive: true, force: true });
+            for (const file of copies.keys()) if (file.startsWith(dir + sep)) copies.delete(file);
+          });
+        }
+      } catch {
+        // A copy that cannot be trimmed now is trimmed after the next operation; no stage fails for it.
+      } finally {
+        trimming = null;
+      }
+    })();
+    return trimming;
   };
 
   const localDir = (key: string) => {
@@ -196,6 +262,7 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     location: `s3://${bucket}/${prefix}`,
     async workDir(rawKey, opts = {}) {
       const key = checkedKey(rawKey);
+      used(key);
       return exclusive(key, async () => {
         const dir = localDir(key);
         if (opts.fresh) {
@@ -212,22 +279,28 @@ export function createS3ArtifactStore(settings: S3StoreSettings): ArtifactStore 
     },
     async sync(rawKey) {
       const key = checkedKey(rawKey);
+      used(key);
       await exclusive(key, () => mirrorUp(key, false));
     },
     async publish(rawKey) {
       const key = checkedKey(rawKey);
+      used(key);
       await exclusive(key, () => mirrorUp(key, true));
+      await trim();
       return `${ARTIFACT_SCHEME}${key}`;
     },
     async localPath(uri) {
       if (!uri.startsWith(ARTIFACT_SCHEME)) throw new Error(`the object store cannot read ${uri.split(':')[0]}: URIs; only ${ARTIFACT_SCHEME} ones`);
       const key = checkedKey(uri.slice(ARTIFACT_SCHEME.length));
-      return exclusive(key, async () => {
+      used(key);
+      const path = await exclusive(key, async () => {
         const remote = await listRemote(key);
         if (remote.length === 0) throw new ArtifactNotFoundError(uri);
         await mirrorDown(key, remote, true);
         return localDir(key);
       });
+      await trim();
+      return path;
     },
     async ping() {
       try {
@@ -246,6 +319,16 @@ async function listLocal(dir: string): Promise<string[]> {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
     throw err;
   });
+}
+
+/** The bytes of every file under `path` (hidden work files included: they take room too); 0 if it is missing. */
+async function bytesUnder(path: string): Promise<number> {
+  const info = await stat(path).catch(() => null);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const name of await readdir(path).catch(() => [] as string[])) total += await bytesUnder(join(path, name));
+  return total;
 }
 
 /** The store's own words for a failure (NoSuchBucket, AccessDenied, a refused connection), never a response body. */

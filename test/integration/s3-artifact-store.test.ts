@@ -17,7 +17,7 @@ const prefix = 'platform-one';
 
 const storeOn = (cacheDir: string, over: Partial<Parameters<typeof createS3ArtifactStore>[0]> = {}) => createS3ArtifactStore({
   bucket: server.bucket, prefix, endpoint: server.endpoint, region: 'us-east-1',
-  credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, cacheDir, ...over,
+  credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, cacheDir, cacheMaxBytes: 0, ...over,
 });
 const objectKeys = async (under: string) => ((await server.client.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${prefix}/${under}` }))).Contents ?? []).map((o) => o.Key!).sort();
 
@@ -129,6 +129,33 @@ describe('the S3 artifact store', () => {
       await machineA.publish(key);
     }
     expect(await readdir(await machineB.localPath('artifact://runs/s/model'))).toEqual(['model.txt']);
+  });
+
+  it('keeps its working copy within its bound, letting go of the runs used longest ago, and fetches them again when asked', async () => {
+    const bounded = storeOn(join(caches, 'bounded'), { cacheMaxBytes: 2_500, cacheKeepMs: 0 });
+    const runs = join(caches, 'bounded', 'runs');
+    const uris: string[] = [];
+    for (const run of ['one', 'two', 'three']) {
+      // Two artifacts of a run, as stages write them; a run leaves the copy as one.
+      for (const stage of ['clean', 'model']) {
+        const dir = await bounded.workDir(`runs/${run}/${stage}`, { fresh: true });
+        await writeFile(join(dir, 'data.bin'), Buffer.alloc(500, run.length));
+        uris.push(await bounded.publish(`runs/${run}/${stage}`));
+      }
+    }
+    // 3,000 bytes written, 2,500 allowed: run `one`, used longest ago, left this copy (not the bucket).
+    expect((await readdir(runs)).sort()).toEqual(['three', 'two']);
+    expect(await objectKeys('runs/one/')).toHaveLength(2);
+    // Asked for again (a file of one artifact, then the other whole), it comes back from the bucket; with
+    // 3,000 bytes again, `two` is now the oldest and leaves.
+    expect((await readFile(await bounded.localPath(`${uris[0]}/data.bin`)))[0]).toBe(3);
+    expect((await readdir(runs)).sort()).toEqual(['one', 'three', 'two']);
+    expect(await readdir(await bounded.localPath(uris[1]))).toEqual(['data.bin']);
+    expect((await readdir(runs)).sort()).toEqual(['one', 'three']);
+    // Within the keep time nothing leaves, however full.
+    const keeping = storeOn(join(caches, 'keeping'), { cacheMaxBytes: 1, cacheKeepMs: 60_000 });
+    for (const uri of uris) await keeping.localPath(uri);
+    expect((await readdir(join(caches, 'keeping', 'runs'))).sort()).toEqual(['one', 'three', 'two']);
   });
 
   it('answers a missing artifact with ArtifactNotFoundError, and refuses keys outside the store', async () => {

@@ -76,7 +76,7 @@ describe('config', () => {
     }).artifactStore;
     expect(s3).toEqual({
       kind: 's3', bucket: 'mlp-artifacts', prefix: 'team-a', endpoint: 'http://object-store:7070', region: 'us-east-1',
-      credentials: { accessKeyId: 'key', secretAccessKey: 'from-a-file' }, cacheDir: join(dir, 'artifact-cache'),
+      credentials: { accessKeyId: 'key', secretAccessKey: 'from-a-file' }, cacheDir: join(dir, 'artifact-cache'), cacheMaxBytes: 20e9,
     });
     expect(loadConfig({ WORKER_TASK_QUEUES: 'training, training', WORKER_TRAINING_SLOTS: '3' }).temporal.worker).toMatchObject({ queues: ['training'], slots: { activities: 4, training: 3 } });
     expect(() => loadConfig({ WORKER_TASK_QUEUES: 'gpu' })).toThrow(/WORKER_TASK_QUEUES/);

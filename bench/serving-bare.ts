@@ -3,7 +3,10 @@
 // knows, read and parse the JSON body, check it has `instances`, serialise a JSON reply) and nothing else. Its reply is a constant object shaped like a
 // one-row football prediction. Started by bench/serving.ts in its own process, like the API.
 // Env: PORT (required), BENCH_TOKEN (the bearer token it accepts), HOST (default 127.0.0.1), BODY_LIMIT (bytes; when set, hono's bodyLimit middleware is
-// mounted on /v1/* exactly as api/app.ts mounts it, to measure what it costs). Prints `listening <port>` when ready.
+// mounted on /v1/* exactly as api/app.ts mounts it, to measure what it costs), BARE_PROCESSES (1-64, default 1: that
+// many processes serve PORT through node:cluster, round robin, as the API does with API_PROCESSES, so the two scale
+// on the same terms). Prints `listening <port> (<n> processes)` once every process listens.
+import cluster from 'node:cluster';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -42,9 +45,31 @@ if (!Number.isInteger(port) || port <= 0) {
   console.error('serving-bare: set PORT to a free port');
   process.exit(2);
 }
-const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
-  console.log(`listening ${info.port}`);
-});
-const stop = () => server.close(() => process.exit(0));
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+const processes = Number(process.env.BARE_PROCESSES ?? 1);
+if (!Number.isInteger(processes) || processes < 1 || processes > 64) {
+  console.error('serving-bare: BARE_PROCESSES is an integer from 1 to 64');
+  process.exit(2);
+}
+
+if (processes > 1 && cluster.isPrimary) {
+  // The same scheduling as app/api-processes.ts: the primary accepts and hands connections out in turn.
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  let listening = 0;
+  cluster.on('listening', () => {
+    if (++listening === processes) console.log(`listening ${port} (${processes} processes)`);
+  });
+  for (let i = 0; i < processes; i++) cluster.fork();
+  const stop = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} else {
+  const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
+    if (processes === 1) console.log(`listening ${info.port} (1 process)`);
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -2,7 +2,10 @@
 //   (a) a bare Hono server (bench/serving-bare.ts: route, check the same bearer header, parse the JSON
 //       body, constant JSON reply) — the HTTP floor of this machine, runtime and framework;
 //   (b) single-row POST /v1/models/football/predict on the real API serving a freshly trained model;
-//   (c) the same endpoint with 100 distinct real fixtures per request.
+//   (c) the same endpoint with 100 distinct real fixtures per request;
+// then (a), (b), (c) again with every server on all cores (--processes, default the cores available): the API
+// with API_PROCESSES=N, the bare server with as many processes under node:cluster, scheduled the same way, so
+// the all-cores ratio of the API can be read beside what the same machine gives a server that does nothing.
 // Every server runs in its own Node process started the same way: plain node on JavaScript compiled by tsc
 // (what the container image runs: `npm run build`, then dist/), NODE_ENV=production, loopback only. With
 // --source both run from the TypeScript sources through the tsx loader instead. wrk (C) is a separate process too, so no two of them share an event loop. This process
@@ -10,7 +13,7 @@
 // Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +29,7 @@ import { installTemporalRuntime } from '../app/worker.js';
 import type { TrainingPipelineResult } from '../pipelines/contract.js';
 import { formatProfileSummary, summarizeCpuProfile } from './cpuprofile-summary.js';
 import { freePort } from '../app/free-port.js';
+import { availableCores } from '../runtime/available-cores.js';
 import { intArg } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,13 +49,15 @@ const { values } = parseArgs({
     'api-env': { type: 'string', multiple: true, default: [] },
     source: { type: 'boolean', default: false },
     'control-plane-first': { type: 'boolean', default: false },
+    processes: { type: 'string', default: String(availableCores()) },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
-    '         [--batch-rows N (2-1000)] [--rounds N (1-9)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]... [--source]\n' +
+    '         [--batch-rows N (2-1000)] [--rounds N (1-9)] [--processes N (2-64)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]... [--source]\n' +
     '  --rounds   measure (a), (b), (c) this many times, interleaved, each on a fresh server; report the medians (default 3)\n' +
+    '  --processes  the process count of the all-cores runs (API_PROCESSES, and the bare server\'s; default the cores available)\n' +
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
@@ -68,6 +74,7 @@ const THREADS = intArg('threads', values.threads!, 1, 8);
 const BATCH_ROWS = intArg('batch-rows', values['batch-rows']!, 2, 1000);
 const ROUNDS = intArg('rounds', values.rounds!, 1, 9);
 const PROFILE = values.profile!;
+const PROCESSES = intArg('processes', values.processes!, 2, 64);
 // Every request carries a predictor key, which the API checks as it would in production. The rate limit is
 // on but out of reach, so its cost is measured without it refusing wrk.
 const API_ENV: Record<string, string> = { RATE_LIMIT_PREDICT_PER_SECOND: '1000000000', RATE_LIMIT_PREDICT_BURST: '1000000000' };
@@ -77,8 +84,8 @@ let token = '';
 let readerToken = '';
 for (const kv of values['api-env'] ?? []) {
   const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
-  if (!m || ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'PORT', 'HOST', 'DATA_DIR'].includes(m[1])) {
-    console.error(`--api-env takes NAME=VALUE for a setting the benchmark does not set itself (not DATABASE_URL, TEMPORAL_ADDRESS, PORT, HOST, DATA_DIR); got "${kv}"`);
+  if (!m || ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'PORT', 'HOST', 'DATA_DIR', 'API_PROCESSES'].includes(m[1])) {
+    console.error(`--api-env takes NAME=VALUE for a setting the benchmark does not set itself (not DATABASE_URL, TEMPORAL_ADDRESS, PORT, HOST, DATA_DIR, API_PROCESSES: see --processes); got "${kv}"`);
     process.exit(2);
   }
   API_ENV[m[1]] = m[2];
@@ -171,14 +178,59 @@ const tail = (file: string, n = 30) => {
 };
 
 // CPU accounting from /proc (Linux; elsewhere the figures are left out): how many cores the server
-// process and the whole machine used while wrk ran, so a busy machine is visible in the results.
+// (its process and the processes it started: a clustered server's) and the whole machine used while wrk
+// ran, so a busy machine is visible in the results.
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+/** Name, parent pid and utime + stime of each process on the machine. */
+function processTable(): Map<number, { name: string; ppid: number; cpu: number }> {
+  const table = new Map<number, { name: string; ppid: number; cpu: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(d), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+    } catch { /* gone meanwhile */ }
+  }
+  return table;
+}
+/**
+ * CPU of this benchmark's PostgreSQL processes (its embedded server: the prediction log's inserts land there
+ * while a target runs), by pid, so what the machine leaves a server is visible.
+ */
+function postgresCpuSeconds(): Map<number, number> | null {
+  try {
+    const table = processTable();
+    const ours = (pid: number) => {
+      for (let at = pid, hops = 0; at > 1 && hops < 20; at = table.get(at)?.ppid ?? 0, hops++) if (at === process.pid) return true;
+      return false;
+    };
+    const out = new Map<number, number>();
+    for (const [pid, p] of table) if (p.name === 'postgres' && ours(pid)) out.set(pid, p.cpu);
+    return out;
+  } catch {
+    return null;
+  }
+}
+/** CPU seconds the processes alive at both readings used in between. */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? cpu);
+  return total;
+}
 function processCpuSeconds(pid: number | undefined): number | null {
   if (!pid) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
+    const table = processTable();
+    if (!table.has(pid)) return null;
+    let total = 0;
+    const todo = [pid];
+    while (todo.length) {
+      const at = todo.pop()!;
+      total += table.get(at)?.cpu ?? 0;
+      for (const [child, { ppid }] of table) if (ppid === at) todo.push(child);
+    }
+    return total;
   } catch {
     return null;
   }
@@ -240,12 +292,28 @@ async function startServerOnce(name: string, args: string[], env: Record<string,
   closeSync(fd);
   const url = `http://${HOST}:${port}`;
   await waitHttp(url + readyPath, child, log);
+  await waitLog(log, allListening, child);
   return { name, url, child, log };
 }
 
-async function startApi(name: string, nodeFlags: string[] = []): Promise<Server> {
+/**
+ * What each server writes once all of its processes listen (one answering the ready probe is not enough
+ * for a clustered one): the API's (primary's) `API listening`, the bare server's `listening <port> (<n> processes)`.
+ */
+const allListening = /"msg":"API listening"|^listening \d+ \(\d+ process(es)?\)$/m;
+async function waitLog(file: string, line: RegExp, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!line.test(tail(file, 200))) {
+    if (!alive(child)) throw new Error(`the server process exited before it logged ${line}; its log:\n${tail(file)}`);
+    if (Date.now() > deadline) throw new Error(`the server did not log ${line} within ${timeoutMs / 1000} s; its log:\n${tail(file)}`);
+    await sleep(100);
+  }
+}
+
+/** The API with `processes` API processes (API_PROCESSES; 1 is one process, the figure the all-cores runs are compared with). */
+async function startApi(name: string, processes: number, nodeFlags: string[] = []): Promise<Server> {
   const server = await startServer(name, [values.source ? 'bin/mlp.mjs' : 'dist/cli/main.js', 'api'], {
-    LOG_LEVEL: 'info', ...API_ENV,
+    LOG_LEVEL: 'info', ...API_ENV, API_PROCESSES: String(processes),
     DATA_DIR: platformDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
   }, '/health/ready', nodeFlags);
   if (values['control-plane-first']) {
@@ -255,10 +323,10 @@ async function startApi(name: string, nodeFlags: string[] = []): Promise<Server>
   return server;
 }
 
-function startBare(nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Server> {
+function startBare(nodeFlags: string[] = [], env: Record<string, string> = {}, processes = 1): Promise<Server> {
   // bin/mlp.mjs registers tsx from inside; --import tsx is the same loader, on the command line.
   const entry = values.source ? ['--import', 'tsx', 'bench/serving-bare.ts'] : [BARE_BUILD];
-  return startServer(env.BODY_LIMIT ? 'bare-body-limit' : 'bare', entry, { BENCH_TOKEN: token, ...env }, '/health', nodeFlags);
+  return startServer(env.BODY_LIMIT ? 'bare-body-limit' : 'bare', entry, { BENCH_TOKEN: token, BARE_PROCESSES: String(processes), ...env }, '/health', nodeFlags);
 }
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
@@ -270,7 +338,7 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
 // wrk: a Lua script per body; the script's done() prints the numbers as one JSON line.
 interface WrkResult {
   /** Cores used during the run by the server process and by the whole machine (wrk, server, everything else). */
-  serverCores: number | null; machineCores: number | null;
+  serverCores: number | null; machineCores: number | null; postgresCores: number | null;
   requests: number; seconds: number; rps: number; rows: number; rowsPerSec: number;
   p50ms: number; p90ms: number; p99ms: number; maxMs: number; meanMs: number;
   errors: { connect: number; read: number; write: number; timeout: number; status: number }; errorTotal: number;
@@ -299,6 +367,7 @@ end
 
 async function runWrk(url: string, script: string, seconds: number, rowsPerRequest: number, serverPid?: number): Promise<WrkResult> {
   const cpu0 = processCpuSeconds(serverPid);
+  const pg0 = postgresCpuSeconds();
   const m0 = machineCpuSeconds();
   const t0 = performance.now();
   const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', script, url];
@@ -312,6 +381,7 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
   clearTimeout(killer);
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = processCpuSeconds(serverPid);
+  const pg1 = postgresCpuSeconds();
   const m1 = machineCpuSeconds();
   if (interrupted) throw new Error('interrupted');
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
@@ -322,6 +392,7 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
   return {
     serverCores: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wall : null,
     machineCores: m0 && m1 ? (m1.busy - m0.busy) / wall : null,
+    postgresCores: pg0 !== null && pg1 !== null ? cpuBetween(pg0, pg1) / wall : null,
     requests: j.requests, seconds: secs, rps: j.requests / secs, rows: rowsPerRequest, rowsPerSec: (j.requests * rowsPerRequest) / secs,
     p50ms: j.p50 / 1000, p90ms: j.p90 / 1000, p99ms: j.p99 / 1000, maxMs: j.max / 1000, meanMs: j.mean / 1000,
     errors, errorTotal: Object.values(errors).reduce((a, b) => a + b, 0),
@@ -329,16 +400,23 @@ async function runWrk(url: string, script: string, seconds: number, rowsPerReque
 }
 
 // The API's Prometheus endpoint (prom-client default metrics): event-loop delay over the window (prom-client
-// resets that histogram at every scrape) and GC time (cumulative, so differenced).
+// resets that histogram at every scrape) and GC time (cumulative, so differenced). An API of several processes
+// labels these per process (process="api-N"; the primary, which serves no request, is left out): the largest
+// delay of its processes, their GC time summed.
 async function scrapeRuntime(base: string): Promise<{ lagP99: number; lagMax: number; gc: Record<string, number> } | null> {
   try {
     const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
     if (!r.ok) return null;
     const text = await r.text();
-    const num = (name: string) => Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const serving = (labels: string | undefined) => !/process="primary"/.test(labels ?? '');
+    const largest = (name: string) => Math.max(...[...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'gm'))]
+      .filter((m) => serving(m[1])).map((m) => Number(m[2])));
     const gc: Record<string, number> = {};
-    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([0-9.eE+-]+)$/gm)) gc[m[1]] = Number(m[2]);
-    return { lagP99: num('nodejs_eventloop_lag_p99_seconds'), lagMax: num('nodejs_eventloop_lag_max_seconds'), gc };
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
+      const kind = /kind="(\w+)"/.exec(m[1])?.[1];
+      if (kind && serving(m[1])) gc[kind] = (gc[kind] ?? 0) + Number(m[2]);
+    }
+    return { lagP99: largest('nodejs_eventloop_lag_p99_seconds'), lagMax: largest('nodejs_eventloop_lag_max_seconds'), gc };
   } catch {
     return null;
   }
@@ -361,7 +439,7 @@ async function measure(label: string, server: Server, url: string, script: strin
   const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
   console.log(`${label}: ${fmt(r.rps)} req/s, ${fmt(r.rowsPerSec)} rows/s, p50 ${r.p50ms.toFixed(2)} ms, p90 ${r.p90ms.toFixed(2)} ms, ` +
     `p99 ${r.p99ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, errors ${r.errorTotal}${r.errorTotal ? ` ${JSON.stringify(r.errors)}` : ''}; ` +
-    `CPU: server ${cores(r.serverCores)} cores${r.serverCores ? ` (${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs/request)` : ''}, machine ${cores(r.machineCores)} of ${cpus().length}` +
+    `CPU: server ${cores(r.serverCores)} cores${r.serverCores ? ` (${((r.serverCores * 1e6) / r.rps).toFixed(0)} µs/request)` : ''}, PostgreSQL ${cores(r.postgresCores)}, machine ${cores(r.machineCores)} of ${cpus().length}` +
     (rt ? `\n    API runtime during the run (its /metrics): ${rt}` : ''));
   return r;
 }
@@ -482,7 +560,7 @@ async function main(): Promise<void> {
   console.log(`  v${run.modelVersion} promoted to production (trained on ${run.training.backend})`);
 
   console.log('starting the API and the bare Hono server, each in its own process…');
-  const [api, bare] = await Promise.all([startApi('api'), startBare()]);
+  const [api, bare] = await Promise.all([startApi('api', 1), startBare()]);
   const health = await (await fetch(`${api.url}/health`)).json() as { tfjsBackend?: string | null; inference?: { js: number; tfjs: number } };
   // The API loads tfjs only for a model the plain-JS forward pass cannot run; say which engine answers.
   const backend = health.inference ? (health.inference.tfjs > 0 ? `tfjs ${health.tfjsBackend}` : 'plain-JS forward pass, tfjs not loaded') : `tfjs ${health.tfjsBackend ?? '?'}`;
@@ -525,23 +603,29 @@ async function main(): Promise<void> {
       await stopChild(server.child);
     }
   };
-  const rounds: { a: WrkResult; b: WrkResult; c: WrkResult }[] = [];
+  type Target = 'a' | 'b' | 'c' | 'aN' | 'bN' | 'cN';
+  const rounds: Record<Target, WrkResult>[] = [];
   let a2: WrkResult | null = null;
+  const N = PROCESSES;
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}:`);
     const a = await fresh(() => startBare(), (srv, url) => measure('(a) bare Hono', srv, url, sSingle, 1));
     if (values['extra-baselines'] && round === 1) {
       a2 = await fresh(() => startBare([], { BODY_LIMIT: String(5 * 1024 * 1024) }), (srv, url) => measure('(a2) bare Hono + bodyLimit', srv, url, sSingle, 1));
     }
-    const b = await fresh(() => startApi('api-b'), (srv, url) => measure('(b) predict, 1 row', srv, url, sSingle, 1));
-    const c = await fresh(() => startApi('api-c'), (srv, url) => measure(`(c) predict, ${BATCH_ROWS} rows`, srv, url, sBatch, BATCH_ROWS));
-    rounds.push({ a, b, c });
+    const b = await fresh(() => startApi('api-b', 1), (srv, url) => measure('(b) predict, 1 row', srv, url, sSingle, 1));
+    const c = await fresh(() => startApi('api-c', 1), (srv, url) => measure(`(c) predict, ${BATCH_ROWS} rows`, srv, url, sBatch, BATCH_ROWS));
+    const aN = await fresh(() => startBare([], {}, N), (srv, url) => measure(`(a×${N}) bare Hono, ${N} processes`, srv, url, sSingle, 1));
+    const bN = await fresh(() => startApi('api-bN', N), (srv, url) => measure(`(b×${N}) predict, 1 row, API_PROCESSES=${N}`, srv, url, sSingle, 1));
+    const cN = await fresh(() => startApi('api-cN', N), (srv, url) => measure(`(c×${N}) predict, ${BATCH_ROWS} rows, API_PROCESSES=${N}`, srv, url, sBatch, BATCH_ROWS));
+    rounds.push({ a, b, c, aN, bN, cN });
   }
-  const median = (key: 'a' | 'b' | 'c'): WrkResult => {
+  const median = (key: Target): WrkResult => {
     const sorted = rounds.map((r) => r[key]).sort((x, y) => x.rps - y.rps);
     return sorted[Math.floor((sorted.length - 1) / 2)];
   };
   const [a, b, c] = [median('a'), median('b'), median('c')];
+  const [aAll, bAll, cAll] = [median('aN'), median('bN'), median('cN')];
   const idleAfter = await idleMachineCores();
 
   const ratio = b.rps / a.rps;
@@ -557,7 +641,7 @@ async function main(): Promise<void> {
   console.log(`\n## Prediction serving: HTTP throughput and latency\n`);
   console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
   console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured;`);
-  console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c), each on a freshly started server; the table shows each target's median round).`);
+  console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c) on one process each, then on ${N} processes each, every run on a freshly started server; the tables show each target's median round).`);
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, inference: ${backend}.`);
   console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
     (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') +
@@ -589,11 +673,37 @@ async function main(): Promise<void> {
   console.log(`| zero errors / non-2xx (all rounds) | ${errors} | ${yes(errors === 0)} |`);
   console.log(`| (c) ≥ 200,000 rows/s | ${fmt(c.rowsPerSec)} | ${yes(c.rowsPerSec >= 200_000)} |`);
 
+  // All cores: the same targets with N processes each, measured in the same rounds as the single-process ones.
+  const scale = cAll.rowsPerSec / c.rowsPerSec;
+  const bareScale = aAll.rps / a.rps;
+  console.log(`\n### On all cores: ${N} processes (API_PROCESSES=${N}; the bare server under node:cluster the same way)\n`);
+  console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(row(`(a×${N}) bare Hono, ${N} processes`, aAll));
+  console.log(row(`(b×${N}) predict, 1 row`, bAll));
+  console.log(row(`(c×${N}) predict, ${BATCH_ROWS} distinct fixtures`, cAll));
+  console.log(`\n${BATCH_ROWS}-row batches, rows/s: ${fmt(c.rowsPerSec)} on one process, ${fmt(cAll.rowsPerSec)} on ${N}: **${scale.toFixed(2)}×**` +
+    (ROUNDS > 1 ? ` (round by round: ${rounds.map((r) => (r.cN.rowsPerSec / r.c.rowsPerSec).toFixed(2)).join(', ')})` : '') + '.');
+  console.log(`The bare server on the same terms: ${fmt(a.rps)} → ${fmt(aAll.rps)} requests/s, **${bareScale.toFixed(2)}×**; (b×${N}) / (a×${N}) requests/s: ${(bAll.rps / aAll.rps).toFixed(2)}.`);
+  if (c.machineCores !== null && cAll.machineCores !== null && c.serverCores !== null && cAll.serverCores !== null) {
+    const pg = (r: WrkResult) => (r.postgresCores === null ? '?' : r.postgresCores.toFixed(2));
+    console.log(`Cores busy during (c) and (c×${N}): server ${c.serverCores.toFixed(2)} and ${cAll.serverCores.toFixed(2)}, PostgreSQL (the prediction log) ` +
+      `${pg(c)} and ${pg(cAll)}, the whole machine (wrk and everything else included) ${c.machineCores.toFixed(2)} and ${cAll.machineCores.toFixed(2)} of ${cpus().length}.`);
+  }
+  const errorsN = rounds.reduce((n, r) => n + r.aN.errorTotal + r.bN.errorTotal + r.cN.errorTotal, 0);
+  console.log('');
+  console.log('| target | measured | met |');
+  console.log('|---|---:|:---:|');
+  console.log(`| (c×${N}) rows/s ≥ 2 × (c) rows/s | ${scale.toFixed(2)}× | ${yes(scale >= 2)} |`);
+  console.log(`| p99 ≤ 3 × p50 in (c×${N}) | ${ms(cAll.p99ms)} / ${ms(cAll.p50ms)} ms = ${(cAll.p99ms / cAll.p50ms).toFixed(2)} | ${yes(cAll.p99ms <= 3 * cAll.p50ms)} |`);
+  console.log(`| zero errors / non-2xx on ${N} processes (all rounds) | ${errorsN} | ${yes(errorsN === 0)} |`);
+
   if (PROFILE) {
     console.log(`\n--profile: the same (a), (b) and (c) runs again, each on a fresh server process under node --cpu-prof`);
     console.log('\n' + await profiledRun('a', (flags) => startBare(flags), sSingle, 1, single));
-    console.log('\n' + await profiledRun('b', (flags) => startApi('api-profile-b', flags), sSingle, 1, single));
-    console.log('\n' + await profiledRun('c', (flags) => startApi('api-profile-c', flags), sBatch, BATCH_ROWS, batch));
+    // One process: a profile is one process's, and shows where a request's CPU goes.
+    console.log('\n' + await profiledRun('b', (flags) => startApi('api-profile-b', 1, flags), sSingle, 1, single));
+    console.log('\n' + await profiledRun('c', (flags) => startApi('api-profile-c', 1, flags), sBatch, BATCH_ROWS, batch));
   }
 }
 

@@ -1,9 +1,10 @@
-// Starting a worker thread from a module of this project, whether it runs as TypeScript source (tsx,
-// vitest) or compiled to dist/. On Node 20, tsx does not register its hooks in worker threads by itself,
-// so in source mode the thread first registers tsx's ESM API, then imports the entry.
+// Starting a worker thread (or a child process) from a module of this project, whether it runs as
+// TypeScript source (tsx, vitest) or compiled to dist/. On Node 20, tsx does not register its hooks in
+// worker threads by itself, so in source mode the thread first registers tsx's ESM API, then imports the
+// entry; a child process gets tsx's loader on its command line.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** `entry` is the `.ts` module URL; the compiled `.js` beside it is used when running from dist/. */
@@ -15,6 +16,19 @@ export function spawnSourceThread(entry: URL, options: WorkerOptions = {}): Work
     return new Worker(bootstrap, { ...options, eval: true, execArgv: withoutTsxLoader(process.execArgv) });
   }
   return new Worker(new URL(entry.href.replace(/\.ts$/, '.js')), options);
+}
+
+/**
+ * How to run `entry` (the `.ts` module URL) as the main module of a child process, such as a node:cluster
+ * worker: the file, and the parent's Node flags, with tsx's loader (once) in source mode; the compiled `.js`
+ * beside it when running from dist/.
+ */
+export function sourceProcessEntry(entry: URL): { exec: string; execArgv: string[] } {
+  if (import.meta.url.endsWith('.ts')) {
+    const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    return { exec: fileURLToPath(entry), execArgv: [...withoutTsxLoader(process.execArgv), '--import', loader] };
+  }
+  return { exec: fileURLToPath(entry.href.replace(/\.ts$/, '.js')), execArgv: [...process.execArgv] };
 }
 
 function tsxRegisterApiUrl(): string {

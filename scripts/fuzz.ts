@@ -87,10 +87,13 @@ for (const p of PHASES ?? []) if (!PHASE_NAMES.includes(p)) usageError(`--phases
 const CHECKS = values.conformance ? CONFORMANCE_CHECKS : [];
 const FUZZ_DOC = join(projectRoot, 'docs', 'FUZZ.md');
 
-/** Settings of the fuzzed platform: limits high enough that the handlers answer, not the rate limiter (429). */
+/**
+ * Settings of the fuzzed platform: limits high enough that the handlers answer, not the rate limiter (429);
+ * the API in one process, as the test suite runs it (test/integration/fuzz.test.ts shares the machine with it).
+ */
 const FUZZ_PLATFORM_ENV = {
   RATE_LIMIT_MUTATIONS_PER_MINUTE: '1000000', RATE_LIMIT_MUTATIONS_BURST: '1000000',
-  RATE_LIMIT_PREDICT_PER_SECOND: '1000000', RATE_LIMIT_PREDICT_BURST: '1000000',
+  RATE_LIMIT_PREDICT_PER_SECOND: '1000000', RATE_LIMIT_PREDICT_BURST: '1000000', API_PROCESSES: '1',
 };
 
 const say = (line: string) => process.stdout.write(`[fuzz] ${line}\n`);

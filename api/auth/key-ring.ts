@@ -1,7 +1,7 @@
 // The API keys an API replica accepts, held in memory: a request's key check is a map lookup, never a
 // database round trip. Re-read every KEY_REFRESH_MS, so a key revoked on any replica stops working on every
-// replica within that time (and at once on the replica that revoked it). Last-used times are recorded in
-// the same beat, in one statement.
+// replica within that time (and at once on the replica that revoked it, in every one of its processes when
+// it runs several: see `changed`). Last-used times are recorded in the same beat, in one statement.
 import type { Db } from '../../db/client.js';
 import { liveApiKeys, parseToken, recordKeyUse, secretMatches, type ApiKeyRow, type Role } from '../../registry/api-keys.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -34,6 +34,8 @@ export class KeyRing {
   /** Refreshes started, and the latest one whose read is held: an older read never replaces a newer one. */
   private refreshesStarted = 0;
   private refreshHeld = 0;
+  /** Has the other processes of this API re-read their keys (app/api-process.ts); none with one process. */
+  private otherProcesses: (() => Promise<void>) | null = null;
 
   constructor(private readonly deps: { db: Db; logger: Logger; refreshMs: number }) {}
 
@@ -48,6 +50,20 @@ export class KeyRing {
     this.refreshHeld = seq;
     this.hold(rows, flushed);
     await recordKeyUse(this.deps.db, [...flushed].map(([id, ms]) => ({ id, at: new Date(ms) }))).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record API key use'));
+  }
+
+  /**
+   * After a key was created or revoked here: this process re-reads the keys, and so do the other processes
+   * of the same API, before the change is answered. A revoked key is then refused by whichever process the
+   * caller's next connection reaches.
+   */
+  async changed(): Promise<void> {
+    await Promise.all([this.refresh(), this.otherProcesses?.()]);
+  }
+
+  /** How `changed` reaches the other processes of this API (its primary relays to them). */
+  shareChangesWith(otherProcesses: () => Promise<void>): void {
+    this.otherProcesses = otherProcesses;
   }
 
   /** Holds `rows` as the accepted keys (what refresh read; a test's keys). */

@@ -1,5 +1,5 @@
 // API keys, for admins: create (the token is in this one answer only), list, revoke. A change takes effect
-// on this replica at once and on the others within API_KEY_REFRESH_MS.
+// on this replica (all of its processes) at once and on the others within API_KEY_REFRESH_MS.
 import { createApiKey, KeyError, listApiKeys, revokeApiKey } from '../../registry/api-keys.js';
 import { attribution } from '../auth/access-control.js';
 import type { ApiDeps } from '../deps.js';
@@ -45,7 +45,7 @@ export function keyRoutes(deps: ApiDeps) {
       const created = await createApiKey(deps.db, { name: b.name, role: b.role, expiresAt }, attribution(c));
       c.set('audited', true);
       // The change is committed: a failed re-read only delays it here (the next beat reads it).
-      await deps.keys.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
+      await deps.keys.changed().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
       return c.json(created, 201);
     } catch (err) {
       if (err instanceof KeyError) throw new HttpError(409, 'conflict', err.message);
@@ -59,7 +59,7 @@ export function keyRoutes(deps: ApiDeps) {
       const key = await revokeApiKey(deps.db, id, attribution(c));
       c.set('audited', true);
       // The change is committed: a failed re-read only delays it here (the next beat reads it).
-      await deps.keys.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
+      await deps.keys.changed().catch((err: unknown) => deps.logger.warn({ err }, 'API key re-read failed after a change'));
       return c.json({ key }, 200);
     } catch (err) {
       if (err instanceof KeyError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);

@@ -41,6 +41,9 @@ beforeAll(async () => {
       DATABASE_URL: p.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: p.taskQueue,
       ARTIFACT_DIR: p.config.artifactDir, DATA_DIR: probeDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
       MODULE_PROBE_FILE: probeFile,
+      // One process, whose loads the probe records whole: every process started with the probe begins its file
+      // anew. test/integration/api-processes.test.ts checks the processes of a clustered API.
+      API_PROCESSES: '1',
     },
     startupUrl: `${base}/health/startup`,
   });

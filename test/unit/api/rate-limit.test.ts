@@ -1,7 +1,7 @@
 // The per-key token bucket behind the API's rate limits: a burst, then a steady rate, a Retry-After that
 // is enough, independent keys, an unlimited mode, and bounded memory under a flood of keys.
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../../api/rate-limit.js';
+import { processShare, RateLimiter } from '../../../api/rate-limit.js';
 import { loadConfig } from '../../../runtime/config.js';
 
 /** `n` takes of `key` at `now`: how many were allowed, and the last answer. */
@@ -111,5 +111,24 @@ describe('rate limit settings', () => {
     expect(c.rateLimits).toEqual({ predict: { ratePerSecond: 0, burst: 5 }, mutations: { ratePerSecond: 0.5, burst: 3 } });
     expect(new RateLimiter(c.rateLimits.predict).unlimited).toBe(true);
     expect(() => loadConfig({ RATE_LIMIT_MUTATIONS_BURST: '0' })).toThrow(/RATE_LIMIT_MUTATIONS_BURST/);
+  });
+});
+
+describe('the share of a limit each API process enforces (API_PROCESSES)', () => {
+  it('divides the rate and the burst, so that processes taking turns allow about the configured limit together', () => {
+    const limit = { ratePerSecond: 1000, burst: 2000 };
+    expect(processShare(limit, 1)).toEqual(limit);
+    expect(processShare(limit, 4)).toEqual({ ratePerSecond: 250, burst: 500 });
+    // A caller whose requests alternate between two processes gets the configured burst, not twice it.
+    const shares = [new RateLimiter(processShare({ ratePerSecond: 1, burst: 10 }, 2)), new RateLimiter(processShare({ ratePerSecond: 1, burst: 10 }, 2))];
+    let allowed = 0;
+    for (let i = 0; i < 40; i++) if (shares[i % 2].take('caller', 0) === 0) allowed++;
+    expect(allowed).toBe(10);
+  });
+
+  it('keeps an unlimited limit unlimited and a burst of at least one request', () => {
+    expect(new RateLimiter(processShare({ ratePerSecond: 0, burst: 5 }, 8)).unlimited).toBe(true);
+    expect(processShare({ ratePerSecond: 2, burst: 3 }, 8)).toEqual({ ratePerSecond: 0.25, burst: 1 });
+    expect(() => processShare({ ratePerSecond: 1, burst: 1 }, 0)).toThrow(/processes/);
   });
 });

@@ -23,7 +23,8 @@ interface Bucket {
  * rather than shared because sharing would put a round trip to another process on every request; dividing
  * is exact for a caller whose connections spread over the processes, which node:cluster hands new
  * connections to in turn. A caller that sends everything over one keep-alive connection reaches one process
- * and gets its share only (a tighter limit, never a looser one). A burst is at least one request.
+ * and gets its share only (a tighter limit). A burst is at least one request, so a configured burst below
+ * the number of processes allows up to that number at once (app/api-process.ts warns at start).
  */
 export function processShare(limit: RateLimit, processes: number): RateLimit {
   if (!(Number.isInteger(processes) && processes >= 1)) throw new RangeError(`processes must be an integer >= 1, got ${processes}`);

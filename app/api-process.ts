@@ -76,6 +76,11 @@ async function serve(order: ServeOrder): Promise<void> {
     write: (line: string) => (process.connected ? send({ type: 'mlp:log', line }) : process.stderr.write(line)),
   });
   try {
+    if (order.slot === 1) {
+      for (const [kind, limit] of Object.entries(order.config.rateLimits)) {
+        if (limit.ratePerSecond > 0 && limit.burst < order.count) logger.warn({ kind, burst: limit.burst, processes: order.count }, 'the rate limit\'s burst is below the number of API processes: each allows at least one request at once, so together they allow one per process');
+      }
+    }
     const config: Config = {
       ...order.config,
       rateLimits: { predict: processShare(order.config.rateLimits.predict, order.count), mutations: processShare(order.config.rateLimits.mutations, order.count) },
@@ -93,6 +98,8 @@ async function serve(order: ServeOrder): Promise<void> {
     let started = false;
     assembled = await assemblePlatform({
       config, logger, databaseUrl: order.databaseUrl, temporalAddress: order.temporalAddress, roles: { api: true, worker: false },
+      // The one process's ten connections, shared out: PostgreSQL's connection limit does not grow with the cores.
+      dbPoolMax: Math.max(2, Math.ceil(10 / order.count)),
       metrics: { api: metrics, worker: metrics }, codeVersion: order.codeVersion, started: () => started,
     });
     const api = assembled.api!;
@@ -105,6 +112,8 @@ async function serve(order: ServeOrder): Promise<void> {
     api.models.start();
     started = true;
     if (stopping) return;
+    // Keys changed while this process assembled were relayed only to those already serving: read them now.
+    await api.keys.refresh();
     server = await listen(api.app.fetch, config.port, config.host, 'PORT');
     const port = boundPort(server, config.port);
     send({ type: 'mlp:ready', port });

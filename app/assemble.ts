@@ -45,6 +45,8 @@ export interface AssembleOptions {
   faults?: FaultInjector;
   /** A pre-built workflow bundle (tests build one per process instead of one per worker). */
   workflowBundle?: WorkflowBundleOption;
+  /** Connections of the registry pool (default 10); an API of several processes shares the 10 among them. */
+  dbPoolMax?: number;
   /** Reported by the API's /health; the process's started flag. */
   started?: () => boolean;
 }
@@ -71,7 +73,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
     for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => logger.warn({ err }, 'error while stopping'));
   };
   try {
-    const db = connectDb(opts.databaseUrl);
+    const db = connectDb(opts.databaseUrl, { max: opts.dbPoolMax });
     stops.push(() => db.$client.end());
     const artifacts = config.artifactStore.kind === 's3' ? createS3ArtifactStore(config.artifactStore) : createLocalArtifactStore(config.artifactDir);
     // A bucket that does not exist or refuses these credentials is a deployment error: say so at start,

@@ -44,7 +44,7 @@ export class ProcessMetricsMerge {
         if (last) parts.push(cumulativeSeries(last));
       }
     }
-    return AggregatorRegistry.aggregate(parts).metrics();
+    return AggregatorRegistry.aggregate(parts.map(keepPerProcessSeries)).metrics();
   }
 
   /** A process has exited: its counters and histograms as last collected stay in the sums. */
@@ -54,6 +54,14 @@ export class ProcessMetricsMerge {
     this.latest.delete(process);
     if (last) this.retained = sumSeries([this.retained, cumulativeSeries(last)]);
   }
+}
+
+/**
+ * prom-client's merge drops the metrics it marks `omit` (process_start_time_seconds). Labelled per process,
+ * their series never collide, so each is kept as it is.
+ */
+function keepPerProcessSeries(snapshot: MetricsSnapshot): MetricsSnapshot {
+  return snapshot.map((m) => (m.aggregator === 'omit' && m.values.length > 0 && m.values.every((v) => v.labels && 'process' in v.labels) ? { ...m, aggregator: 'first' } : m));
 }
 
 /**

@@ -56,6 +56,8 @@ beforeAll(async () => {
     },
     startupUrl: `http://127.0.0.1:${port}/health/startup`,
   });
+  // The startup probe answers as soon as one process listens; the primary says when every one does.
+  await waitFor(async () => (api.output().includes('"msg":"API listening"') ? true : undefined), 'every API process listening');
 });
 afterAll(async () => {
   await api?.stop();

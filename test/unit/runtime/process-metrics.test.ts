@@ -47,6 +47,8 @@ describe('merging the metrics of an API\'s processes', () => {
     expect(rss).toHaveLength(2);
     expect(rss.map((l) => /process="([^"]+)"/.exec(l)?.[1]).sort()).toEqual(['api-1', 'api-2']);
     expect(seriesOf(text, 'process_cpu_seconds_total').length).toBe(2);
+    // prom-client's merge would drop the start time (its aggregator is `omit`): each process keeps its own.
+    expect(seriesOf(text, 'process_start_time_seconds').map((l) => /process="([^"]+)"/.exec(l)?.[1]).sort()).toEqual(['api-1', 'api-2']);
   });
 
   it('reports what an alias points at once, not once per process', async () => {

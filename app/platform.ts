@@ -40,9 +40,12 @@ export interface Platform {
 
 export async function startPlatform(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }): Promise<Platform> {
   const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, 'error while stopping'));
-  };
+  // Last started, first stopped; once: a second signal during a stop waits for the same one instead of
+  // running the stops again (and, as reverse() mutated the list, in starting order).
+  let stopping: Promise<void> | null = null;
+  const stopAll = () => (stopping ??= (async () => {
+    for (const stop of [...stops].reverse()) await stop().catch((err) => logger.warn({ err }, 'error while stopping'));
+  })());
   try {
     // Migrations run as the owner; the API and the worker as the runtime role (no DDL, append-only audit).
     let databaseUrl = config.database.url;

@@ -80,7 +80,39 @@ export interface DatasetRef {
   contentHash: string;
   /** The raw dataset's: how the source was read (absent on datasets of runs before it was recorded). */
   ingestion?: IngestionReport;
+  /** Its statistics (data/dataset-statistics.ts), beside it in its artifact folder; absent on older runs. */
+  statisticsUri?: string;
 }
+
+/** A dataset's statistics, column by column (data/dataset-statistics.ts). */
+export interface DatasetStatistics {
+  rows: number;
+  columns: ColumnStatistics[];
+}
+
+interface ColumnStatisticsBase {
+  name: string;
+  /** The stored type (Float64, String, Datetime, …). */
+  type: string;
+  /** Rows with a value; missing: null, and in a float column NaN and ±Infinity (as the feature transform reads them). */
+  count: number;
+  missing: number;
+  /** Distinct values present. */
+  distinct: number;
+}
+
+export type ColumnStatistics =
+  | (ColumnStatisticsBase & {
+    kind: 'numeric';
+    /** Over the values present; null when there are none (std: fewer than two). Sample std (n − 1). */
+    min: number | null; max: number | null; mean: number | null; std: number | null;
+    /** By quantile ("0.5" is the median), linear interpolation. */
+    quantiles: Record<string, number> | null;
+    /** Equal-width bins from min to max: counts[i] holds edges[i] ≤ x < edges[i+1] (the last bin includes max). */
+    histogram: { edges: number[]; counts: number[] } | null;
+  })
+  | (ColumnStatisticsBase & { kind: 'categorical'; top: { value: string; count: number }[] })
+  | (ColumnStatisticsBase & { kind: 'date'; min: string | null; max: string | null });
 
 /** How a source was read: what each column became, and every value that was changed to get there. */
 export interface IngestionReport {

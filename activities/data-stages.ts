@@ -1,10 +1,11 @@
 // collect, clean and feature: Temporal adapters over data/. Each reads the previous stage's artifact by URI
 // and writes its own under the run's key.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { heartbeatWhile } from './heartbeat-while.js';
 import pl from 'nodejs-polars';
 import { cleanFrame } from '../data/cleaning.js';
+import { datasetStatistics, statisticsSummary } from '../data/dataset-statistics.js';
 import { dtypeName } from '../data/frame-columns.js';
 import { FITTED_FEATURES_FILE, writeFeatureArtifacts } from '../data/feature-artifacts.js';
 import { buildFeatureSets } from '../data/feature-pipeline.js';
@@ -14,9 +15,11 @@ import { cutAtAsOf } from '../data/time-column.js';
 import { recordDataset } from '../registry/datasets.js';
 import { sha256File } from '../runtime/artifacts.js';
 import type {
+  DatasetStatistics,
   CleanInput, CleanOutput, CollectOutput, DatasetRef, FeatureInput, FeatureOutput, RunRef, SourceInspection, SourceInspectionInput, StageInput,
 } from '../pipelines/contract.js';
 import { artifactKey, stageAttempt } from './attempt.js';
+import { heartbeatWhile } from './heartbeat-while.js';
 import { classifyFailures } from './failures.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -28,8 +31,20 @@ export function createDataStageActivities(deps: ActivityDeps) {
     const dir = await artifacts.workDir(key, { fresh: true });
     const file = join(dir, `${stage}.parquet`);
     df.writeParquet(file);
-    const uri = `${await artifacts.publish(key)}/${stage}.parquet`;
-    return { uri, rows: df.height, columns: df.columns.map((c) => ({ name: c, type: dtypeName(df.getColumn(c).dtype) })), contentHash: await sha256File(file) };
+    // Beside the data, what it holds column by column: the baseline the monitoring loop compares against.
+    // A column type the statistics cannot read leaves the dataset without them (and says so), not the run failed.
+    let statistics: DatasetStatistics | null = null;
+    try {
+      statistics = datasetStatistics(df);
+      await writeFile(join(dir, 'statistics.json'), JSON.stringify(statistics));
+    } catch (err) {
+      deps.logger.warn({ err, workflowId: run.workflowId, stage }, 'no statistics for this dataset');
+    }
+    const folder = await artifacts.publish(key);
+    return {
+      uri: `${folder}/${stage}.parquet`, rows: df.height, columns: df.columns.map((c) => ({ name: c, type: dtypeName(df.getColumn(c).dtype) })), contentHash: await sha256File(file),
+      ...(statistics ? { statisticsUri: `${folder}/statistics.json`, statistics: statisticsSummary(statistics) } : {}),
+    };
   }
 
   async function readDataset(ref: DatasetRef): Promise<pl.DataFrame> {

@@ -3,7 +3,7 @@
 // what a run trained on. Numbers: count, missing, distinct, min/max/mean/std, quantiles and a histogram of
 // equal-width bins; text and booleans: the most frequent values with their counts; dates: the range.
 import pl from 'nodejs-polars';
-import type { ColumnStatistics, DatasetStatistics } from '../pipelines/contract.js';
+import type { ColumnStatistics, DatasetStatistics, DatasetStatisticsSummary } from '../pipelines/contract.js';
 import { dtypeName, isNumericDtype, isTemporalColumn } from './frame-columns.js';
 
 export const STATISTICS_QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
@@ -98,4 +98,15 @@ function topValues(df: pl.DataFrame, name: string): { value: string; count: numb
     .head(TOP_VALUES)
     .toRecords() as { value: string; count: number }[];
   return counted.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+}
+
+/** The figures of each column the registry's row keeps (the artifact has the quantiles, histograms and top values). */
+export function statisticsSummary(stats: DatasetStatistics): DatasetStatisticsSummary {
+  return {
+    rows: stats.rows,
+    columns: stats.columns.map((c) => ({
+      name: c.name, kind: c.kind, count: c.count, missing: c.missing, distinct: c.distinct,
+      ...(c.kind === 'numeric' ? { min: c.min, max: c.max, mean: c.mean } : c.kind === 'date' ? { min: c.min, max: c.max } : {}),
+    })),
+  };
 }

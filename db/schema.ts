@@ -6,7 +6,7 @@ import {
 } from 'drizzle-orm/pg-core';
 // Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
 // and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
-import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, MetricSet, ModelLineage, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
+import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, DatasetStatisticsSummary, MetricSet, ModelLineage, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
 import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 
@@ -77,6 +77,9 @@ export const datasets = pgTable('datasets', {
   schema: jsonb('schema').$type<DatasetRef['columns']>().notNull(),
   contentHash: text('content_hash').notNull(),
   report: jsonb('report').$type<CleanReport>(), // the clean stage's quality report (null for raw)
+  /** Per column, the headline figures of its statistics (the whole document: the artifact statisticsUri names). */
+  statistics: jsonb('statistics').$type<DatasetStatisticsSummary>(),
+  statisticsUri: text('statistics_uri'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('datasets_run_stage').on(t.runWorkflowId, t.stage)]);
 

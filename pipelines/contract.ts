@@ -82,6 +82,13 @@ export interface DatasetRef {
   ingestion?: IngestionReport;
   /** Its statistics (data/dataset-statistics.ts), beside it in its artifact folder; absent on older runs. */
   statisticsUri?: string;
+  statistics?: DatasetStatisticsSummary;
+}
+
+/** The registry's row of a dataset keeps these figures of each column; the artifact has the rest. */
+export interface DatasetStatisticsSummary {
+  rows: number;
+  columns: { name: string; kind: ColumnStatistics['kind']; count: number; missing: number; distinct: number; min?: number | string | null; max?: number | string | null; mean?: number | null }[];
 }
 
 /** A dataset's statistics, column by column (data/dataset-statistics.ts). */

@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getPipeline } from '../../registry/pipelines.js';
 import { getRun, listRuns } from '../../registry/runs.js';
 import { approvalUpdate, progressQuery, WORKFLOW_TYPES } from '../../workflows/definitions.js';
-import { type StageProgress } from '../../pipelines/contract.js';
+import { type DatasetStatistics, type StageProgress } from '../../pipelines/contract.js';
+import { getDataset } from '../../registry/datasets.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
@@ -11,7 +13,8 @@ import { isPlatformWorkflow, platformWorkflow } from '../platform-workflows.js';
 import { startTrainingRun, webUiLink } from '../launcher.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
-  ApprovalBody, ApprovalResult, CancelledRun, type Heartbeat, ListRunsQuery, RunDetail, RunList, StartedRun, StartRunBody, WorkflowIdParams,
+  ApprovalBody, ApprovalResult, CancelledRun, DatasetParams, DatasetStatisticsResponse, type Heartbeat, ListRunsQuery, RunDetail, RunList, StartedRun, StartRunBody,
+  WorkflowIdParams,
 } from '../schemas/runs.js';
 
 const tags = ['runs'];
@@ -49,6 +52,13 @@ const get = guardedRoute({
   access: { needs: 'read' },
   request: { params: WorkflowIdParams },
   responses: { 200: jsonResponse(RunDetail, 'The run'), ...errorResponses(404) },
+});
+
+const datasetStatistics = guardedRoute({
+  method: 'get', path: '/runs/{workflowId}/datasets/{stage}/statistics', tags, summary: 'Statistics of a run\'s raw or clean dataset, column by column',
+  access: { needs: 'read' },
+  request: { params: DatasetParams },
+  responses: { 200: jsonResponse(DatasetStatisticsResponse, 'The dataset\'s statistics'), ...errorResponses(404) },
 });
 
 export function runRoutes(deps: ApiDeps) {
@@ -129,6 +139,24 @@ export function runRoutes(deps: ApiDeps) {
     }
     if (!record && !live) throw new HttpError(404, 'not_found', `run "${workflowId}" does not exist`);
     return c.json({ run: { workflowId, ...record, live, webUiUrl: webUiLink(deps.config, workflowId, record?.temporalRunId) } }, 200);
+  });
+
+  defineRoute(app, datasetStatistics, async (c) => {
+    const { workflowId, stage } = c.req.valid('param');
+    const row = await getDataset(deps.db, workflowId, stage);
+    if (!row) throw new HttpError(404, 'not_found', `run "${workflowId}" has no ${stage} dataset (no such run, or it did not get that far)`);
+    if (!row.statisticsUri) throw new HttpError(404, 'not_found', `run "${workflowId}" recorded its ${stage} dataset before statistics were kept; run the pipeline again`);
+    let text: string;
+    try {
+      text = await readFile(await deps.artifacts.localPath(row.statisticsUri), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new HttpError(404, 'not_found', `the statistics of run "${workflowId}"'s ${stage} dataset are no longer in the artifact store`);
+    }
+    return c.json({
+      statistics: JSON.parse(text) as DatasetStatistics,
+      dataset: { workflowId, stage, uri: row.uri, rows: row.rows, contentHash: row.contentHash },
+    }, 200);
   });
 
   return app;

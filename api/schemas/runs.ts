@@ -156,3 +156,25 @@ export const ApprovalResult = z.object({
   approval: z.object({ accepted: z.literal(true), decision: z.enum(['approve', 'reject']), modelVersion: z.number().int() }),
 });
 export type ApprovalResult = z.infer<typeof ApprovalResult>;
+
+export const DatasetParams = WorkflowIdParams.extend({
+  stage: z.enum(['raw', 'clean']).openapi({ description: 'raw: as collected; clean: after the clean stage' }),
+});
+
+const Counts = { name: z.string(), type: z.string(), count: z.number().int(), missing: z.number().int(), distinct: z.number().int() };
+const ColumnStatistics = z.discriminatedUnion('kind', [
+  z.object({
+    ...Counts, kind: z.literal('numeric'),
+    min: z.number().nullable(), max: z.number().nullable(), mean: z.number().nullable(), std: z.number().nullable(),
+    quantiles: z.record(z.string(), z.number()).nullable().openapi({ description: 'By quantile ("0.5": the median), linear interpolation' }),
+    histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int()) }).nullable()
+      .openapi({ description: 'Equal-width bins from min to max: counts[i] holds edges[i] ≤ x < edges[i+1] (the last bin includes max)' }),
+  }),
+  z.object({ ...Counts, kind: z.literal('categorical'), top: z.array(z.object({ value: z.string(), count: z.number().int() })).openapi({ description: 'The most frequent values, most frequent first' }) }),
+  z.object({ ...Counts, kind: z.literal('date'), min: z.string().nullable(), max: z.string().nullable() }),
+]);
+
+export const DatasetStatisticsResponse = z.object({
+  statistics: z.object({ rows: z.number().int(), columns: z.array(ColumnStatistics) }).openapi({ description: 'Missing: null, and NaN or ±Infinity in a float column; the figures are of the values present' }),
+  dataset: z.object({ workflowId: z.string(), stage: z.enum(['raw', 'clean']), uri: z.string(), rows: z.number().int(), contentHash: z.string() }),
+}).openapi('DatasetStatistics');

@@ -36,6 +36,36 @@ describe('the football pipeline', () => {
     expect(result.clean.notes.join(' ')).toMatch(/4 rows with a missing home_score or away_score/);
   });
 
+  it('keeps statistics of its raw and clean datasets, served column by column, with the headline figures in the registry', async () => {
+    const enc = encodeURIComponent(workflowId);
+    const clean = await p.request('GET', `/v1/runs/${enc}/datasets/clean/statistics`, undefined, { authorization: `Bearer ${await p.keyFor('viewer')}` });
+    expect(clean.status, JSON.stringify(clean.body)).toBe(200);
+    expect(clean.body.dataset).toMatchObject({ workflowId, stage: 'clean', rows: 6504 });
+    const stats = clean.body.statistics;
+    expect(stats.rows).toBe(6504);
+    const col = (name: string) => stats.columns.find((c: { name: string }) => c.name === name);
+    // The target built from the scores: three outcomes, every row has one.
+    expect(col('result')).toMatchObject({ kind: 'categorical', count: 6504, missing: 0, distinct: 3 });
+    expect(col('result').top.map((t: { count: number }) => t.count).reduce((a: number, b: number) => a + b, 0)).toBe(6504);
+    expect(col('home_score')).toMatchObject({ kind: 'numeric', missing: 0, min: 0 });
+    expect(col('home_score').histogram.counts.reduce((a: number, b: number) => a + b, 0)).toBe(6504);
+    expect(col('home_score').quantiles['0.5']).toBeGreaterThanOrEqual(1);
+    // The CSV's dates stay text in the dataset (the feature transform reads them as dates): counted as values.
+    expect(col('date')).toMatchObject({ kind: 'categorical', type: 'String', missing: 0 });
+    // The raw dataset still has the four matches without a score: missing there, not in clean.
+    const raw = await p.request('GET', `/v1/runs/${enc}/datasets/raw/statistics`);
+    expect(raw.body.statistics.rows).toBe(6508);
+    expect(raw.body.statistics.columns.find((c: { name: string }) => c.name === 'home_score')).toMatchObject({ missing: 4 });
+    const [row] = (await p.owner.execute(sql`SELECT statistics FROM datasets WHERE run_workflow_id = ${workflowId} AND stage = 'clean'`)).rows as { statistics: { rows: number; columns: { name: string; mean?: number }[] } }[];
+    expect(row.statistics.rows).toBe(6504);
+    expect(row.statistics.columns.find((c) => c.name === 'home_score')!.mean).toBeCloseTo(col('home_score').mean, 12);
+    // Unknown runs and stages: 404 and 400, with the stable error shape.
+    const none = await p.request('GET', '/v1/runs/train%3Anope%3A2016-01-01%3Ax/datasets/clean/statistics');
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toMatch(/has no clean dataset/);
+    expect((await p.request('GET', `/v1/runs/${enc}/datasets/features/statistics`)).status).toBe(400);
+  });
+
   it('beats the class prior and always-home baselines on the held-out season, in accuracy and log-loss', () => {
     const { metrics, baselines } = result;
     expect(Object.keys(baselines).sort()).toEqual(['always-home', 'prior']);

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../app/free-port.js';
+import { FORBIDDEN_IN_API, MODULE_PROBE_ARGS } from '../support/api-modules.js';
 import { startRole, type RoleProcess } from '../support/role-process.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { quickFootballSpec } from '../support/specs.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const FORBIDDEN = /\/node_modules\/(nodejs-polars[^/]*|@tensorflow\/[^/]+)\//;
 
 let p: TestPlatform;
 let api: RoleProcess;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   api = await startRole('api', {
-    nodeArgs: ['--import', pathToFileURL(join(root, 'test', 'support', 'module-probe.mjs')).href],
+    nodeArgs: MODULE_PROBE_ARGS,
     env: {
       DATABASE_URL: p.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: p.taskQueue,
       ARTIFACT_DIR: p.config.artifactDir, DATA_DIR: probeDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
@@ -108,10 +108,10 @@ describe('mlp api', () => {
     }
     expect(cjs.some((u) => u.includes('/node_modules/pg/lib/')), `pg not among the ${cjs.length} CommonJS modules recorded`).toBe(true);
 
-    const loaded = [...new Set([...esm.keys(), ...cjs])].filter((u) => FORBIDDEN.test(u));
+    const loaded = [...new Set([...esm.keys(), ...cjs])].filter((u) => FORBIDDEN_IN_API.test(u));
     // Per package, how the first module of it that an `import` reached was reached.
-    const how = [...new Set(loaded.map((u) => FORBIDDEN.exec(u)![1]))].map((pkg) => {
-      const first = [...esm.keys()].find((u) => FORBIDDEN.exec(u)?.[1] === pkg);
+    const how = [...new Set(loaded.map((u) => FORBIDDEN_IN_API.exec(u)![1]))].map((pkg) => {
+      const first = [...esm.keys()].find((u) => FORBIDDEN_IN_API.exec(u)?.[1] === pkg);
       return first ? importChain(first, esm) : `${pkg} (required from CommonJS only)`;
     });
     expect(how, `the API process loaded ${loaded.length} modules of nodejs-polars / @tensorflow:\n${how.join('\n')}`).toEqual([]);

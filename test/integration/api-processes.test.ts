@@ -15,13 +15,13 @@ import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../app/free-port.js';
+import { FORBIDDEN_IN_API, MODULE_PROBE_ARGS } from '../support/api-modules.js';
 import { startRole, type RoleProcess } from '../support/role-process.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { shippedSpec } from '../support/specs.js';
 import { waitFor } from '../support/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const FORBIDDEN = /\/node_modules\/(nodejs-polars[^/]*|@tensorflow\/[^/]+)\//;
 
 let p: TestPlatform;
 let api: RoleProcess;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   port = await freePort();
   api = await startRole('api', {
     // The module probe (test/support/module-probe.mjs) is passed on to the API processes with the other Node flags.
-    nodeArgs: ['--import', pathToFileURL(join(root, 'test', 'support', 'module-probe.mjs')).href],
+    nodeArgs: MODULE_PROBE_ARGS,
     env: {
       API_PROCESSES: '2', DATABASE_URL: p.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: p.taskQueue,
       ARTIFACT_DIR: p.config.artifactDir, DATA_DIR: probeDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
@@ -189,7 +189,7 @@ describe('mlp api with API_PROCESSES=2', () => {
     for (const m of ['app/api-process.ts', 'app/assemble.ts', 'api/app.ts', 'serving/model-cache.ts', 'serving/dense-forward.ts']) {
       expect(esm, `${m} among the ${esm.length} modules recorded`).toContain(project(m));
     }
-    expect(esm.filter((u) => FORBIDDEN.test(u))).toEqual([]);
+    expect(esm.filter((u) => FORBIDDEN_IN_API.test(u))).toEqual([]);
   });
 
   it('replaces a process that dies, and its counts stay in /metrics', async () => {

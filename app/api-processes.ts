@@ -129,8 +129,17 @@ export async function startApiProcesses(opts: {
   });
   const servingSlots = () => slots.filter((s): s is Slot & { worker: Worker } => s.ready && s.worker !== null && s.worker.isConnected());
 
-  /** Every process's metrics and this process's own, merged: what a scrape of any API process answers. */
-  const mergedMetrics = async (): Promise<string> => {
+  /**
+   * Every process's metrics and this process's own, merged: what a scrape of any API process answers.
+   * Scrapes that arrive while one merge runs share it: /metrics is open to scrapers by default, and each
+   * merge asks every process, so a flood of scrapes must not multiply that work (nor finish out of order
+   * and put an older snapshot in the sums).
+   */
+  let merging: Promise<string> | null = null;
+  const mergedMetrics = (): Promise<string> => (merging ??= collectAndMerge().finally(() => {
+    merging = null;
+  }));
+  const collectAndMerge = async (): Promise<string> => {
     const live = servingSlots();
     const [own, ...answers] = await Promise.all([
       opts.primaryMetrics.registry.getMetricsAsJSON(),

@@ -4,12 +4,14 @@ import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { bodyText, HttpError, parseJsonBody, parseWith, validationHook } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { readDatasetStatistics } from '../dataset-statistics.js';
 import { attribution } from '../auth/access-control.js';
 import type { ServedModel } from '../../serving/model-cache.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams } from '../schemas/common.js';
 import {
   AliasHistory, AliasMoved, AliasParams, ModelList, ModelSignature, MoveAliasBody, MoveAliasHeaders, PredictQuery, VersionLineage, VersionList, VersionOne, VersionParams,
 } from '../schemas/models.js';
+import { VersionStatistics } from '../schemas/runs.js';
 
 /** The predict route's path, as the per-request middleware sees it (see PerRequestOptions.ownRequestIdHeader). */
 const PREDICT_PATH = /^\/v1\/models\/[^/]+\/predict$/;
@@ -49,6 +51,13 @@ const lineage = guardedRoute({
   access: { needs: 'read' },
   request: { params: VersionParams },
   responses: { 200: jsonResponse(VersionLineage, 'The lineage'), ...errorResponses(400, 404) },
+});
+
+const trainingStatistics = guardedRoute({
+  method: 'get', path: '/{name}/versions/{version}/statistics', tags, summary: 'Statistics of the data a version was trained on (its run\'s clean dataset), column by column',
+  access: { needs: 'read' },
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(VersionStatistics, 'The statistics'), ...errorResponses(400, 404) },
 });
 
 const history = guardedRoute({
@@ -95,6 +104,13 @@ export function modelRoutes(deps: ApiDeps) {
     const { name, version: n } = c.req.valid('param');
     const v = await versionOf(name, n);
     return c.json({ model: name, version: v.version, task: v.transform.task, target: v.transform.target, classes: v.transform.classes, inputs: v.inputSchema }, 200);
+  });
+
+  // What the version saw in training: the baseline that drift and validation compare new data against.
+  defineRoute(app, trainingStatistics, async (c) => {
+    const { name, version: n } = c.req.valid('param');
+    const v = await versionOf(name, n);
+    return c.json({ model: name, version: v.version, ...(await readDatasetStatistics(deps, v.runWorkflowId, 'clean')) }, 200);
   });
 
   defineRoute(app, lineage, async (c) => {

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getPipeline } from '../../registry/pipelines.js';
 import { getRun, listRuns } from '../../registry/runs.js';
 import { approvalUpdate, progressQuery, WORKFLOW_TYPES } from '../../workflows/definitions.js';
-import { type DatasetStatistics, type StageProgress } from '../../pipelines/contract.js';
-import { getDataset } from '../../registry/datasets.js';
+import { type StageProgress } from '../../pipelines/contract.js';
+import { readDatasetStatistics } from '../dataset-statistics.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
@@ -143,20 +142,7 @@ export function runRoutes(deps: ApiDeps) {
 
   defineRoute(app, datasetStatistics, async (c) => {
     const { workflowId, stage } = c.req.valid('param');
-    const row = await getDataset(deps.db, workflowId, stage);
-    if (!row) throw new HttpError(404, 'not_found', `run "${workflowId}" has no ${stage} dataset (no such run, or it did not get that far)`);
-    if (!row.statisticsUri) throw new HttpError(404, 'not_found', `run "${workflowId}" recorded its ${stage} dataset before statistics were kept; run the pipeline again`);
-    let text: string;
-    try {
-      text = await readFile(await deps.artifacts.localPath(row.statisticsUri), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      throw new HttpError(404, 'not_found', `the statistics of run "${workflowId}"'s ${stage} dataset are no longer in the artifact store`);
-    }
-    return c.json({
-      statistics: JSON.parse(text) as DatasetStatistics,
-      dataset: { workflowId, stage, uri: row.uri, rows: row.rows, contentHash: row.contentHash },
-    }, 200);
+    return c.json(await readDatasetStatistics(deps, workflowId, stage), 200);
   });
 
   return app;

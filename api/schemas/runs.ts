@@ -174,7 +174,12 @@ const ColumnStatistics = z.discriminatedUnion('kind', [
   z.object({ ...Counts, kind: z.literal('date'), min: z.string().nullable(), max: z.string().nullable() }),
 ]);
 
-export const DatasetStatisticsResponse = z.object({
+const DatasetStatisticsFields = {
   statistics: z.object({ rows: z.number().int(), columns: z.array(ColumnStatistics) }).openapi({ description: 'Missing: null, and NaN or ±Infinity in a float column; the figures are of the values present' }),
   dataset: z.object({ workflowId: z.string(), stage: z.enum(['raw', 'clean']), uri: z.string(), rows: z.number().int(), contentHash: z.string() }),
-}).openapi('DatasetStatistics');
+};
+
+export const DatasetStatisticsResponse = z.object(DatasetStatisticsFields).openapi('DatasetStatistics');
+
+/** A model version's training statistics: its run's clean dataset. */
+export const VersionStatistics = z.object({ model: z.string(), version: z.number().int(), ...DatasetStatisticsFields }).openapi('VersionStatistics');

@@ -59,6 +59,12 @@ describe('the football pipeline', () => {
     const [row] = (await p.owner.execute(sql`SELECT statistics FROM datasets WHERE run_workflow_id = ${workflowId} AND stage = 'clean'`)).rows as { statistics: { rows: number; columns: { name: string; mean?: number }[] } }[];
     expect(row.statistics.rows).toBe(6504);
     expect(row.statistics.columns.find((c) => c.name === 'home_score')!.mean).toBeCloseTo(col('home_score').mean, 12);
+    // The version trained on that clean dataset answers with the same statistics.
+    const trained = await p.request('GET', '/v1/models/football/versions/1/statistics');
+    expect(trained.status).toBe(200);
+    expect(trained.body).toMatchObject({ model: 'football', version: 1, dataset: { workflowId, stage: 'clean', rows: 6504 } });
+    expect(trained.body.statistics).toEqual(stats);
+    expect((await p.request('GET', '/v1/models/football/versions/9/statistics')).status).toBe(404);
     // Unknown runs and stages: 404 and 400, with the stable error shape.
     const none = await p.request('GET', '/v1/runs/train%3Anope%3A2016-01-01%3Ax/datasets/clean/statistics');
     expect(none.status).toBe(404);

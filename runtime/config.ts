@@ -38,10 +38,12 @@ export const EnvSchema = z.object({
   ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
   /** s3: the bucket (it must exist) and the key prefix under which this platform's artifacts live. */
   ARTIFACT_S3_BUCKET: optionalString,
-  ARTIFACT_S3_PREFIX: z.string().max(512).regex(/^[A-Za-z0-9._=/-]*$/, 'letters, digits and . _ = / - only').default(''),
+  ARTIFACT_S3_PREFIX: z.string().max(512).regex(/^[A-Za-z0-9._=/-]*$/, 'letters, digits and . _ = / - only')
+    .refine((p) => !p.includes('//') && p.split('/').every((part) => part !== '.' && part !== '..'), 'no "." or ".." parts and no "//": the prefix names one place in the bucket')
+    .default(''),
   /** s3: the endpoint of a store other than AWS (MinIO, Versity, Ceph, SeaweedFS…); addressed path-style. */
   ARTIFACT_S3_ENDPOINT: optionalString,
-  ARTIFACT_S3_REGION: z.string().max(64).default('us-east-1'),
+  ARTIFACT_S3_REGION: z.preprocess(emptyAsUndefined, z.string().max(64).default('us-east-1')),
   /**
    * s3: the access key pair. Unset: the AWS SDK's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web
    * identity token in Kubernetes, instance roles). Either may come from a mounted file (…_FILE).
@@ -69,7 +71,7 @@ export const EnvSchema = z.object({
    * and/or `training` (on TEMPORAL_TASK_QUEUE-training). Both by default; a GPU or many-core machine may
    * take only training, a small one only the rest.
    */
-  WORKER_TASK_QUEUES: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
+  WORKER_TASK_QUEUES: z.preprocess((v) => (v === '' ? undefined : typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
     z.array(z.enum(['pipelines', 'training'])).min(1, 'name at least one of pipelines, training').default(['pipelines', 'training'])),
   /** The worker's name in workflow histories; default the SDK's pid@hostname (a pod's name in Kubernetes). */
   WORKER_IDENTITY: z.preprocess(emptyAsUndefined, z.string().max(200).optional()),

@@ -81,6 +81,13 @@ describe('config', () => {
     expect(loadConfig({ WORKER_TASK_QUEUES: 'training, training', WORKER_TRAINING_SLOTS: '3' }).temporal.worker).toMatchObject({ queues: ['training'], slots: { activities: 4, training: 3 } });
     expect(() => loadConfig({ WORKER_TASK_QUEUES: 'gpu' })).toThrow(/WORKER_TASK_QUEUES/);
     expect(() => loadConfig({ WORKER_TASK_QUEUES: ',' })).toThrow(/name at least one of pipelines, training/);
+    // Empty means the default, as for every other setting.
+    expect(loadConfig({ WORKER_TASK_QUEUES: '', WORKER_TRAINING_SLOTS: '' }).temporal.worker.queues).toEqual(['pipelines', 'training']);
+    const empties = loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'bk1', ARTIFACT_S3_REGION: '', ARTIFACT_CACHE_MAX_GB: '' }).artifactStore;
+    expect(empties.kind === 's3' && [empties.region, empties.cacheMaxBytes]).toEqual(['us-east-1', 20e9]);
+    for (const prefix of ['a/../b', 'a//b', './a', 'a/..']) {
+      expect(() => loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'bk1', ARTIFACT_S3_PREFIX: prefix }), prefix).toThrow(/ARTIFACT_S3_PREFIX: no "\." or "\.\." parts/);
+    }
   });
 
   it('names every bad setting and points at .env.example', () => {

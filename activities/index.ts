@@ -6,11 +6,13 @@ import { createDataStageActivities } from './data-stages.js';
 import { createEvaluateActivity } from './evaluate.js';
 import { createRegistryActivities } from './registry-activities.js';
 import { createTrainActivity } from './train.js';
+import { createValidateActivity } from './validate.js';
 
 export function createActivities(deps: ActivityDeps): PipelineActivities & BatchScoreActivities {
   return {
     ...createRegistryActivities(deps),
     ...createDataStageActivities(deps),
+    ...createValidateActivity(deps),
     ...createTrainActivity(deps),
     ...createEvaluateActivity(deps),
     ...createBatchScoreActivities(deps),

@@ -1,5 +1,5 @@
 // Progress display for long runs: a redrawn bar on a terminal, one line per change elsewhere (CI logs).
-const STAGES = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'];
+import { STAGES } from '../pipelines/contract.js';
 
 export interface RunView {
   status: string;

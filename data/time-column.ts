@@ -53,3 +53,11 @@ export function sortByTime(df: pl.DataFrame, column: string): pl.DataFrame {
   const key = '\u0000t';
   return df.withColumn(pl.Series(key, t)).sort({ by: key, maintainOrder: true }).drop(key);
 }
+
+/** The rows strictly after an instant (the rows a model trained up to it never saw). */
+export function rowsAfter(df: pl.DataFrame, column: string, instantMs: number): pl.DataFrame {
+  const t = timeMillis(df, column);
+  const keep = new Uint8Array(t.length);
+  for (let i = 0; i < t.length; i++) if (t[i] > instantMs) keep[i] = 1;
+  return df.filter(pl.Series('keep', keep).cast(pl.Bool));
+}

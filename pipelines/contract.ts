@@ -5,11 +5,11 @@
 import type { PipelineSpec } from './spec.js';
 import type { TextRules } from './fitted-features.js';
 
-export const STAGES = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'] as const;
+export const STAGES = ['collect', 'clean', 'validate', 'feature', 'train', 'evaluate', 'promote'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Non-retryable failure types: each names a cause a person can fix. */
-export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'TrainingFailed'] as const;
+export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'DataValidation', 'TrainingFailed'] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
 export type Task = 'classification' | 'regression';
@@ -115,6 +115,8 @@ export type ColumnStatistics =
     min: number | null; max: number | null; mean: number | null; std: number | null;
     /** By quantile ("0.5" is the median), linear interpolation. */
     quantiles: Record<string, number> | null;
+    /** Percentiles 0, 1, …, 100 (linear interpolation): the distribution drift tests compare against. Absent on older datasets. */
+    percentiles?: number[] | null;
     /** Equal-width bins from min to max: counts[i] holds edges[i] ≤ x < edges[i+1] (the last bin includes max). */
     histogram: { edges: number[]; counts: number[] } | null;
   })
@@ -150,6 +152,48 @@ export interface CleanReport {
 }
 export interface CleanOutput { clean: DatasetRef; report: CleanReport; task: Task }
 
+/** A check of the validate stage (pipelines/validation-config.ts). */
+export type ValidationCheck = 'missingColumn' | 'newColumn' | 'kindChanged' | 'unseenCategories' | 'outOfRange' | 'missingRate' | 'psi' | 'ks' | 'chiSquare';
+
+/** One check that fired: on which column, the statistic's value and the bound it crossed. */
+export interface ValidationFinding {
+  check: ValidationCheck;
+  column: string;
+  action: 'warn' | 'fail';
+  /** The statistic (a share, PSI, a p-value, …); absent for schema checks. */
+  value?: number;
+  threshold?: number;
+  message: string;
+}
+
+/** Each compared column's figures against the baseline (absent: not applicable to its kind). */
+export interface ColumnComparison {
+  column: string;
+  kind: ColumnStatistics['kind'];
+  rows: number;
+  missingShare: number;
+  baselineMissingShare: number;
+  psi?: number;
+  /** Numeric: KS statistic and p-value, Wasserstein distance in baseline standard deviations, share outside the baseline's range. */
+  ks?: { statistic: number; pValue: number };
+  wasserstein?: number;
+  outOfRange?: number;
+  /** Categorical: chi-square and its p-value, Jensen–Shannon distance, share of values the baseline never had (null: its vocabulary is not all known). */
+  chiSquare?: { statistic: number; df: number; pValue: number };
+  jensenShannon?: number;
+  unseen?: number | null;
+}
+
+export interface ValidationReport {
+  /** What the data was compared with: the production model's version and the run that trained it; null when there is none. */
+  baseline: { model: string; alias: string; version: number; workflowId: string; asOf: string } | null;
+  /** The rows compared: the new ones (after the baseline's asOf) or all of them. */
+  compared: { scope: 'new-rows' | 'all-rows'; rows: number; after: string | null };
+  columns: ColumnComparison[];
+  findings: ValidationFinding[];
+  notes: string[];
+}
+export interface ValidateOutput { report: ValidationReport }
 export interface FeatureOutput {
   /** Directory holding the fitted transform, the split's row positions and its labels. */
   uri: string;
@@ -205,6 +249,8 @@ export interface TrainingPipelineResult {
   champion: EvaluateOutput['champion'];
   promotion: PromoteOutput;
   clean: CleanReport;
+  /** The validate stage's report (absent on runs recorded before it). */
+  validation?: ValidationReport;
   training: TrainOutput;
   stageSeconds: Partial<Record<Stage, number>>;
 }
@@ -248,6 +294,7 @@ export interface BackfillProgress {
 
 export interface StageInput { run: RunRef }
 export interface CleanInput extends StageInput { raw: DatasetRef }
+export interface ValidateInput extends StageInput { clean: DatasetRef }
 export interface FeatureInput extends StageInput { clean: DatasetRef; task: Task }
 export interface TrainStageInput extends StageInput { features: FeatureOutput }
 export interface EvaluateInput extends StageInput { features: FeatureOutput; trained: TrainOutput; clean: DatasetRef; pipelineVersion: number }
@@ -283,6 +330,7 @@ export interface PipelineActivities {
   finishRun(input: FinishRunInput): Promise<void>;
   collect(input: StageInput): Promise<CollectOutput>;
   clean(input: CleanInput): Promise<CleanOutput>;
+  validate(input: ValidateInput): Promise<ValidateOutput>;
   feature(input: FeatureInput): Promise<FeatureOutput>;
   train(input: TrainStageInput): Promise<TrainOutput>;
   evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
@@ -372,7 +420,7 @@ export interface RunFailure {
 }
 
 /** What a succeeded run keeps in its row (runs.summary): its result without what the row's own columns hold. */
-export type RunSummary = Pick<TrainingPipelineResult, 'metrics' | 'baselines' | 'champion' | 'promotion' | 'clean' | 'stageSeconds' | 'training'>;
+export type RunSummary = Pick<TrainingPipelineResult, 'metrics' | 'baselines' | 'champion' | 'promotion' | 'clean' | 'validation' | 'stageSeconds' | 'training'>;
 
 /** Where a model version came from (model_versions.lineage), written once by the evaluate stage. */
 export interface ModelLineage {
@@ -405,6 +453,7 @@ export const AUDIT_ACTIONS = [
   'key.created', 'key.revoked',
   'backup.restored',
   'batch.started',
+  'feedback.recorded',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

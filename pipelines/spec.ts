@@ -5,6 +5,7 @@ import { dateFormatProblem } from './date-format.js';
 import { DATE_PARTS } from './fitted-features.js';
 import { HeadToHeadConfigSchema } from './head-to-head-config.js';
 import { INT32_MAX, int32, storableText } from './storable.js';
+import { ValidationConfigSchema } from './validation-config.js';
 
 // Every string of a spec is storable text (storable.ts), and bounded so that a spec fits a Temporal payload.
 const columnName = storableText().min(1).max(200);
@@ -202,6 +203,11 @@ export const PipelineSpecSchema = z.object({
   quality: QualitySchema.default({ minRows: 50, maxMissingTargetFraction: 0.05, maxMissingFeatureFraction: 0.5, maxDuplicateFraction: 0.2, outlierIqr: 0 }),
   model: ModelSpecSchema.default(ModelSpecSchema.parse({})),
   promotion: PromotionSchema.default({ mustBeatProduction: true, mustBeatBaselines: true, alias: 'production' }),
+  /**
+   * What the validate stage checks new data for against the production model's training data, and what
+   * each finding does (pipelines/validation-config.ts). Absent: every check at its default.
+   */
+  validation: ValidationConfigSchema.optional(),
 }).superRefine((s, ctx) => {
   if (s.split.kind === 'time' && !s.timeColumn) {
     ctx.addIssue({ code: 'custom', path: ['timeColumn'], message: 'a time split needs `timeColumn`' });

@@ -6,6 +6,7 @@ import {
 import {
   FAILURE_TYPES, type ApprovalDecision, type PipelineActivities, type RunRef, type Stage, type StageProgress, type TrainingPipelineInput,
   type TrainingPipelineResult,
+  type ValidationReport,
 } from '../pipelines/contract.js';
 import { promotionGateReasons } from '../pipelines/promotion-rule.js';
 import { trainingTaskQueue } from '../pipelines/workflow-ids.js';
@@ -90,6 +91,19 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     });
     const { raw } = await stage('collect', () => dataStages.collect({ run }));
     const cleaned = await stage('clean', () => dataStages.clean({ run, raw }));
+    // The new data against the production model's training data, before anything is trained on it: a
+    // `fail` finding ends the run here (non-retryable), warnings travel with the result and show in the Web
+    // UI. patched: runs recorded before the stage existed went from clean to feature.
+    let validation: ValidationReport | undefined;
+    let validationDetails = '';
+    if (patched('validate-stage')) {
+      validation = (await stage('validate', () => dataStages.validate({ run, clean: cleaned.clean }))).report;
+      const warnings = validation.findings.filter((f) => f.action === 'warn');
+      if (warnings.length > 0) {
+        validationDetails = `**${warnings.length} validation warning${warnings.length === 1 ? '' : 's'}**\n\n${warnings.slice(0, 20).map((f) => `- ${f.message}`).join('\n')}`;
+        setCurrentDetails(validationDetails);
+      }
+    }
     const features = await stage('feature', () => dataStages.feature({ run, clean: cleaned.clean, task: cleaned.task }));
     // On training's own queue (pipelines/workflow-ids.ts), so machines with cores to spare take it; runs
     // recorded before that schedule it on the run's queue, as they did.
@@ -112,7 +126,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       const decided = await condition(() => approval !== undefined, approvalRule.expiresAfterSeconds * 1000);
       expired = !decided;
       progress.approval = approval ?? { decision: 'expired' };
-      setCurrentDetails('');
+      setCurrentDetails(validationDetails);
     }
     const promotion = approval?.decision === 'reject' || expired
       ? await stage('promote', async () => ({
@@ -127,11 +141,11 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const result: TrainingPipelineResult = {
       workflowId: info.workflowId, pipeline: input.pipeline, asOf, modelVersion: evaluated.modelVersion,
       metrics: evaluated.metrics, baselines: evaluated.baselines, champion: evaluated.champion, promotion,
-      clean: cleaned.report, training: trained, stageSeconds,
+      clean: cleaned.report, ...(validation ? { validation } : {}), training: trained, stageSeconds,
     };
     await shielded(() => registry.finishRun({
       workflowId: info.workflowId, pipeline: input.pipeline, status: 'succeeded', modelVersion: evaluated.modelVersion,
-      summary: { metrics: result.metrics, baselines: result.baselines, champion: result.champion, promotion, clean: cleaned.report, stageSeconds, training: trained },
+      summary: { metrics: result.metrics, baselines: result.baselines, champion: result.champion, promotion, clean: cleaned.report, ...(validation ? { validation } : {}), stageSeconds, training: trained },
     }));
     progress.stage = 'done';
     return result;

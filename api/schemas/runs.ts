@@ -62,6 +62,26 @@ export const PromotionOutcome = z.object({
   reasons: z.array(z.string()),
 });
 
+const ValidationReport = z.object({
+  baseline: z.object({ model: z.string(), alias: z.string(), version: z.number().int(), workflowId: z.string(), asOf: z.string() }).nullable()
+    .openapi({ description: 'The production model the data was compared with, and the run that trained it; null: there was none' }),
+  compared: z.object({ scope: z.enum(['new-rows', 'all-rows']), rows: z.number().int(), after: z.string().nullable() }),
+  columns: z.array(z.object({
+    column: z.string(), kind: z.enum(['numeric', 'categorical', 'date']), rows: z.number().int(), missingShare: z.number(), baselineMissingShare: z.number(),
+    psi: z.number().optional(),
+    ks: z.object({ statistic: z.number(), pValue: z.number() }).optional(),
+    wasserstein: z.number().optional().openapi({ description: 'In training standard deviations' }),
+    outOfRange: z.number().optional(),
+    chiSquare: z.object({ statistic: z.number(), df: z.number().int(), pValue: z.number() }).optional(),
+    jensenShannon: z.number().optional(),
+    unseen: z.number().nullable().optional(),
+  })),
+  findings: z.array(z.object({
+    check: z.string(), column: z.string(), action: z.enum(['warn', 'fail']), value: z.number().optional(), threshold: z.number().optional(), message: z.string(),
+  })),
+  notes: z.array(z.string()),
+}).openapi('ValidationReport');
+
 /** What a succeeded run keeps: held-out metrics, baselines, the champion it was compared with, the promotion decision. */
 export const RunSummary = z.object({
   metrics: MetricSet,
@@ -69,6 +89,7 @@ export const RunSummary = z.object({
   champion: z.object({ version: z.number().int(), metrics: MetricSet }).nullable(),
   promotion: PromotionOutcome,
   clean: CleanReport,
+  validation: ValidationReport.optional().openapi({ description: 'The validate stage\'s comparison with the production model\'s training data (absent on runs before the stage)' }),
   training: TrainingReport,
   stageSeconds: z.partialRecord(Stage, z.number()),
 });
@@ -167,6 +188,7 @@ const ColumnStatistics = z.discriminatedUnion('kind', [
     ...Counts, kind: z.literal('numeric'),
     min: z.number().nullable(), max: z.number().nullable(), mean: z.number().nullable(), std: z.number().nullable(),
     quantiles: z.record(z.string(), z.number()).nullable().openapi({ description: 'By quantile ("0.5": the median), linear interpolation' }),
+    percentiles: z.array(z.number()).nullable().optional().openapi({ description: 'Percentiles 0, 1, …, 100: the distribution drift tests compare against (absent on datasets recorded before them)' }),
     histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int()) }).nullable()
       .openapi({ description: 'Equal-width bins from min to max: counts[i] holds edges[i] ≤ x < edges[i+1] (the last bin includes max)' }),
   }),

@@ -105,16 +105,16 @@ describe('the football pipeline', () => {
     expect(v.body.version.inputSchema.map((f: any) => f.name)).toEqual(expect.arrayContaining(['home_team', 'away_team', 'date', 'division']));
   });
 
-  it('shows six stage activities, training heartbeats and search attributes in Temporal', async () => {
+  it('shows seven stage activities, training heartbeats and search attributes in Temporal', async () => {
     const handle = p.temporal.workflow.getHandle(workflowId);
     const history = await handle.fetchHistory();
     const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
-    expect(scheduled).toEqual(['beginRun', 'collect', 'clean', 'feature', 'train', 'evaluate', 'promote', 'finishRun']);
+    expect(scheduled).toEqual(['beginRun', 'collect', 'clean', 'validate', 'feature', 'train', 'evaluate', 'promote', 'finishRun']);
     const train = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train')!;
     expect(Number(train.activityTaskScheduledEventAttributes!.heartbeatTimeout!.seconds)).toBeGreaterThan(0);
     const desc = await handle.describe();
     expect(desc.typedSearchAttributes.getAll().map((a) => [a.key.name, a.value])).toEqual(expect.arrayContaining([['MlPipeline', 'football'], ['MlModelVersion', 1]]));
-    expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', completed: ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'], modelVersion: 1 });
+    expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', completed: ['collect', 'clean', 'validate', 'feature', 'train', 'evaluate', 'promote'], modelVersion: 1 });
     expect(result.training.epochsRun).toBeGreaterThan(1);
   });
 

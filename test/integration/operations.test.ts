@@ -109,7 +109,7 @@ describe('/metrics', () => {
     const worker = parseProm(await p.workerMetrics.registry.metrics());
     expect(sum(worker, 'pipeline_runs_started_total', { pipeline: 'seattle-temp' })).toBe(1);
     expect(sum(worker, 'pipeline_runs_finished_total', { pipeline: 'seattle-temp', outcome: 'succeeded', stage: 'none' })).toBe(1);
-    for (const stage of ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote']) {
+    for (const stage of ['collect', 'clean', 'validate', 'feature', 'train', 'evaluate', 'promote']) {
       expect(sum(worker, 'pipeline_stage_duration_seconds_count', { pipeline: 'seattle-temp', stage })).toBe(1);
     }
   });

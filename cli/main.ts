@@ -20,6 +20,7 @@ import { startPlatform, type Platform } from '../app/platform.js';
 import { installTemporalRuntime } from '../app/worker.js';
 import type { BackfillOne, BackfillProgress, BackfillStarted, PartitionRetry, WalkForwardReport } from '../api/schemas/backfills.js';
 import type { ModelList, PredictResponse } from '../api/schemas/models.js';
+import { STAGES } from '../pipelines/contract.js';
 import type { PipelineList, PipelineSaved } from '../api/schemas/pipelines.js';
 import type { RunDetail, RunList, StartedRun } from '../api/schemas/runs.js';
 import type { ScheduleBackfillStarted, ScheduleDeleted, ScheduleList, ScheduleOne, ScheduleTriggered, ScheduleView } from '../api/schemas/schedules.js';
@@ -384,7 +385,7 @@ async function follow(api: ApiClient, workflowId: string): Promise<{ status: str
       ...(hb && typeof hb === 'object' && 'epoch' in hb ? { epoch: hb.epoch, epochs: hb.epochs, loss: hb.loss, valLoss: hb.valLoss } : {}),
       attempt: run.live?.attempt,
     };
-    if (run.status === 'succeeded') view.completed = ['collect', 'clean', 'feature', 'train', 'evaluate', 'promote'];
+    if (run.status === 'succeeded') view.completed = [...STAGES];
     bar.update(view);
     if (terminal) {
       bar.finish();
@@ -484,9 +485,11 @@ async function showcase(config: Config, platform: Platform, opts: { run: boolean
 
 async function samplePrediction(api: ApiClient, keyFile: string) {
   const instances = [
-    { home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' },
-    { home_team: 'Barcelona', away_team: 'Real Madrid', date: '2017-08-20' },
-    { home_team: 'A Brand New FC', away_team: 'Juventus' },
+    // Team names as the data writes them ("R. Madrid"), and one team the data has never heard of, whose
+    // answer says it was rated as a newcomer.
+    { home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12', division: 'English Premier League' },
+    { home_team: 'Barcelona', away_team: 'R. Madrid', date: '2017-08-20', division: 'Primera Division' },
+    { home_team: 'A Brand New FC', away_team: 'Juventus', date: '2017-08-19', division: 'Serie A' },
   ];
   try {
     const r = await api.request<PredictResponse>('POST', '/v1/models/football/predict', { instances });
@@ -497,6 +500,7 @@ async function samplePrediction(api: ApiClient, keyFile: string) {
         ? `${p.label} (${Object.entries(p.probabilities).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})`
         : String(p.value);
       console.log(`  ${x.home_team} vs ${x.away_team}: ${outcome}`);
+      for (const w of p.warnings ?? []) console.log(`    warning (${w.kind}): ${w.message}`);
     });
     console.log(`  try it: curl -s -X POST ${api.baseUrl}/v1/models/football/predict -H "authorization: Bearer $(cat ${keyFile})" \\\n` +
       `    -H 'content-type: application/json' -d '${JSON.stringify({ instances: instances.slice(0, 1) })}'`);

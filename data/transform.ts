@@ -819,12 +819,13 @@ export function inputSchema(t: FittedTransform): InputSchema {
       if (existing) {
         // already an ordinary feature column: keep it, but a team is always required
         if (f.required) existing.required = true;
+        if (f.team) existing.team = true;
         return;
       }
       fields.push(f);
     };
-    add({ name: config.homeTeam, kind: 'categorical', required: true, categories: teams });
-    add({ name: config.awayTeam, kind: 'categorical', required: true, categories: teams });
+    add({ name: config.homeTeam, kind: 'categorical', required: true, categories: teams, team: true });
+    add({ name: config.awayTeam, kind: 'categorical', required: true, categories: teams, team: true });
     add({ name: config.date, kind: 'date', required: false });
     if (config.group) {
       const groups = Object.keys(state.groups).sort();

@@ -2,8 +2,10 @@
 // and committed; they are applied at start by db/migrate.ts.
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, doublePrecision, index, integer, json, jsonb, pgTable, text, timestamp, uniqueIndex,
+  bigint, bigserial, customType, doublePrecision, index, integer, json, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 // Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
 // and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
 import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, DatasetStatisticsSummary, MetricSet, ModelLineage, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
@@ -171,7 +173,47 @@ export const apiKeys = pgTable('api_keys', {
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
 }, (t) => [uniqueIndex('api_keys_live_name').on(t.name).where(sql`revoked_at is null`)]);
 
-/** A sample of served predictions, written in batches off the request path. */
+/**
+ * The prediction log: each flush of a process's logged predictions of one model version as one row, the
+ * rows column by column in `data` (serving/prediction-batch.ts). `token` and each row's counter make its
+ * prediction ID; `first_seq`..`last_seq` bound the counters a batch holds (they interleave across models).
+ */
+export const predictionBatches = pgTable('prediction_batches', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  model: text('model').notNull(),
+  version: integer('version').notNull(),
+  token: text('token').notNull(),
+  firstSeq: bigint('first_seq', { mode: 'number' }).notNull(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+  rows: integer('rows').notNull(),
+  fromAt: timestamp('from_at', { withTimezone: true }).notNull(),
+  toAt: timestamp('to_at', { withTimezone: true }).notNull(),
+  data: bytea('data').notNull(),
+}, (t) => [index('prediction_batches_model_time').on(t.model, t.toAt), index('prediction_batches_token_seq').on(t.token, t.firstSeq)]);
+
+/**
+ * Ground truth fed back for served predictions (POST /v1/models/:name/feedback): keyed by the prediction's
+ * ID, or by a business key (some of its input fields' values), once per key: a repeat is a no-op.
+ */
+export const predictionOutcomes = pgTable('prediction_outcomes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  model: text('model').notNull(),
+  predictionId: text('prediction_id'),
+  /** The key's field names, sorted and comma-joined; `key` holds their values as a JSON array in that order. */
+  keyFields: text('key_fields'),
+  key: text('key'),
+  /** The observed class (classification) or value (regression). */
+  label: text('label'),
+  value: doublePrecision('value'),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  reportedBy: text('reported_by').notNull(),
+}, (t) => [
+  uniqueIndex('prediction_outcomes_by_id').on(t.model, t.predictionId).where(sql`prediction_id is not null`),
+  uniqueIndex('prediction_outcomes_by_key').on(t.model, t.keyFields, t.key).where(sql`key is not null`),
+  index('prediction_outcomes_model_received').on(t.model, t.receivedAt),
+]);
+
+/** The prediction log before 0007 (request and response bodies as sent): kept for what it holds, no longer written. */
 export const predictionLog = pgTable('prediction_log', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   model: text('model').notNull(),

@@ -123,6 +123,8 @@ export interface InputField {
    * caller asks for the `__other__` fallback. Absent/false: unknown values map to `__other__`.
    */
   closed?: boolean;
+  /** A head-to-head team (home or away): one the ratings do not know is rated as a newcomer. */
+  team?: boolean;
   /** Train range (numeric: numbers). */
   min?: number;
   max?: number;

@@ -8,7 +8,7 @@ import { apiKeys } from '../db/schema.js';
 import { appendAudit, type Attribution } from './audit.js';
 
 /** What a caller may do is its role's (api/auth/access.ts maps roles to the routes they may use). */
-export const ROLES = ['viewer', 'predictor', 'scientist', 'approver', 'admin'] as const;
+export const ROLES = ['viewer', 'predictor', 'scientist', 'approver', 'reporter', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/;

@@ -42,6 +42,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
     httpInFlight: inFlight,
     predictions: new HotCounter('predictions_total', 'Predict requests answered, by model and version', ['model', 'version'], registry),
     predictionRows: new HotCounter('prediction_rows_total', 'Rows predicted, by model and version', ['model', 'version'], registry),
+    predictionWarnings: new HotCounter('prediction_warnings_total', 'Warnings on predicted rows (a fallback or a reading the caller may not have meant: unknown-team, unknown-category, out-of-range, missing-imputed, text-read), by model and kind', ['model', 'kind'], registry),
     predictionDuration: new HotHistogram('prediction_duration_seconds', 'Time to read, validate, encode, score and serialise one predict request', ['model'], LATENCY_BUCKETS, registry),
     predictionRowsPerRequest: new HotHistogram('prediction_rows', 'Rows per predict request', ['model'], ROW_BUCKETS, registry),
     modelCacheEvictions: new Counter({ name: 'model_cache_evictions_total', help: 'Model versions evicted from the serving cache (least recently used beyond MODEL_CACHE_MAX_VERSIONS)', registers: r }),

@@ -22,8 +22,21 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** What a predicted row's answer assumed: a fallback or a reading the caller may not have meant. */
+export const ROW_WARNING_KINDS = ['unknown-team', 'unknown-category', 'out-of-range', 'missing-imputed', 'text-read'] as const;
+export type RowWarningKind = (typeof ROW_WARNING_KINDS)[number];
+export interface RowWarning {
+  field: string;
+  kind: RowWarningKind;
+  message: string;
+}
+
 export type ValidationResult =
-  | { ok: true; rows: Record<string, unknown>[] }
+  | {
+    ok: true; rows: Record<string, unknown>[];
+    /** Per row, what its prediction assumed (undefined: nothing); null when no row has a warning. */
+    warnings: (RowWarning[] | undefined)[] | null;
+  }
   | { ok: false; issues: ValidationIssue[] };
 
 /** Stop collecting after this many issues (keeps a 422 body small). */
@@ -75,6 +88,7 @@ function missingSet(rules: TextRules): Set<string> {
   if (!s) missingSets.set(rules, (s = new Set(rules.missing)));
   return s;
 }
+const clip = (v: string) => (v.length > 40 ? v.slice(0, 40) + '…' : v);
 const isBlankEdge = (v: string) => v.charCodeAt(0) <= 32 || v.charCodeAt(v.length - 1) <= 32;
 
 /** A schema laid out for the loop below, built once per schema object: a loaded model's never changes. */
@@ -86,6 +100,13 @@ interface CompiledSchema {
   closed: (Set<string> | null)[];
   /** No vocabularies at all, for `unknownCategories: 'other'`. */
   open: null[];
+  /** Every field's known categories, closed or not (null where a field has none): a value outside them is predicted with a fallback. */
+  known: (Set<string> | null)[];
+  /** Head-to-head team fields: an unknown team is rated as a newcomer. */
+  team: boolean[];
+  /** Training range of numeric fields (±Infinity where unknown). */
+  min: number[];
+  max: number[];
 }
 const compiledSchemas = new WeakMap<InputSchema, CompiledSchema>();
 function compileSchema(schema: InputSchema): CompiledSchema {
@@ -97,6 +118,10 @@ function compileSchema(schema: InputSchema): CompiledSchema {
       required: schema.map((f) => f.required),
       closed: schema.map((f) => (f.kind === 'categorical' && f.closed && f.categories ? new Set(f.categories) : null)),
       open: schema.map(() => null),
+      known: schema.map((f) => (f.kind === 'categorical' && f.categories ? new Set(f.categories) : null)),
+      team: schema.map((f) => f.team === true),
+      min: schema.map((f) => (f.kind === 'numeric' && f.min !== undefined ? f.min : -Infinity)),
+      max: schema.map((f) => (f.kind === 'numeric' && f.max !== undefined ? f.max : Infinity)),
     };
     compiledSchemas.set(schema, c);
   }
@@ -123,7 +148,12 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
 
   const compiled = compileSchema(schema);
   const nFields = schema.length;
-  const { names, kinds, required } = compiled;
+  const { names, kinds, required, known, team, min, max } = compiled;
+  let warnings: (RowWarning[] | undefined)[] | null = null;
+  const warn = (i: number, field: string, kind: RowWarningKind, message: string) => {
+    warnings ??= new Array<RowWarning[] | undefined>(instances.length);
+    (warnings[i] ??= []).push({ field, kind, message: `${field}: ${message}` });
+  };
   const closed = opts.unknownCategories === 'other' ? compiled.open : compiled.closed;
 
   const text = opts.text;
@@ -151,7 +181,11 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
         v = null;
       }
       if (v === undefined || v === null) {
-        if (required[j] && addIssue(issues, `instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
+        if (required[j]) {
+          if (addIssue(issues, `instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
+        } else {
+          warn(i, name, 'missing-imputed', 'missing; imputed as training imputed it');
+        }
         continue;
       }
       let err: string | null = null;
@@ -161,9 +195,16 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
             // As training read the column: a number under the source's rules (missing tokens were read
             // above). Other text is refused rather than imputed: a caller's typo must not pass silently.
             const x = numberFromText(v, text);
-            if (Number.isNaN(x)) err = `expected a number, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-            else convert(i, obj, name, x);
+            if (Number.isNaN(x)) err = `expected a number, got ${JSON.stringify(clip(v))}`;
+            else {
+              convert(i, obj, name, x);
+              // "2" is the number 2 as anyone would read it; "3,5" or "1.234" under the source's rules is a
+              // reading the caller may not have meant.
+              if (String(x) !== v.trim()) warn(i, name, 'text-read', `the text ${JSON.stringify(clip(v))} was read as the number ${x}`);
+              if (x < min[j] || x > max[j]) warn(i, name, 'out-of-range', `${x} is outside the training range ${min[j]}..${max[j]}; the model extrapolates`);
+            }
           } else if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
+          else if (v < min[j] || v > max[j]) warn(i, name, 'out-of-range', `${v} is outside the training range ${min[j]}..${max[j]}; the model extrapolates`);
           break;
         case 1:
           // Training read text trimmed (data/ingest.ts): so does serving, for a model trained on read text.
@@ -173,16 +214,21 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
           }
           if (typeof v !== 'string') err = `expected a string, got ${describe(v)}`;
           else if (closed[j] !== null && !closed[j]!.has(v)) {
-            const known = [...closed[j]!];
-            err = `unknown category ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}; known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? `, … (${known.length})` : ''} (add ?unknownCategories=other to map it to __other__)`;
+            const vocabulary = [...closed[j]!];
+            err = `unknown category ${JSON.stringify(clip(v))}; known: ${vocabulary.slice(0, 10).join(', ')}${vocabulary.length > 10 ? `, … (${vocabulary.length})` : ''} (add ?unknownCategories=other to map it to __other__)`;
+          } else if (known[j] !== null && !known[j]!.has(v)) {
+            if (team[j]) warn(i, name, 'unknown-team', `${JSON.stringify(clip(v))} is not a team the model knows; rated as a newcomer (check the spelling against GET /v1/models/{name}/versions/{version}/schema)`);
+            else warn(i, name, 'unknown-category', `${JSON.stringify(clip(v))} was never seen in training; encoded as __other__`);
           }
           break;
         case 2:
           if (typeof v !== 'string') err = `expected an ISO date string (YYYY-MM-DD), got ${describe(v)}`;
           else if (Number.isNaN(isoDateToDay(v))) {
             const iso = text?.dateFormat ? isoFromText(v, text.dateFormat) : null;
-            if (iso !== null) convert(i, obj, name, iso);
-            else err = `expected an ISO date string (YYYY-MM-DD)${text?.dateFormat ? ` or a date in ${text.dateFormat}` : ''}, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+            if (iso !== null) {
+              convert(i, obj, name, iso);
+              warn(i, name, 'text-read', `the text ${JSON.stringify(clip(v))} was read as the date ${iso}`);
+            } else err = `expected an ISO date string (YYYY-MM-DD)${text?.dateFormat ? ` or a date in ${text.dateFormat}` : ''}, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
           }
           break;
         case 3:
@@ -194,5 +240,5 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
   }
 
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, rows: out ?? (instances as Record<string, unknown>[]) };
+  return { ok: true, rows: out ?? (instances as Record<string, unknown>[]), warnings };
 }

@@ -1,39 +1,49 @@
 // The prediction log's statements, apart from the writer thread that sends them (and for
-// bench/prediction-log.ts, which measures what the INSERT costs PostgreSQL).
-import type { QueuedEntry } from './prediction-log.js';
+// bench/prediction-log.ts, which measures what they cost PostgreSQL).
 
-/**
- * One multi-row VALUES statement with the request and response JSON texts as parameters, as received and
- * as sent: PostgreSQL only validates them into the json columns. (Passing them as arrays costs more in
- * `pg`'s array escaping than the whole insert; one JSON document parsed by jsonb_to_recordset costs
- * PostgreSQL a full jsonb parse.)
- */
-export function predictionLogInsert(batch: readonly QueuedEntry[]): { text: string; values: unknown[] } {
+/** One model version's rows of one flush, encoded (serving/prediction-batch.ts). */
+export interface EncodedBatch {
+  model: string;
+  version: number;
+  token: string;
+  firstSeq: number;
+  lastSeq: number;
+  rows: number;
+  fromAt: number;
+  toAt: number;
+  data: Uint8Array;
+}
+
+/** One multi-row INSERT of the flush's blobs (a handful: one per model version served in 250 ms). */
+export function predictionBatchInsert(batches: readonly EncodedBatch[]): { text: string; values: unknown[] } {
   const tuples: string[] = [];
   const values: unknown[] = [];
-  for (const { entry: e, at } of batch) {
+  for (const b of batches) {
     const p = values.length;
-    tuples.push(`($${p + 1},$${p + 2},$${p + 3},$${p + 4},$${p + 5},$${p + 6},$${p + 7},$${p + 8})`);
-    values.push(e.model, e.version, e.alias, e.rows, e.latencyMs, new Date(at).toISOString(), e.requestJson, e.responseJson);
+    tuples.push(`(${Array.from({ length: 9 }, (_, k) => `$${p + k + 1}`).join(',')})`);
+    values.push(b.model, b.version, b.token, b.firstSeq, b.lastSeq, b.rows, new Date(b.fromAt).toISOString(), new Date(b.toAt).toISOString(),
+      Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
   }
-  return { text: `INSERT INTO prediction_log (model, version, alias, rows, latency_ms, at, request, response) VALUES ${tuples.join(',')}`, values };
+  return { text: `INSERT INTO prediction_batches (model, version, token, first_seq, last_seq, rows, from_at, to_at, data) VALUES ${tuples.join(',')}`, values };
 }
 
 /** Rows one pruning statement deletes at most: each statement stays short, whatever the backlog. */
 export const PRUNE_CHUNK = 10_000;
-/** Chunks one pruning pass deletes at most; the next pass (10 minutes later) goes on. */
+/** Chunks one pruning pass deletes at most, per table; the next pass (10 minutes later) goes on. */
 export const PRUNE_CHUNKS_PER_PASS = 20;
 
 /**
- * Deletes the oldest rows older than `retentionDays`, at most PRUNE_CHUNK of them, oldest id first. Rows
- * are inserted in time order (ids follow `at`, give or take a batch), so the scan of the primary key
- * stops at the first chunk: a pass costs one chunk even when nothing is old, with no index on `at`.
- * Returns how many rows it looked at (`seen`) and deleted: a pass is complete when deleted < seen.
+ * Deletes the oldest rows older than `retentionDays` from `table` (prediction_batches, by its last row's
+ * time; or prediction_log, the log before 0007, by its time), at most PRUNE_CHUNK of them, oldest id
+ * first. Rows are inserted in time order (ids follow time, give or take a flush), so the scan of the
+ * primary key stops at the first chunk: a pass costs one chunk even when nothing is old, with no index on
+ * time. Returns how many rows it looked at (`seen`) and deleted: a pass is complete when deleted < seen.
  */
-export function predictionLogPrune(retentionDays: number): { text: string; values: unknown[] } {
+export function predictionLogPrune(retentionDays: number, table: 'prediction_batches' | 'prediction_log' = 'prediction_log'): { text: string; values: unknown[] } {
+  const at = table === 'prediction_batches' ? 'to_at' : 'at';
   return {
-    text: `WITH oldest AS (SELECT id, at FROM prediction_log ORDER BY id LIMIT $2::int),
-                deleted AS (DELETE FROM prediction_log p USING oldest o
+    text: `WITH oldest AS (SELECT id, ${at} AS at FROM ${table} ORDER BY id LIMIT $2::int),
+                deleted AS (DELETE FROM ${table} p USING oldest o
                             WHERE p.id = o.id AND o.at < now() - make_interval(secs => $1::float8 * 86400) RETURNING 1)
            SELECT (SELECT count(*) FROM oldest)::int AS seen, (SELECT count(*) FROM deleted)::int AS deleted`,
     values: [retentionDays, PRUNE_CHUNK],

@@ -1,16 +1,24 @@
-// Worker-thread half of the prediction log: turns queued entries into one INSERT and sends it, so that
-// assembling and sending tens of kilobytes of JSON per batch never runs on the event loop that serves
-// predictions; and deletes entries past the retention.
+// Worker-thread half of the prediction log: reads the fields of each queued request's instances into
+// columns (serving/prediction-batch.ts), sends one INSERT per message with a blob per model version, and
+// deletes what is past the retention; none of it runs on the event loop that serves predictions.
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { predictionLogInsert, predictionLogPrune, PRUNE_CHUNK, PRUNE_CHUNKS_PER_PASS } from './prediction-log-insert.js';
+import { PredictionBatchBuilder, type BatchField } from './prediction-batch.js';
+import { predictionBatchInsert, predictionLogPrune, PRUNE_CHUNK, PRUNE_CHUNKS_PER_PASS, type EncodedBatch } from './prediction-log-insert.js';
 import type { QueuedEntry, WriterReply, WriterRequest } from './prediction-log.js';
 
-const pool = new pg.Pool({ connectionString: (workerData as { databaseUrl: string }).databaseUrl, max: 1 });
+const { databaseUrl, token } = workerData as { databaseUrl: string; token: string };
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
 // A lost connection is replaced on the next batch; it must not take the thread down.
 pool.on('error', () => undefined);
 
+const fieldLists = new Map<number, { fields: BatchField[]; outputs: number }>();
+
 parentPort!.on('message', async (req: WriterRequest) => {
+  if (req.kind === 'fields') {
+    fieldLists.set(req.fieldsId, { fields: req.fields, outputs: req.outputs });
+    return;
+  }
   let reply: WriterReply;
   try {
     reply = { id: req.id, ok: true, n: req.kind === 'write' ? await write(req.batch) : await prune(req.retentionDays) };
@@ -20,22 +28,44 @@ parentPort!.on('message', async (req: WriterRequest) => {
   parentPort!.postMessage(reply);
 });
 
-async function write(batch: QueuedEntry[]): Promise<number> {
-  await pool.query(predictionLogInsert(batch));
-  return batch.length;
+/** The entries as one blob per model version; returns how many entries were written. */
+async function write(entries: QueuedEntry[]): Promise<number> {
+  const groups = new Map<string, { model: string; version: number; builder: PredictionBatchBuilder; from: number; to: number; first: number; last: number }>();
+  for (const e of entries) {
+    const list = fieldLists.get(e.fieldsId);
+    if (!list) throw new Error(`entry names field list ${e.fieldsId}, which this writer thread was never told (it restarted)`);
+    const key = `${e.fieldsId}\u0000${e.model}\u0000${e.version}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { model: e.model, version: e.version, builder: new PredictionBatchBuilder(list.fields, list.outputs), from: e.at, to: e.at, first: e.firstSeq, last: e.firstSeq }));
+    // The body was answered, so it parses and holds `instances`, an array of objects.
+    const instances = (JSON.parse(e.requestJson) as { instances: unknown[] }).instances;
+    g.builder.add(e.at, e.firstSeq, instances, e.output, e.warnings);
+    g.from = Math.min(g.from, e.at);
+    g.to = Math.max(g.to, e.at);
+    g.first = Math.min(g.first, e.firstSeq);
+    g.last = Math.max(g.last, e.firstSeq + instances.length - 1);
+  }
+  const batches: EncodedBatch[] = [...groups.values()].map((g) => ({
+    model: g.model, version: g.version, token, firstSeq: g.first, lastSeq: g.last, rows: g.builder.rows, fromAt: g.from, toAt: g.to, data: g.builder.encode(),
+  }));
+  await pool.query(predictionBatchInsert(batches));
+  return entries.length;
 }
 
 /**
- * Deletes chunk after chunk until the oldest row is within the retention, or PRUNE_CHUNKS_PER_PASS chunks
- * have gone (a backlog, e.g. retention switched on over a large table, is worked off pass by pass, and log
- * writes queued behind the pruning on this thread's one connection wait one chunk at most).
+ * Deletes chunk after chunk until the oldest batch is within the retention, or PRUNE_CHUNKS_PER_PASS chunks
+ * have gone (a backlog is worked off pass by pass, and log writes queued behind the pruning on this
+ * thread's one connection wait one chunk at most).
  */
 async function prune(retentionDays: number): Promise<number> {
   let total = 0;
-  for (let chunk = 0; chunk < PRUNE_CHUNKS_PER_PASS; chunk++) {
-    const { rows } = await pool.query<{ seen: number; deleted: number }>(predictionLogPrune(retentionDays));
-    total += rows[0].deleted;
-    if (rows[0].deleted < rows[0].seen || rows[0].seen < PRUNE_CHUNK) break;
+  // The log, and what the log before 0007 still holds (request bodies: retention applies to them too).
+  for (const table of ['prediction_batches', 'prediction_log'] as const) {
+    for (let chunk = 0; chunk < PRUNE_CHUNKS_PER_PASS; chunk++) {
+      const { rows } = await pool.query<{ seen: number; deleted: number }>(predictionLogPrune(retentionDays, table));
+      total += rows[0].deleted;
+      if (rows[0].deleted < rows[0].seen || rows[0].seen < PRUNE_CHUNK) break;
+    }
   }
   return total;
 }

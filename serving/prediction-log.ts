@@ -1,33 +1,69 @@
-// The prediction log: a sample of requests and responses with the answering version and latency. The
-// request path only pushes onto an in-memory queue; a timer hands batches to a writer thread
-// (prediction-log-writer.ts), which builds and sends the INSERT, and deletes entries past the retention. A slow or failing database therefore never
-// delays or fails a prediction: when the queue is full, entries are dropped and counted.
+// The prediction log: what the monitor reads about served predictions (serving/prediction-batch.ts): each
+// predicted row's ID, its inputs as sent, the model's output and what the answer assumed. The request path
+// only pushes onto an in-memory queue (a copy of the output, the request text it already has); a timer
+// hands batches to a writer thread (prediction-log-writer.ts), which reads the requests' fields into
+// columns, writes one blob per model version and flush, and deletes batches past the retention. A slow or
+// failing database therefore never delays or fails a prediction: when the queue is full, entries are
+// dropped and counted.
 import type { Worker } from 'node:worker_threads';
+import type { InputSchema } from '../pipelines/fitted-features.js';
 import type { Logger } from '../runtime/logger.js';
 import { spawnSourceThread } from '../runtime/source-thread.js';
+import type { BatchField } from './prediction-batch.js';
+import { PredictionIds } from './prediction-ids.js';
+import { ROW_WARNING_KINDS, type RowWarning } from './instance-validation.js';
 
 export interface PredictionLogEntry {
   model: string;
   version: number;
-  alias: string | null;
+  /** The version's input schema: the fields logged, in its order. */
+  schema: InputSchema;
+  /** Model output values per row (classes, or 1 for a regression). */
+  outputs: number;
   rows: number;
-  latencyMs: number;
-  /** The request body and the response exactly as sent, as JSON text: nothing is re-serialised. */
+  /** The counter of the first row's prediction ID (the rest follow). */
+  firstSeq: number;
+  /** The request body as received: the writer thread reads the instances' fields from it. */
   requestJson: string;
-  responseJson: string;
+  /** The model output, rows × outputs (copied when logged: the caller may reuse the buffer). */
+  output: Float32Array;
+  /** Per row, what its answer assumed (instance-validation.ts); null: nothing. */
+  warnings: (RowWarning[] | undefined)[] | null;
 }
 
-export interface QueuedEntry { entry: PredictionLogEntry; at: number }
+/** What crosses to the writer thread for one logged request. */
+export interface QueuedEntry {
+  model: string;
+  version: number;
+  /** Which announced field list (a `schema` request) the request's fields are read with. */
+  fieldsId: number;
+  at: number;
+  firstSeq: number;
+  requestJson: string;
+  output: Float32Array;
+  /** Per row, a bit per ROW_WARNING_KINDS; null: no row had one. */
+  warnings: Uint8Array | null;
+}
 export type WriterRequest =
+  | { id: number; kind: 'fields'; fieldsId: number; fields: BatchField[]; outputs: number }
   | { id: number; kind: 'write'; batch: QueuedEntry[] }
   | { id: number; kind: 'prune'; retentionDays: number };
-/** n: entries written, or rows deleted by a prune. */
+/** n: rows written, or batches deleted by a prune. */
 export interface WriterReply { id: number; ok: boolean; n: number; error?: string }
 
-const BATCH = 200;
+/** Entries handed to the writer per message; the writer makes one blob per model version of each. */
+const BATCH = 2000;
 const FLUSH_MS = 250;
 /** How often a replica deletes entries past the retention (every replica does; a pass finding nothing is cheap). */
 const PRUNE_MS = 10 * 60_000;
+const WARNING_BIT = new Map(ROW_WARNING_KINDS.map((k, i) => [k, 1 << i]));
+
+/** Each row's warnings as one byte of bits. */
+function warningBits(warnings: (RowWarning[] | undefined)[], rows: number): Uint8Array {
+  const bits = new Uint8Array(rows);
+  for (let i = 0; i < rows; i++) for (const w of warnings[i] ?? []) bits[i] |= WARNING_BIT.get(w.kind)!;
+  return bits;
+}
 
 export class PredictionLog {
   private queue: QueuedEntry[] = [];
@@ -40,6 +76,11 @@ export class PredictionLog {
   private flushing: Promise<void> | null = null;
   private pruning: Promise<number> | null = null;
   readonly stats = { written: 0, dropped: 0, failedBatches: 0, pruned: 0 };
+  /** This process's prediction IDs: every predicted row gets one, logged or not. */
+  readonly ids = new PredictionIds();
+  /** Field lists announced to the writer thread, by schema object (a loaded version's never changes). */
+  private fieldsIds = new WeakMap<InputSchema, number>();
+  private nextFieldsId = 1;
 
   constructor(private readonly deps: {
     databaseUrl: string; logger: Logger; sampleRate: number; maxQueue: number;
@@ -85,7 +126,7 @@ export class PredictionLog {
     return this.pruning;
   }
 
-  /** O(1), synchronous, never throws: safe on the hot path. */
+  /** Synchronous, never throws, no work beyond a copy of the output: safe on the hot path. */
   record(entry: PredictionLogEntry): void {
     if (this.deps.sampleRate === 0) return;
     if (this.deps.sampleRate < 1 && (this.deps.random ?? Math.random)() >= this.deps.sampleRate) return;
@@ -93,7 +134,23 @@ export class PredictionLog {
       this.drop(1);
       return;
     }
-    this.queue.push({ entry, at: Date.now() });
+    this.queue.push({
+      model: entry.model, version: entry.version, fieldsId: this.fieldsIdOf(entry.schema, entry.outputs), at: Date.now(), firstSeq: entry.firstSeq,
+      requestJson: entry.requestJson, output: entry.output.slice(0, entry.rows * entry.outputs),
+      warnings: entry.warnings === null ? null : warningBits(entry.warnings, entry.rows),
+    });
+  }
+
+  /** The writer thread learns a version's fields once; entries name them by number. */
+  private fieldsIdOf(schema: InputSchema, outputs: number): number {
+    let id = this.fieldsIds.get(schema);
+    if (id === undefined) {
+      id = this.nextFieldsId++;
+      this.fieldsIds.set(schema, id);
+      // Messages to the thread arrive in order: this one before any batch that names it.
+      this.writerThread().postMessage({ id: 0, kind: 'fields', fieldsId: id, fields: schema.map((f) => ({ name: f.name, kind: f.kind })), outputs } satisfies WriterRequest);
+    }
+    return id;
   }
 
   /**
@@ -112,7 +169,7 @@ export class PredictionLog {
 
   private writerThread(): Worker {
     if (!this.writer) {
-      const w = spawnSourceThread(new URL('./prediction-log-writer.ts', import.meta.url), { workerData: { databaseUrl: this.deps.databaseUrl } });
+      const w = spawnSourceThread(new URL('./prediction-log-writer.ts', import.meta.url), { workerData: { databaseUrl: this.deps.databaseUrl, token: this.ids.token } });
       w.unref();
       w.on('message', (r: WriterReply) => {
         this.pending.get(r.id)?.(r);
@@ -121,6 +178,8 @@ export class PredictionLog {
       w.on('error', (err) => this.deps.logger.error({ err }, 'prediction log writer thread failed; it restarts on the next batch'));
       w.on('exit', () => {
         if (this.writer === w) this.writer = null;
+        // A new thread knows no field lists: announce them again as entries need them.
+        this.fieldsIds = new WeakMap();
         for (const done of this.pending.values()) done(null);
         this.pending.clear();
       });

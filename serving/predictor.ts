@@ -16,8 +16,12 @@ export interface Predictor {
   model: ServingModel;
   /** Raw instances (validated against fitted.inputSchema) to predictions. */
   predict(instances: Record<string, unknown>[]): Prediction[];
-  /** The same predictions as a JSON array, written directly (what the API sends; JSON.parse gives predict()'s values). */
-  predictJson(instances: Record<string, unknown>[]): string;
+  /**
+   * The same predictions as a JSON array, written directly (what the API sends; JSON.parse gives predict()'s
+   * values, with `lead(i)`'s members first in row i's object), and the model output they came from (valid
+   * until the next call: copy what is kept).
+   */
+  predictJson(instances: Record<string, unknown>[], lead?: RowLead): { json: string; output: Float32Array };
   /** Model output for an already encoded matrix: class probabilities or values. */
   predictMatrix(matrix: Float32Array, rows: number): Float32Array;
   dispose(): void;
@@ -37,6 +41,7 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
   } else {
     fitted = await readFittedFeatures(modelDir);
   }
+  markTeamFields(fitted);
   const model = await loadModel(modelDir, { files, ...options });
   const classes = fitted.classes;
   const predictMatrix = (matrix: Float32Array, rows: number) => model.predict(matrix, rows);
@@ -59,9 +64,22 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
     model,
     predictMatrix,
     predict: (instances) => predictionsOf(score(instances), instances.length, classes),
-    predictJson: (instances) => toJson(score(instances), instances.length),
+    predictJson: (instances, lead) => {
+      const output = score(instances);
+      return { json: toJson(output, instances.length, lead), output };
+    },
     dispose: () => model.dispose(),
   };
+}
+
+/**
+ * A model saved before its schema marked head-to-head team fields gets them marked from its config, so that
+ * its predictions say when a team was rated as a newcomer, as a newer model's do.
+ */
+function markTeamFields(fitted: FittedFeatures): void {
+  const cfg = fitted.transform.headToHead?.config;
+  if (!cfg) return;
+  for (const f of fitted.inputSchema) if (f.name === cfg.homeTeam || f.name === cfg.awayTeam) f.team = true;
 }
 
 /**
@@ -112,23 +130,26 @@ function probabilityJson(p: number): string {
 
 const numberJson = (v: number) => (Number.isFinite(v) ? String(v) : 'null');
 
+/** JSON members (each followed by a comma) that open row i's object, before its prediction: its ID, its warnings. */
+export type RowLead = (i: number) => string;
+
 /** A writer of predictionsOf(out, rows, classes) as JSON text, without building the objects. */
-export function predictionsJsonWriter(classes: string[] | null): (out: Float32Array, rows: number) => string {
+export function predictionsJsonWriter(classes: string[] | null): (out: Float32Array, rows: number, lead?: RowLead) => string {
   if (!classes) {
-    return (out, rows) => {
+    return (out, rows, lead) => {
       const parts: string[] = new Array(rows);
-      for (let i = 0; i < rows; i++) parts[i] = `{"value":${numberJson(out[i])}}`;
+      for (let i = 0; i < rows; i++) parts[i] = `{${lead ? lead(i) : ''}"value":${numberJson(out[i])}}`;
       return `[${parts.join(',')}]`;
     };
   }
   const k = classes.length;
-  const heads = classes.map((c) => `{"label":${JSON.stringify(c)},"probabilities":{`);
+  const heads = classes.map((c) => `"label":${JSON.stringify(c)},"probabilities":{`);
   const keys = classes.map((c, j) => `${j === 0 ? '' : ','}${JSON.stringify(c)}:`);
-  return (out, rows) => {
+  return (out, rows, lead) => {
     const parts: string[] = new Array(rows);
     for (let i = 0; i < rows; i++) {
       const at = i * k;
-      let row = heads[bestClass(out, at, k)];
+      let row = `{${lead ? lead(i) : ''}${heads[bestClass(out, at, k)]}`;
       for (let j = 0; j < k; j++) row += keys[j] + probabilityJson(out[at + j]);
       parts[i] = `${row}}}`;
     }

@@ -10,6 +10,8 @@ export const CAPABILITIES = {
   predict: 'predict',
   /** Define pipelines; start, cancel and backfill runs; manage schedules. */
   author: 'author',
+  /** Feed back the outcomes of served predictions (ground truth). */
+  feedback: 'feedback',
   /** Decide on a candidate that waits for approval. */
   approve: 'approve',
   /** Move aliases by hand, manage keys, read the audit log. */
@@ -22,7 +24,8 @@ export const ROLE_CAPABILITIES: Record<Role, readonly Capability[]> = {
   predictor: ['predict'],
   scientist: ['read', 'predict', 'author'],
   approver: ['read', 'approve'],
-  admin: ['read', 'predict', 'author', 'approve', 'admin'],
+  reporter: ['feedback'],
+  admin: ['read', 'predict', 'author', 'feedback', 'approve', 'admin'],
 };
 
 /** What a caller with `roles` may do (computed once per key or token, checked per request). */

@@ -1,4 +1,4 @@
-import { validateInstances } from '../../serving/instance-validation.js';
+import { validateInstances, type RowWarning, type RowWarningKind } from '../../serving/instance-validation.js';
 import { aliasHistory, getVersion, listModels, listVersions, moveAlias, RegistryError } from '../../registry/models.js';
 import type { CounterSlot, HistogramSlot } from '../../runtime/hot-metrics.js';
 import type { ApiDeps } from '../deps.js';
@@ -149,7 +149,18 @@ export function modelRoutes(deps: ApiDeps) {
 
   const DEFAULT_PREDICT_QUERY = PredictQuery.parse({});
   // Metric slots of each served version, bound on its first request.
-  const meters = new WeakMap<ServedModel, { requests: CounterSlot; rows: CounterSlot; rowsPerRequest: HistogramSlot; duration: HistogramSlot }>();
+  type Meters = { requests: CounterSlot; rows: CounterSlot; rowsPerRequest: HistogramSlot; duration: HistogramSlot; warnings: Map<RowWarningKind, CounterSlot> };
+  const meters = new WeakMap<ServedModel, Meters>();
+  const countWarnings = (m: Meters, model: string, warnings: (RowWarning[] | undefined)[]) => {
+    for (const row of warnings) {
+      if (row === undefined) continue;
+      for (const w of row) {
+        let slot = m.warnings.get(w.kind);
+        if (!slot) m.warnings.set(w.kind, (slot = deps.metrics.predictionWarnings.labels(model, w.kind)));
+        slot.value++;
+      }
+    }
+  };
   const metersOf = (served: ServedModel) => {
     let m = meters.get(served);
     if (!m) {
@@ -159,6 +170,7 @@ export function modelRoutes(deps: ApiDeps) {
         rows: deps.metrics.predictionRows.labels(served.model, version),
         rowsPerRequest: deps.metrics.predictionRowsPerRequest.labels(served.model),
         duration: deps.metrics.predictionDuration.labels(served.model),
+        warnings: new Map(),
       };
       meters.set(served, m);
     }
@@ -191,16 +203,29 @@ export function modelRoutes(deps: ApiDeps) {
       throw new HttpError(422, 'validation_failed', checked.issues.slice(0, 5).map((i) => i.message).join('; '), { issues: checked.issues });
     }
     const rows = checked.rows.length;
+    // Each row's ID (what ground truth is fed back against) and what its answer assumed, ahead of its prediction.
+    const ids = deps.predictionLog.ids;
+    const firstSeq = ids.take(rows);
+    const warnings = checked.warnings;
+    const lead = (i: number) => {
+      const w = warnings === null ? undefined : warnings[i];
+      return w === undefined ? `"id":"${ids.id(firstSeq + i)}",` : `"id":"${ids.id(firstSeq + i)}","warnings":${JSON.stringify(w)},`;
+    };
+    const predicted = served.predictor.predictJson(checked.rows, lead);
     // The model name was matched by the router and is echoed back: JSON.stringify escapes it.
     const responseJson = `{"model":${JSON.stringify(name)},"version":${served.version},"alias":${alias === null ? 'null' : JSON.stringify(alias)},` +
-      `"predictions":${served.predictor.predictJson(checked.rows)}}`;
+      `"predictions":${predicted.json}}`;
     const m = metersOf(served);
     m.requests.value++;
     m.rows.value += rows;
     m.rowsPerRequest.observe(rows);
+    if (warnings !== null) countWarnings(m, served.model, warnings);
     const latencyMs = performance.now() - started;
     m.duration.observe(latencyMs / 1000);
-    deps.predictionLog.record({ model: name, version: served.version, alias, rows, latencyMs, requestJson: text, responseJson });
+    deps.predictionLog.record({
+      model: name, version: served.version, schema: served.predictor.fitted.inputSchema, outputs: served.predictor.model.numClasses,
+      rows, firstSeq, requestJson: text, output: predicted.output, warnings,
+    });
     // A Response with plain headers: the Node adapter writes it without building fetch Headers.
     return new Response(responseJson, { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': c.get('requestId') } });
   });

@@ -1,5 +1,6 @@
 // Models: versions, their signatures and lineage, aliases, and the prediction request and response.
 import { z } from '@hono/zod-openapi';
+import { ROW_WARNING_KINDS } from '../../serving/instance-validation.js';
 import { PipelineSpec } from './pipelines.js';
 import { MetricSet, NameParams, Text, Timestamp, VersionNumber, VersionText } from './common.js';
 
@@ -48,6 +49,8 @@ export const InputField = z.object({
   categories: z.array(z.string()).optional(),
   /** The categories are the whole training vocabulary: another value is refused unless unknownCategories=other. */
   closed: z.boolean().optional(),
+  /** A head-to-head team: one the model's ratings do not know is rated as a newcomer (and the prediction says so). */
+  team: z.boolean().optional(),
   /** Training range (numeric). */
   min: z.number().optional(),
   max: z.number().optional(),
@@ -162,11 +165,24 @@ export const PredictBody = z.object({
   instances: z.array(z.record(Text(), z.unknown())).min(1),
 });
 
+/** What a row's answer assumed (a fallback or a reading of text); present only on rows that have any. */
+export const RowWarning = z.object({
+  field: z.string(),
+  kind: z.enum(ROW_WARNING_KINDS),
+  message: z.string(),
+}).openapi('PredictionWarning');
+
+const RowMeta = {
+  /** The row's prediction ID: ground truth for it is fed back with POST /v1/models/{name}/feedback. */
+  id: z.string().openapi({ example: 'k3x9q2m0ab.1f' }),
+  warnings: z.array(RowWarning).optional(),
+};
+
 export const Prediction = z.union([
   /** Classification: the most likely class and every class's probability. */
-  z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) }),
+  z.object({ ...RowMeta, label: z.string(), probabilities: z.record(z.string(), z.number()) }),
   /** Regression: the predicted value. */
-  z.object({ value: z.number() }),
+  z.object({ ...RowMeta, value: z.number() }),
 ]);
 
 export const PredictResponse = z.object({

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROW_WARNING_KINDS } from '../../serving/instance-validation.js';
 import { PredictionLog } from '../../serving/prediction-log.js';
+import { findLoggedPrediction, forEachLoggedBatch } from '../../serving/prediction-log-reader.js';
 import { createLogger } from '../../runtime/logger.js';
 import { projectRoot } from '../../runtime/project-root.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -104,7 +106,8 @@ describe('predict', () => {
     ];
     // Text the training file would have held reads as it did there: "12" is the number 12.
     const asText = await post({ instances: [{ ...day(0), temp_min: String(day(0).temp_min) }] });
-    expect(asText.body.predictions).toEqual((await post({ instances: [day(0)] })).body.predictions);
+    const withoutIds = (predictions: { id: string }[]) => predictions.map(({ id: _id, ...rest }) => rest);
+    expect(withoutIds(asText.body.predictions)).toEqual(withoutIds((await post({ instances: [day(0)] })).body.predictions));
     for (const [body, query, status, message] of cases) {
       const res = await post(body, query);
       expect({ status: res.status, message: res.body.error.message }).toEqual({ status, message: expect.stringMatching(message) });
@@ -154,28 +157,60 @@ describe('predict', () => {
 });
 
 describe('prediction log', () => {
-  it('stores each answered request with its version, row count and latency', async () => {
+  const loggedRows = async () => {
+    const rows: { version: number; id: string; inputs: Record<string, unknown>; output: number[]; warnings: number; at: number }[] = [];
+    await forEachLoggedBatch(p.db, 'seattle-temp', { from: new Date(0), to: new Date(Date.now() + 60_000) }, (b) => {
+      for (let r = 0; r < b.rows; r++) {
+        const inputs: Record<string, unknown> = {};
+        b.fields.forEach((f, j) => {
+          const dict = b.dictionaries[j];
+          const x = b.values[j][r];
+          inputs[f.name] = dict ? (x < 0 ? null : dict[x]) : Number.isNaN(x) ? null : x;
+        });
+        rows.push({ version: b.version, id: `${b.token}.${b.seq[r].toString(36)}`, inputs, output: [...b.output.subarray(r * b.outputs, (r + 1) * b.outputs)], warnings: b.warnings[r], at: b.at[r] });
+      }
+    });
+    return rows;
+  };
+
+  it('stores each answered row with its prediction ID, its inputs as sent, the model output and its warnings', async () => {
     await p.predictionLog.flush();
-    await p.db.execute(sql`delete from prediction_log`);
-    await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1), day(2)] });
-    // Stored as sent, including text jsonb would refuse (\u0000) or rewrite.
-    const unusual = { instances: [{ ...day(3), note: 'tab\t nul\u0000 é 😀', n: 1e-7 }] };
-    await p.request('POST', '/v1/models/seattle-temp/predict?version=2', unusual);
+    await p.db.execute(sql`delete from prediction_batches`);
+    const before = Date.now();
+    const first = await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [day(1), day(2)] });
+    // A value out of training's range: the answer says so, and so does the log (extra fields are not logged).
+    const odd = { instances: [{ ...day(3), wind: 99, note: 'tab\t nul\u0000 é 😀' }] };
+    const second = await p.request('POST', '/v1/models/seattle-temp/predict?version=2', odd);
     await p.request('POST', '/v1/models/seattle-temp/predict', { instances: [{ weather: 'sun' }] }); // 422: not logged
     await p.predictionLog.flush();
-    const rows = (await p.db.execute(sql`select model, version, alias, rows, latency_ms, request, response from prediction_log order by id`)).rows as any[];
-    expect(rows.map((r) => [r.model, r.version, r.alias, r.rows])).toEqual([['seattle-temp', 1, 'production', 2], ['seattle-temp', 2, null, 1]]);
-    expect(rows[0].latency_ms).toBeGreaterThan(0);
-    expect(rows[0].request).toEqual({ instances: [day(1), day(2)] });
-    expect(rows[0].response).toMatchObject({ model: 'seattle-temp', version: 1 });
-    expect(rows[0].response.predictions).toHaveLength(2);
-    expect(rows[1].request).toEqual(unusual);
-    expect(rows[1].response.predictions).toHaveLength(1);
+    const ids = [...first.body.predictions, ...second.body.predictions].map((x: { id: string }) => x.id);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]{10}\.[0-9a-z]+$/);
+    expect(first.body.predictions[0]).not.toHaveProperty('warnings');
+    expect(second.body.predictions[0].warnings).toEqual([{ field: 'wind', kind: 'out-of-range', message: expect.stringMatching(/^wind: 99 is outside the training range /) }]);
+
+    const rows = await loggedRows();
+    expect(rows.map((r) => [r.version, r.id])).toEqual([[1, ids[0]], [1, ids[1]], [2, ids[2]]]);
+    expect(rows[0].inputs).toEqual(day(1));
+    expect(rows[2].inputs).toEqual({ ...day(3), wind: 99 });
+    // The output exactly as answered (a regression: one value per row, float32 as the network computed it).
+    expect(rows[0].output).toEqual([Math.fround(first.body.predictions[0].value)]);
+    expect(rows.map((r) => r.warnings)).toEqual([0, 0, 1 << ROW_WARNING_KINDS.indexOf('out-of-range')]);
+    for (const r of rows) expect(r.at).toBeGreaterThanOrEqual(before);
+    // Found again by its ID, as feedback finds it.
+    const found = await findLoggedPrediction(p.db, 'seattle-temp', ids[2]);
+    expect(found && [found.batch.version, found.row, found.batch.output[found.row]]).toEqual([2, 0, Math.fround(second.body.predictions[0].value)]);
+    expect(await findLoggedPrediction(p.db, 'seattle-temp', 'not-an-id')).toBeNull();
+    expect(await findLoggedPrediction(p.db, 'other-model', ids[2])).toBeNull();
+    // Counted in /metrics by model and kind.
+    const scrape = await p.request('GET', '/metrics');
+    expect(String(scrape.body)).toMatch(/prediction_warnings_total\{model="seattle-temp",kind="out-of-range"\} [1-9]/);
   });
 
   it('samples, bounds its queue, and never fails a caller when the database is gone', async () => {
     const logger = createLogger('silent');
-    const entry = { model: 'm', version: 1, alias: null, rows: 1, latencyMs: 1, requestJson: '{"instances":[]}', responseJson: '{"predictions":[]}' };
+    const schema = [{ name: 'x', kind: 'numeric' as const, required: true }];
+    const entry = { model: 'm', version: 1, schema, outputs: 1, rows: 1, firstSeq: 0, requestJson: '{"instances":[{"x":1}]}', output: Float32Array.of(0.5), warnings: null };
     const none = new PredictionLog({ databaseUrl: p.databaseUrl, logger, sampleRate: 0, maxQueue: 10 });
     none.record(entry);
     await none.flush();
@@ -215,7 +250,12 @@ describe('prediction log storage', () => {
     await p.owner.execute(sql.raw('drop table prediction_log_0001'));
   });
 
-  it('keeps bodies as json, stored uncompressed', async () => {
+  it('keeps the log\'s blobs out of line and uncompressed', async () => {
+    const columns = (await p.db.execute(sql`select attname, attstorage from pg_attribute where attrelid = 'prediction_batches'::regclass and attname = 'data'`)).rows;
+    expect(columns).toEqual([{ attname: 'data', attstorage: 'e' }]);
+  });
+
+  it('keeps bodies of the log before 0007 as json, stored uncompressed', async () => {
     const columns = (await p.db.execute(sql`select attname, format_type(atttypid, atttypmod) as type, attstorage from pg_attribute
       where attrelid = 'prediction_log'::regclass and attname in ('request', 'response') order by attname`)).rows;
     expect(columns).toEqual([

@@ -13,6 +13,7 @@ import type { ApiDeps } from '../../../api/deps.js';
 import { loadConfig } from '../../../runtime/config.js';
 import { createLogger } from '../../../runtime/logger.js';
 import { createMetrics } from '../../../runtime/metrics.js';
+import { PredictionIds } from '../../../serving/prediction-ids.js';
 
 const LIMIT = 64 * 1024;
 const auth = testAccess();
@@ -20,13 +21,16 @@ const config = loadConfig({});
 const unreachable = new Proxy({}, { get: (_t, key) => { throw new Error(`a service was reached: ${String(key)}`); } });
 const logged: { requestJson: string }[] = [];
 // A served model with no inputs, scoring every row 0: enough for the predict route to answer 200.
-const served = { model: 'm', version: 1, predictor: { fitted: { inputSchema: [] }, predictJson: (rows: unknown[]) => JSON.stringify(rows.map(() => ({ value: 0 }))) } };
+const served = {
+  model: 'm', version: 1,
+  predictor: { fitted: { inputSchema: [] }, predictJson: (rows: unknown[]) => ({ json: JSON.stringify(rows.map(() => ({ value: 0 }))), output: new Float32Array(rows.length) }) },
+};
 const deps = {
   config: { ...config, serving: { ...config.serving, maxBodyBytes: LIMIT } },
   logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), backend: 'cpu',
   db: unreachable, temporal: { schedule: {}, workflow: unreachable },
   serving: { current: () => served, byAlias: unreachable, byVersion: unreachable },
-  predictionLog: { record: (e: { requestJson: string }) => logged.push(e) },
+  predictionLog: { record: (e: { requestJson: string }) => logged.push(e), ids: new PredictionIds() },
   access: auth.access,
 } as unknown as ApiDeps;
 

@@ -34,7 +34,50 @@ describe('validateInstances', () => {
       { home_team: 'B', date: '2017-05-01T19:45:00+01:00', temp: -3, neutral: null },
     ];
     const r = validateInstances(schema, instances);
-    expect(r).toEqual({ ok: true, rows: instances });
+    expect(r.ok && r.rows).toBe(instances);
+    // Each row says what its answer assumed: the unknown category, and every optional field it lacked.
+    expect(r.ok && r.warnings).toEqual([
+      undefined,
+      [
+        { field: 'home_team', kind: 'unknown-category', message: 'home_team: "Never Seen FC" was never seen in training; encoded as __other__' },
+        { field: 'date', kind: 'missing-imputed', message: 'date: missing; imputed as training imputed it' },
+        { field: 'neutral', kind: 'missing-imputed', message: 'neutral: missing; imputed as training imputed it' },
+      ],
+      [{ field: 'neutral', kind: 'missing-imputed', message: 'neutral: missing; imputed as training imputed it' }],
+    ]);
+  });
+
+  it('has no warnings at all when every row is as training saw them (the fast path allocates nothing)', () => {
+    const r = validateInstances(schema, [{ home_team: 'A', date: '2017-05-01', temp: 1, neutral: true }]);
+    expect(r).toEqual({ ok: true, rows: [{ home_team: 'A', date: '2017-05-01', temp: 1, neutral: true }], warnings: null });
+  });
+
+  it('warns of a number outside the training range, an unknown team, and text read as a number or a date', () => {
+    const ranged: InputSchema = [
+      { name: 'home_team', kind: 'categorical', required: true, categories: ['Arsenal', 'Chelsea'], team: true },
+      { name: 'wind', kind: 'numeric', required: true, min: 0, max: 9.5 },
+      { name: 'day', kind: 'date', required: true },
+    ];
+    const text = { missing: ['NA'], decimal: ',' as const, thousands: null, dateFormat: '%d/%m/%Y' };
+    const r = validateInstances(ranged, [
+      { home_team: 'Arsenal', wind: 9.5, day: '2017-05-01' },
+      { home_team: 'Real Madrid', wind: 12, day: '2017-05-01' },
+      { home_team: 'Chelsea', wind: '3,5', day: '01/05/2017' },
+      { home_team: 'Chelsea', wind: -0.5, day: '2017-05-01' },
+    ], { text });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings![0]).toBeUndefined();
+    expect(r.warnings![1]).toEqual([
+      { field: 'home_team', kind: 'unknown-team', message: expect.stringMatching(/^home_team: "Real Madrid" is not a team the model knows; rated as a newcomer/) },
+      { field: 'wind', kind: 'out-of-range', message: 'wind: 12 is outside the training range 0..9.5; the model extrapolates' },
+    ]);
+    expect(r.warnings![2]).toEqual([
+      { field: 'wind', kind: 'text-read', message: 'wind: the text "3,5" was read as the number 3.5' },
+      { field: 'day', kind: 'text-read', message: 'day: the text "01/05/2017" was read as the date 2017-05-01' },
+    ]);
+    expect(r.warnings![3]).toEqual([{ field: 'wind', kind: 'out-of-range', message: 'wind: -0.5 is outside the training range 0..9.5; the model extrapolates' }]);
+    expect(r.rows[2]).toEqual({ home_team: 'Chelsea', wind: 3.5, day: '2017-05-01' });
   });
 
   it('rejects non-arrays, empty arrays and non-object items', () => {

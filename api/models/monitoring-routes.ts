@@ -1,0 +1,68 @@
+// Ground truth in, live quality out: POST …/feedback stores outcomes of served predictions (by prediction ID
+// or business key, once per key), GET …/quality scores a window of logged predictions against them.
+import type { ApiDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { apiRouter, defineRoute, guardedRoute } from '../openapi.js';
+import { attribution } from '../auth/access-control.js';
+import { findModel, listVersions } from '../../registry/models.js';
+import { recordOutcomes } from '../../registry/outcomes.js';
+import { liveQuality } from '../../serving/live-quality.js';
+import { parsePredictionId } from '../../serving/prediction-ids.js';
+import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams, readInstant } from '../schemas/common.js';
+import { FeedbackBody, FeedbackResult, QualityQuery, QualityResult } from '../schemas/monitoring.js';
+
+const tags = ['monitoring'];
+/** The longest window one quality request scores (its predictions are read and joined in the API process). */
+const MAX_QUALITY_DAYS = 31;
+
+const feedback = guardedRoute({
+  method: 'post', path: '/{name}/feedback', tags, summary: 'Feed back what happened for served predictions (by prediction ID or business key; a repeat is a no-op)',
+  access: { needs: 'feedback', audit: { action: 'feedback.recorded', subject: (p) => `model:${p.name}` } },
+  request: { params: NameParams, body: jsonRequest(FeedbackBody) },
+  responses: { 200: jsonResponse(FeedbackResult, 'What was stored'), ...errorResponses(...BODY_ERRORS, 404) },
+});
+
+const quality = guardedRoute({
+  method: 'get', path: '/{name}/quality', tags, summary: 'Live quality per version over a window of served predictions, beside the offline evaluation',
+  access: { needs: 'read' },
+  request: { params: NameParams, query: QualityQuery },
+  responses: { 200: jsonResponse(QualityResult, 'The quality'), ...errorResponses(400, 404) },
+});
+
+export function monitoringRoutes(deps: ApiDeps) {
+  const app = apiRouter();
+
+  defineRoute(app, feedback, async (c) => {
+    const { name } = c.req.valid('param');
+    const { outcomes } = c.req.valid('json');
+    if (!(await findModel(deps.db, name))) throw new HttpError(404, 'not_found', `no model "${name}"`);
+    // What the model predicts decides what an outcome must be: a label of its classes, or a number.
+    const [latest] = await listVersions(deps.db, name);
+    const classes = latest?.transform.classes ?? null;
+    const issues: { path: string; message: string }[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.predictionId !== undefined && !parsePredictionId(o.predictionId)) issues.push({ path: `outcomes[${i}].predictionId`, message: `outcomes[${i}].predictionId: not a prediction ID (the \`id\` of a predicted row, like "k3x9q2m0ab.1f")` });
+      if (classes && o.label === undefined) issues.push({ path: `outcomes[${i}].value`, message: `outcomes[${i}]: "${name}" is a classifier: give the label that happened (one of ${classes.join(', ')})` });
+      if (classes && o.label !== undefined && !classes.includes(o.label)) issues.push({ path: `outcomes[${i}].label`, message: `outcomes[${i}].label: "${o.label.slice(0, 40)}" is none of ${name}'s classes (${classes.join(', ')})` });
+      if (latest && !classes && o.value === undefined) issues.push({ path: `outcomes[${i}].label`, message: `outcomes[${i}]: "${name}" is a regression: give the value that happened` });
+    });
+    if (issues.length > 0) throw new HttpError(422, 'validation_failed', issues.slice(0, 5).map((i) => i.message).join('; '), { issues: issues.slice(0, 50) });
+    const r = await recordOutcomes(deps.db, name, outcomes, attribution(c).actor);
+    c.set('audit', { details: { outcomes: outcomes.length, stored: r.stored, duplicates: r.duplicates, conflicts: r.conflicts.length } });
+    return c.json({ model: name, ...r }, 200);
+  });
+
+  defineRoute(app, quality, async (c) => {
+    const { name } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const to = q.to ? readInstant(q.to)! : new Date();
+    const from = q.from ? readInstant(q.from)! : new Date(to.getTime() - 86_400_000);
+    if (!(from < to)) throw new HttpError(400, 'bad_request', '`from` must be before `to`');
+    if (to.getTime() - from.getTime() > MAX_QUALITY_DAYS * 86_400_000) throw new HttpError(400, 'bad_request', `a window spans at most ${MAX_QUALITY_DAYS} days; ask for several`);
+    if (!(await findModel(deps.db, name))) throw new HttpError(404, 'not_found', `no model "${name}"`);
+    const versions = await liveQuality(deps.db, name, { from, to });
+    return c.json({ model: name, from: from.toISOString(), to: to.toISOString(), versions }, 200);
+  });
+
+  return app;
+}

@@ -32,6 +32,8 @@ export function createValidateActivity(deps: ActivityDeps) {
     try {
       statistics = JSON.parse(await readFile(await artifacts.localPath(dataset.statisticsUri), 'utf8')) as DatasetStatistics;
     } catch (err) {
+      // A corrupt file is no more a reason to retry (or fail) the run than a missing one.
+      if (err instanceof SyntaxError) return { note: `the training statistics of ${pipeline} v${version} are not readable JSON: nothing to compare with` };
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof ArtifactNotFoundError)) throw err;
       return { note: `the training statistics of ${pipeline} v${version} are no longer in the artifact store: nothing to compare with` };
     }
@@ -70,8 +72,8 @@ export function createValidateActivity(deps: ActivityDeps) {
         const failed = findings.filter((f) => f.action === 'fail');
         if (failed.length > 0) {
           throw new PipelineInputError('DataValidation',
-            `${failed.map((f) => f.message).join('; ')} (against ${baselineName}; checks set to "fail" in the pipeline's validation block, or by default: ${[...new Set(failed.map((f) => f.check))].join(', ')})`,
-            { findings: failed });
+            `${failed.slice(0, 20).map((f) => f.message).join('; ')}${failed.length > 20 ? `; … and ${failed.length - 20} more` : ''} (against ${baselineName}; checks set to "fail" in the pipeline's validation block, or by default: ${[...new Set(failed.map((f) => f.check))].join(', ')})`,
+            { findings: failed.slice(0, 100) });
         }
         const report: ValidationReport = {
           baseline: { model: run.pipeline, alias, version: base.version, workflowId: base.workflowId, asOf: base.asOf },

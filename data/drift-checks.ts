@@ -98,7 +98,7 @@ export function checkDrift(input: DriftCheckInput): DriftCheckResult {
       if (d.psi > checks.psi.max) fire('psi', name, checks.psi.on, `${name}: population stability index ${fmt(d.psi)} > ${fmt(checks.psi.max)}`, d.psi, checks.psi.max);
       const a = alpha(checks.ks.significance);
       if (d.ks.pValue < a && d.wasserstein >= checks.ks.minDistance) {
-        fire('ks', name, checks.ks.on, `${name} drifted: Kolmogorov–Smirnov p-value ${fmt(d.ks.pValue)} < ${fmt(a)} (${checks.ks.significance} over ${tested} column${tested === 1 ? '' : 's'}), Wasserstein distance ${fmt(d.wasserstein)} ≥ ${checks.ks.minDistance} training standard deviations`, d.ks.pValue, a);
+        fire('ks', name, checks.ks.on, `${name} drifted: Kolmogorov–Smirnov p-value ${fmt(d.ks.pValue)} < ${fmt(a)} (${checks.ks.significance} over ${tested} column${tested === 1 ? '' : 's'}), Wasserstein distance ${fmt(d.wasserstein)} ≥ ${checks.ks.minDistance} ${b.std ? 'training standard deviations' : 'in the column\'s units (training had no spread)'}`, d.ks.pValue, a);
       }
     } else if (s.kind === 'categorical' && b.kind === 'categorical') {
       const d = categoricalDrift(b, s.counts);

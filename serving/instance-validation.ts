@@ -104,6 +104,8 @@ interface CompiledSchema {
   known: (Set<string> | null)[];
   /** Head-to-head team fields: an unknown team is rated as a newcomer. */
   team: boolean[];
+  /** Each field's missing-imputed warning, made once: a row without an optional field shares it. */
+  imputed: RowWarning[];
   /** Training range of numeric fields (±Infinity where unknown). */
   min: number[];
   max: number[];
@@ -120,6 +122,7 @@ function compileSchema(schema: InputSchema): CompiledSchema {
       open: schema.map(() => null),
       known: schema.map((f) => (f.kind === 'categorical' && f.categories ? new Set(f.categories) : null)),
       team: schema.map((f) => f.team === true),
+      imputed: schema.map((f) => Object.freeze({ field: f.name, kind: 'missing-imputed' as const, message: `${f.name}: missing; imputed as training imputed it` })),
       min: schema.map((f) => (f.kind === 'numeric' && f.min !== undefined ? f.min : -Infinity)),
       max: schema.map((f) => (f.kind === 'numeric' && f.max !== undefined ? f.max : Infinity)),
     };
@@ -148,7 +151,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
 
   const compiled = compileSchema(schema);
   const nFields = schema.length;
-  const { names, kinds, required, known, team, min, max } = compiled;
+  const { names, kinds, required, known, team, imputed, min, max } = compiled;
   let warnings: (RowWarning[] | undefined)[] | null = null;
   const warn = (i: number, field: string, kind: RowWarningKind, message: string) => {
     warnings ??= new Array<RowWarning[] | undefined>(instances.length);
@@ -184,7 +187,8 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
         if (required[j]) {
           if (addIssue(issues, `instances[${i}].${name}`, v === null ? 'required field is null' : 'required field is missing')) break outer;
         } else {
-          warn(i, name, 'missing-imputed', 'missing; imputed as training imputed it');
+          warnings ??= new Array<RowWarning[] | undefined>(instances.length);
+          (warnings[i] ??= []).push(imputed[j]);
         }
         continue;
       }
@@ -198,9 +202,9 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
             if (Number.isNaN(x)) err = `expected a number, got ${JSON.stringify(clip(v))}`;
             else {
               convert(i, obj, name, x);
-              // "2" is the number 2 as anyone would read it; "3,5" or "1.234" under the source's rules is a
-              // reading the caller may not have meant.
-              if (String(x) !== v.trim()) warn(i, name, 'text-read', `the text ${JSON.stringify(clip(v))} was read as the number ${x}`);
+              // "2" or "2.50" is the number JavaScript reads too; "3,5" or "1.234" under the source's rules is
+              // a reading the caller may not have meant.
+              if (Number(v.trim()) !== x) warn(i, name, 'text-read', `the text ${JSON.stringify(clip(v))} was read as the number ${x}`);
               if (x < min[j] || x > max[j]) warn(i, name, 'out-of-range', `${x} is outside the training range ${min[j]}..${max[j]}; the model extrapolates`);
             }
           } else if (typeof v !== 'number' || !Number.isFinite(v)) err = `expected a finite number, got ${describe(v)}`;
@@ -217,7 +221,7 @@ export function validateInstances(schema: InputSchema, instances: unknown, opts:
             const vocabulary = [...closed[j]!];
             err = `unknown category ${JSON.stringify(clip(v))}; known: ${vocabulary.slice(0, 10).join(', ')}${vocabulary.length > 10 ? `, … (${vocabulary.length})` : ''} (add ?unknownCategories=other to map it to __other__)`;
           } else if (known[j] !== null && !known[j]!.has(v)) {
-            if (team[j]) warn(i, name, 'unknown-team', `${JSON.stringify(clip(v))} is not a team the model knows; rated as a newcomer (check the spelling against GET /v1/models/{name}/versions/{version}/schema)`);
+            if (team[j]) warn(i, name, 'unknown-team', `${JSON.stringify(clip(v))} is not a team the model knows; rated as a newcomer (the teams it knows are in its version's schema)`);
             else warn(i, name, 'unknown-category', `${JSON.stringify(clip(v))} was never seen in training; encoded as __other__`);
           }
           break;

@@ -54,10 +54,28 @@ export async function liveQuality(db: Db, model: string, window: { from: Date; t
       m.set(o.key, o);
     }
   }
-  const keySets = [...byKey.keys()].map((fields) => ({ fields: fields.split(','), outcomes: byKey.get(fields)! }));
+  const keySets = [...byKey.keys()].map((fields) => ({ fields: JSON.parse(fields) as string[], outcomes: byKey.get(fields)! }));
 
   interface Acc { predictions: number; unknownLabels: number; probs: number[]; labels: number[]; pred: number[]; actual: number[]; classes: Map<string, number> | null; offline: MetricSet }
   const versions = new Map<number, Acc>();
+  /** Add one prediction (its output row) and its outcome to its version's figures. */
+  const score = (acc: Acc, output: Float32Array, at: number, k: number, outcome: StoredOutcome) => {
+    if (acc.classes) {
+      const y = outcome.label === null ? undefined : acc.classes.get(outcome.label);
+      if (y === undefined) {
+        acc.unknownLabels++;
+        return;
+      }
+      for (let c = 0; c < k; c++) acc.probs.push(output[at * k + c]);
+      acc.labels.push(y);
+    } else if (outcome.value !== null) {
+      acc.pred.push(output[at * k]);
+      acc.actual.push(outcome.value);
+    }
+  };
+  // A business key may match several logged predictions (the same match asked about hourly): its outcome
+  // scores only the last one each version made, once.
+  const lastByKey = new Map<string, { acc: Acc; output: Float32Array; k: number; at: number; time: number; outcome: StoredOutcome }>();
   const from = window.from.getTime();
   const to = window.to.getTime();
   await forEachLoggedBatch(db, model, window, async (batch) => {
@@ -69,31 +87,30 @@ export async function liveQuality(db: Db, model: string, window: { from: Date; t
       versions.set(batch.version, acc);
     }
     const index = new Map(batch.fields.map((f, j) => [f.name, j]));
+    // Only the key sets this batch's fields can make.
+    const usable = keySets.filter((s) => s.fields.every((f) => index.has(f)));
     const k = batch.outputs;
     for (let r = 0; r < batch.rows; r++) {
-      const at = batch.at[r];
-      if (at < from || at >= to) continue;
+      const time = batch.at[r];
+      if (time < from || time >= to) continue;
       acc.predictions++;
-      let outcome = byId.get(`${batch.token}.${batch.seq[r].toString(36)}`);
-      for (let s = 0; outcome === undefined && s < keySets.length; s++) {
-        const key = rowKey(batch, r, keySets[s].fields, index);
-        if (key !== null) outcome = keySets[s].outcomes.get(key);
+      const outcome = byId.get(`${batch.token}.${batch.seq[r].toString(36)}`);
+      if (outcome) {
+        score(acc, batch.output, r, k, outcome);
+        continue;
       }
-      if (!outcome) continue;
-      if (acc.classes) {
-        const y = outcome.label === null ? undefined : acc.classes.get(outcome.label);
-        if (y === undefined) {
-          acc.unknownLabels++;
-          continue;
-        }
-        for (let c = 0; c < k; c++) acc.probs.push(batch.output[r * k + c]);
-        acc.labels.push(y);
-      } else if (outcome.value !== null) {
-        acc.pred.push(batch.output[r * k]);
-        acc.actual.push(outcome.value);
+      for (const set of usable) {
+        const key = rowKey(batch, r, set.fields, index);
+        const keyed = key === null ? undefined : set.outcomes.get(key);
+        if (!keyed) continue;
+        const slot = `${batch.version}\u0000${set.fields.join('\u0000')}\u0000${key}`;
+        const last = lastByKey.get(slot);
+        if (!last || time >= last.time) lastByKey.set(slot, { acc, output: batch.output, k, at: r, time, outcome: keyed });
+        break;
       }
     }
   });
+  for (const m of lastByKey.values()) score(m.acc, m.output, m.at, m.k, m.outcome);
   return [...versions.entries()].sort(([a], [b]) => a - b).map(([version, acc]) => {
     const withOutcome = acc.classes ? acc.labels.length : acc.actual.length;
     let live: MetricSet | null = null;

@@ -31,9 +31,13 @@ parentPort!.on('message', async (req: WriterRequest) => {
 /** The entries as one blob per model version; returns how many entries were written. */
 async function write(entries: QueuedEntry[]): Promise<number> {
   const groups = new Map<string, { model: string; version: number; builder: PredictionBatchBuilder; from: number; to: number; first: number; last: number }>();
+  let written = 0;
   for (const e of entries) {
     const list = fieldLists.get(e.fieldsId);
-    if (!list) throw new Error(`entry names field list ${e.fieldsId}, which this writer thread was never told (it restarted)`);
+    // Every list is announced before the entries naming it (and again to a restarted thread): an unknown
+    // one would be a bug, and costs only its own entry, not the message.
+    if (!list) continue;
+    written++;
     const key = `${e.fieldsId}\u0000${e.model}\u0000${e.version}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { model: e.model, version: e.version, builder: new PredictionBatchBuilder(list.fields, list.outputs), from: e.at, to: e.at, first: e.firstSeq, last: e.firstSeq }));
@@ -48,8 +52,8 @@ async function write(entries: QueuedEntry[]): Promise<number> {
   const batches: EncodedBatch[] = [...groups.values()].map((g) => ({
     model: g.model, version: g.version, token, firstSeq: g.first, lastSeq: g.last, rows: g.builder.rows, fromAt: g.from, toAt: g.to, data: g.builder.encode(),
   }));
-  await pool.query(predictionBatchInsert(batches));
-  return entries.length;
+  if (batches.length > 0) await pool.query(predictionBatchInsert(batches));
+  return written;
 }
 
 /**

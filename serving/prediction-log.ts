@@ -54,6 +54,8 @@ export interface WriterReply { id: number; ok: boolean; n: number; error?: strin
 /** Entries handed to the writer per message; the writer makes one blob per model version of each. */
 const BATCH = 2000;
 const FLUSH_MS = 250;
+/** Request text handed to the writer per message (a backlog of large bodies is sent in several). */
+const MESSAGE_BYTES = 16 * 1024 * 1024;
 /** How often a replica deletes entries past the retention (every replica does; a pass finding nothing is cheap). */
 const PRUNE_MS = 10 * 60_000;
 const WARNING_BIT = new Map(ROW_WARNING_KINDS.map((k, i) => [k, 1 << i]));
@@ -81,6 +83,8 @@ export class PredictionLog {
   /** Field lists announced to the writer thread, by schema object (a loaded version's never changes). */
   private fieldsIds = new WeakMap<InputSchema, number>();
   private nextFieldsId = 1;
+  /** Every field list announced, so that a writer thread started after one died learns them all again. */
+  private readonly fieldLists = new Map<number, { fields: BatchField[]; outputs: number }>();
 
   constructor(private readonly deps: {
     databaseUrl: string; logger: Logger; sampleRate: number; maxQueue: number;
@@ -147,8 +151,10 @@ export class PredictionLog {
     if (id === undefined) {
       id = this.nextFieldsId++;
       this.fieldsIds.set(schema, id);
+      const list = { fields: schema.map((f) => ({ name: f.name, kind: f.kind })), outputs };
+      this.fieldLists.set(id, list);
       // Messages to the thread arrive in order: this one before any batch that names it.
-      this.writerThread().postMessage({ id: 0, kind: 'fields', fieldsId: id, fields: schema.map((f) => ({ name: f.name, kind: f.kind })), outputs } satisfies WriterRequest);
+      this.writerThread().postMessage({ id: 0, kind: 'fields', fieldsId: id, ...list } satisfies WriterRequest);
     }
     return id;
   }
@@ -178,12 +184,12 @@ export class PredictionLog {
       w.on('error', (err) => this.deps.logger.error({ err }, 'prediction log writer thread failed; it restarts on the next batch'));
       w.on('exit', () => {
         if (this.writer === w) this.writer = null;
-        // A new thread knows no field lists: announce them again as entries need them.
-        this.fieldsIds = new WeakMap();
         for (const done of this.pending.values()) done(null);
         this.pending.clear();
       });
       this.writer = w;
+      // A thread started after another died knows no field lists: every one queued entries may name.
+      for (const [fieldsId, list] of this.fieldLists) w.postMessage({ id: 0, kind: 'fields', fieldsId, ...list } satisfies WriterRequest);
     }
     return this.writer;
   }
@@ -191,10 +197,13 @@ export class PredictionLog {
   private async drain(): Promise<void> {
     const sent: Promise<void>[] = [];
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, BATCH);
+      const batch = this.takeBatch();
       const id = this.nextId++;
       sent.push(new Promise<void>((resolve) => this.pending.set(id, (r) => {
-        if (r?.ok) this.stats.written += r.n;
+        if (r?.ok) {
+          this.stats.written += r.n;
+          if (r.n < batch.length) this.drop(batch.length - r.n);
+        }
         else if (r) {
           // Losing a sample is acceptable; blocking predictions or growing without bound is not.
           this.stats.failedBatches++;
@@ -206,6 +215,17 @@ export class PredictionLog {
       this.writerThread().postMessage({ id, kind: 'write', batch } satisfies WriterRequest);
     }
     await Promise.all(sent);
+  }
+
+  /** The next message's entries: at most BATCH of them, and at most MESSAGE_BYTES of request text. */
+  private takeBatch(): QueuedEntry[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && n < BATCH && (n === 0 || bytes + this.queue[n].requestJson.length <= MESSAGE_BYTES)) {
+      bytes += this.queue[n].requestJson.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
   }
 
   private drop(n: number): void {

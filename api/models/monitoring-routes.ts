@@ -14,6 +14,8 @@ import { FeedbackBody, FeedbackResult, QualityQuery, QualityResult } from '../sc
 const tags = ['monitoring'];
 /** The longest window one quality request scores (its predictions are read and joined in the API process). */
 const MAX_QUALITY_DAYS = 31;
+/** A business key's size as JSON: it is a unique index's entry, which PostgreSQL bounds (about 2.7 KB). */
+const MAX_KEY_CHARS = 1000;
 
 const feedback = guardedRoute({
   method: 'post', path: '/{name}/feedback', tags, summary: 'Feed back what happened for served predictions (by prediction ID or business key; a repeat is a no-op)',
@@ -36,19 +38,35 @@ export function monitoringRoutes(deps: ApiDeps) {
     const { name } = c.req.valid('param');
     const { outcomes } = c.req.valid('json');
     if (!(await findModel(deps.db, name))) throw new HttpError(404, 'not_found', `no model "${name}"`);
-    // What the model predicts decides what an outcome must be: a label of its classes, or a number.
+    // What the model predicts decides what an outcome must be: a label of its classes, or a number; and a
+    // business key can only be made of fields its predictions are logged with.
     const [latest] = await listVersions(deps.db, name);
     const classes = latest?.transform.classes ?? null;
+    const inputs = new Set((latest?.inputSchema ?? []).map((f) => f.name));
     const issues: { path: string; message: string }[] = [];
+    const canonical = outcomes.map((o, i) => {
+      if (o.predictionId !== undefined) {
+        const parts = parsePredictionId(o.predictionId);
+        if (!parts) issues.push({ path: `outcomes[${i}].predictionId`, message: `outcomes[${i}].predictionId: not a prediction ID (the \`id\` of a predicted row, like "k3x9q2m0ab.1f")` });
+        // One form per prediction ("….01f" is "….1f"): once per key must hold however it is written.
+        else return { ...o, predictionId: `${parts.token}.${parts.seq.toString(36)}` };
+      }
+      if (o.key !== undefined) {
+        const unknown = Object.keys(o.key).filter((f) => !inputs.has(f));
+        if (latest && unknown.length > 0) issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: ${unknown.slice(0, 3).map((f) => JSON.stringify(f.slice(0, 40))).join(', ')} ${unknown.length === 1 ? 'is not an input' : 'are not inputs'} of ${name} (a key is made of input fields: ${[...inputs].join(', ')})` });
+        if (JSON.stringify(o.key).length > MAX_KEY_CHARS) issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: longer than ${MAX_KEY_CHARS} characters as JSON` });
+      }
+      return o;
+    });
     outcomes.forEach((o, i) => {
-      if (o.predictionId !== undefined && !parsePredictionId(o.predictionId)) issues.push({ path: `outcomes[${i}].predictionId`, message: `outcomes[${i}].predictionId: not a prediction ID (the \`id\` of a predicted row, like "k3x9q2m0ab.1f")` });
       if (classes && o.label === undefined) issues.push({ path: `outcomes[${i}].value`, message: `outcomes[${i}]: "${name}" is a classifier: give the label that happened (one of ${classes.join(', ')})` });
       if (classes && o.label !== undefined && !classes.includes(o.label)) issues.push({ path: `outcomes[${i}].label`, message: `outcomes[${i}].label: "${o.label.slice(0, 40)}" is none of ${name}'s classes (${classes.join(', ')})` });
       if (latest && !classes && o.value === undefined) issues.push({ path: `outcomes[${i}].label`, message: `outcomes[${i}]: "${name}" is a regression: give the value that happened` });
     });
     if (issues.length > 0) throw new HttpError(422, 'validation_failed', issues.slice(0, 5).map((i) => i.message).join('; '), { issues: issues.slice(0, 50) });
-    const r = await recordOutcomes(deps.db, name, outcomes, attribution(c).actor);
-    c.set('audit', { details: { outcomes: outcomes.length, stored: r.stored, duplicates: r.duplicates, conflicts: r.conflicts.length } });
+    // The audit row is written with the outcomes, in their transaction.
+    const r = await recordOutcomes(deps.db, name, canonical, attribution(c));
+    c.set('audited', true);
     return c.json({ model: name, ...r }, 200);
   });
 

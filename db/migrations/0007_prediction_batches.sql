@@ -31,7 +31,10 @@ CREATE INDEX "prediction_outcomes_model_received" ON "prediction_outcomes" USING
 -- The blob is already compact (typed arrays, dictionary-coded text): pglz would spend CPU on every logged
 -- batch for little, so it is stored out of line without compression.
 ALTER TABLE "prediction_batches" ALTER COLUMN "data" SET STORAGE EXTERNAL;--> statement-breakpoint
--- As 0005: the runtime role's privileges said outright. Outcomes are written once per key, never changed.
+-- As 0005: the runtime role's privileges said outright (with their sequences), for a database migrated by
+-- another owner role. Batches are written and pruned, never changed; outcomes are written once per key.
 GRANT SELECT, INSERT, DELETE ON "prediction_batches" TO "mlp_runtime";--> statement-breakpoint
+REVOKE UPDATE ON "prediction_batches" FROM "mlp_runtime";--> statement-breakpoint
 GRANT SELECT, INSERT ON "prediction_outcomes" TO "mlp_runtime";--> statement-breakpoint
-REVOKE UPDATE, DELETE ON "prediction_outcomes" FROM "mlp_runtime";
+REVOKE UPDATE, DELETE ON "prediction_outcomes" FROM "mlp_runtime";--> statement-breakpoint
+GRANT USAGE, SELECT ON SEQUENCE "prediction_batches_id_seq", "prediction_outcomes_id_seq" TO "mlp_runtime";

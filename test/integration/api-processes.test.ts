@@ -20,6 +20,7 @@ import { startRole, type RoleProcess } from '../support/role-process.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
 import { shippedSpec } from '../support/specs.js';
 import { waitFor } from '../support/wait.js';
+import { forEachLoggedBatch } from '../../serving/prediction-log-reader.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -27,7 +28,7 @@ let p: TestPlatform;
 let api: RoleProcess;
 let port: number;
 let probeDir: string;
-/** Predictions answered 200 by the clustered API so far: each must be in prediction_log once. */
+/** Rows predicted (answered 200) by the clustered API so far: each must be in the prediction log once. */
 let predicted = 0;
 const day = (i: number) => ({ precipitation: (i % 7) * 1.5, temp_min: 2 + (i % 15), wind: 1 + (i % 6), weather: ['sun', 'rain', 'drizzle', 'fog', 'snow'][i % 5] });
 
@@ -93,7 +94,7 @@ function call(method: string, path: string, opts: { body?: unknown; token?: stri
 
 async function predict(rows: number, token?: string): Promise<Answer> {
   const r = await call('POST', '/v1/models/seattle-temp/predict', { body: { instances: Array.from({ length: rows }, (_, i) => day(i)) }, token });
-  if (r.status === 200) predicted++;
+  if (r.status === 200) predicted += rows;
   return r;
 }
 
@@ -117,7 +118,17 @@ function apiProcessPids(): number[] {
   });
 }
 
-const loggedPredictions = async () => Number((await p.db.execute(sql`select count(*)::int as n from prediction_log where model = 'seattle-temp'`)).rows[0].n);
+/** Rows in the prediction log, each one once: as many rows as distinct prediction IDs. */
+const loggedPredictions = async () => {
+  let rows = 0;
+  const ids = new Set<string>();
+  await forEachLoggedBatch(p.db, 'seattle-temp', { from: new Date(0), to: new Date(Date.now() + 60_000) }, (b) => {
+    rows += b.rows;
+    for (let i = 0; i < b.rows; i++) ids.add(`${b.token}.${b.seq[i]}`);
+  });
+  if (ids.size !== rows) throw new Error(`the log holds ${rows} rows but ${ids.size} distinct prediction IDs`);
+  return rows;
+};
 
 describe('mlp api with API_PROCESSES=2', () => {
   it('serves from both processes on one port, each answering the probes for itself', async () => {
@@ -149,7 +160,7 @@ describe('mlp api with API_PROCESSES=2', () => {
   });
 
   it('logs every prediction once', async () => {
-    await waitFor(async () => ((await loggedPredictions()) >= predicted ? true : undefined), `${predicted} predictions in prediction_log`, 10_000);
+    await waitFor(async () => ((await loggedPredictions()) >= predicted ? true : undefined), `${predicted} rows in the prediction log`, 10_000);
     await new Promise((r) => setTimeout(r, 600));
     expect(await loggedPredictions()).toBe(predicted);
   });

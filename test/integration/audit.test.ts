@@ -114,6 +114,11 @@ describe('every mutating route', () => {
     expect(scored.row).toMatchObject({ subject: `batch:${scored.res.body.job.id}`, details: { model: 'audited', version: 1, source: 'bundled', chunkRows: 5000 } });
     await p.temporal.workflow.getHandle(scored.res.body.job.id).result();
 
+    // Outcomes fed back for a prediction: one row for the request, written with the outcomes.
+    const predicted = await p.request('POST', '/v1/models/audited/predict', { instances: [{ home_team: 'Arsenal', away_team: 'Chelsea' }] }, { authorization: `Bearer ${who.root.token}` });
+    const fed = await mutate('root', 'POST', '/v1/models/audited/feedback', { outcomes: [{ predictionId: predicted.body.predictions[0].id, label: 'home' }] }, 200, 'feedback.recorded');
+    expect(fed.row).toMatchObject({ subject: 'model:audited', details: { outcomes: 1, stored: 1, duplicates: 0, conflicts: 0 } });
+
     const created = await mutate('root', 'POST', '/v1/keys', { name: 'ci-bot', role: 'predictor' }, 201, 'key.created');
     const keyId: string = created.res.body.key.id;
     expect(created.row).toMatchObject({ subject: `key:${keyId}`, details: { name: 'ci-bot', role: 'predictor' } });

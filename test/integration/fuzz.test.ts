@@ -68,7 +68,7 @@ describe('the API under a bounded fuzz run', () => {
     const args = ['--import', 'tsx', join(projectRoot, 'scripts', 'fuzz.ts'), '--base-url', baseUrl,
       '--max-examples', String(MAX_EXAMPLES), '--seed', String(SEED), '--workers', '1', '--request-timeout', '30', '--json', out];
     const run = await promisify(execFile)(process.execPath, args, {
-      cwd: projectRoot, env: { ...process.env, MLP_FUZZ_API_KEY: p.adminKey }, timeout: 170_000, maxBuffer: 64 * 1024 * 1024,
+      cwd: projectRoot, env: { ...process.env, MLP_FUZZ_API_KEY: p.adminKey }, timeout: 280_000, maxBuffer: 64 * 1024 * 1024,
     }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err);
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
     if (!existsSync(out)) throw new Error(`scripts/fuzz.ts wrote no result; its output:\n${output.slice(-5000)}`);
@@ -85,5 +85,5 @@ describe('the API under a bounded fuzz run', () => {
     const count = (pred: (status: number) => boolean) => Object.entries(result.statuses).filter(([s]) => pred(Number(s))).reduce((n, [, c]) => n + c, 0);
     expect(count((s) => s === 401), ran).toBeLessThan(result.requests / 20);
     expect(count((s) => s >= 200 && s < 300), ran).toBeGreaterThan(100);
-  }, 180_000);
+  }, 290_000);
 });

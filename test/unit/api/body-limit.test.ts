@@ -23,7 +23,7 @@ const logged: { requestJson: string }[] = [];
 // A served model with no inputs, scoring every row 0: enough for the predict route to answer 200.
 const served = {
   model: 'm', version: 1,
-  predictor: { fitted: { inputSchema: [] }, predictJson: (rows: unknown[]) => ({ json: JSON.stringify(rows.map(() => ({ value: 0 }))), output: new Float32Array(rows.length) }) },
+  predictor: { fitted: { inputSchema: [] }, model: { numClasses: 1 }, predictJson: (rows: unknown[]) => ({ json: JSON.stringify(rows.map(() => ({ value: 0 }))), output: new Float32Array(rows.length) }) },
 };
 const deps = {
   config: { ...config, serving: { ...config.serving, maxBodyBytes: LIMIT } },

@@ -90,11 +90,15 @@ describe('feedback and live quality', () => {
       outcomes: [{ predictionId: a.id, label: a.day.weather }, { predictionId: b.id, label: b.day.weather }, { predictionId: a.id, label: other }],
     }, reporter);
     expect(again.body).toEqual({ model: MODEL, stored: 0, duplicates: 2, conflicts: [{ index: 2, stored: a.day.weather }] });
+    // However an ID is written ("….01f" is "….1f"), it is one key.
+    const [token, seq] = a.id.split('.');
+    const padded = await p.request('POST', `/v1/models/${MODEL}/feedback`, { outcomes: [{ predictionId: `${token}.00${seq}`, label: other }] }, reporter);
+    expect(padded.body).toEqual({ model: MODEL, stored: 0, duplicates: 0, conflicts: [{ index: 0, stored: a.day.weather }] });
     const rows = (await p.db.execute(sql`select label from prediction_outcomes where model = ${MODEL} and prediction_id = ${a.id}`)).rows;
     expect(rows).toEqual([{ label: a.day.weather }]);
     // One audit row per accepted request, under the reporter's identity.
     const audit = (await p.db.execute(sql`select actor, action, subject, details from audit_log where action = 'feedback.recorded' order by id`)).rows as { actor: string; subject: string; details: Record<string, number> }[];
-    expect(audit).toHaveLength(3);
+    expect(audit).toHaveLength(4);
     expect(audit[2]).toMatchObject({ actor: 'key:test-reporter', subject: `model:${MODEL}`, details: { outcomes: 3, stored: 0, duplicates: 2, conflicts: 1 } });
   });
 
@@ -113,6 +117,10 @@ describe('feedback and live quality', () => {
     const value = await send([{ predictionId: served[300].id, value: 3 }]);
     expect(value.status).toBe(422);
     expect(value.body.error.message).toMatch(/is a classifier: give the label that happened/);
+    const notAnInput = await send([{ key: { match_id: 7 }, label: 'sun' }]);
+    expect(notAnInput.status).toBe(422);
+    expect(notAnInput.body.error.message).toMatch(/^outcomes\[0\]\.key: "match_id" is not an input of weather-quality \(a key is made of input fields: /);
+    expect((await send([{ key: { wind: 'x'.repeat(999) }, label: 'sun' }])).body.error.message).toMatch(/longer than 1000 characters/);
     expect((await send(Array.from({ length: 10_001 }, () => ({ predictionId: served[0].id, label: 'sun' })))).status).toBe(422);
     expect((await p.request('POST', '/v1/models/no-such-model/feedback', { outcomes: [{ predictionId: served[0].id, label: 'sun' }] })).status).toBe(404);
     expect(Number((await p.db.execute(sql`select count(*)::int as n from prediction_outcomes`)).rows[0].n)).toBe(before);

@@ -28,8 +28,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import pg from 'pg';
 import type { QueuedEntry } from '../serving/prediction-log.js';
-import { PredictionBatchBuilder, decodePredictionBatch, type BatchField } from '../serving/prediction-batch.js';
-import { predictionBatchInsert, type EncodedBatch } from '../serving/prediction-log-insert.js';
+import { decodePredictionBatch, type BatchField } from '../serving/prediction-batch.js';
+import { encodeQueuedEntries, predictionBatchInsert } from '../serving/prediction-log-insert.js';
 import { PredictionIds, parsePredictionId } from '../serving/prediction-ids.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { predictionsJsonWriter } from '../serving/predictor.js';
@@ -293,28 +293,10 @@ function previousInsert(batch: readonly BenchEntry[]): Statement {
 /** The field lists the writer thread has been told (one `fields` message per loaded version). */
 const FIELD_LISTS = new Map<number, { fields: BatchField[]; outputs: number }>([[FIELDS_ID, { fields: FIELDS, outputs: CLASSES.length }]]);
 
-/**
- * What the writer thread does with one message of entries (write() in serving/prediction-log-writer.ts, a
- * worker module that cannot be imported here), up to the statement it sends.
- */
+/** What the writer thread does with one message of entries (serving/prediction-log-writer.ts), up to the statement it sends. */
 function currentInsert(batch: readonly BenchEntry[]): Statement {
-  const groups = new Map<string, { model: string; version: number; builder: PredictionBatchBuilder; from: number; to: number; first: number; last: number }>();
-  for (const { queued: e } of batch) {
-    const list = FIELD_LISTS.get(e.fieldsId);
-    if (!list) throw new Error(`entry names field list ${e.fieldsId}, which was never announced`);
-    const key = `${e.fieldsId}\u0000${e.model}\u0000${e.version}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { model: e.model, version: e.version, builder: new PredictionBatchBuilder(list.fields, list.outputs), from: e.at, to: e.at, first: e.firstSeq, last: e.firstSeq }));
-    const instances = (JSON.parse(e.requestJson) as { instances: unknown[] }).instances;
-    g.builder.add(e.at, e.firstSeq, instances, e.output, e.warnings);
-    g.from = Math.min(g.from, e.at);
-    g.to = Math.max(g.to, e.at);
-    g.first = Math.min(g.first, e.firstSeq);
-    g.last = Math.max(g.last, e.firstSeq + instances.length - 1);
-  }
-  const batches: EncodedBatch[] = [...groups.values()].map((g) => ({
-    model: g.model, version: g.version, token: TOKEN, firstSeq: g.first, lastSeq: g.last, rows: g.builder.rows, fromAt: g.from, toAt: g.to, data: g.builder.encode(),
-  }));
+  const { batches, written } = encodeQueuedEntries(batch.map((b) => b.queued), FIELD_LISTS, TOKEN);
+  if (written !== batch.length) throw new Error(`${batch.length - written} entries name a field list that was never announced`);
   return predictionBatchInsert(batches);
 }
 

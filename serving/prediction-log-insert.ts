@@ -1,5 +1,7 @@
-// The prediction log's statements, apart from the writer thread that sends them (and for
-// bench/prediction-log.ts, which measures what they cost PostgreSQL).
+// The prediction log's statements and the blobs they carry, apart from the writer thread that sends them
+// (and for bench/prediction-log.ts, which measures what they cost).
+import { PredictionBatchBuilder, type BatchField } from './prediction-batch.js';
+import type { QueuedEntry } from './prediction-log.js';
 
 /** One model version's rows of one flush, encoded (serving/prediction-batch.ts). */
 export interface EncodedBatch {
@@ -12,6 +14,35 @@ export interface EncodedBatch {
   fromAt: number;
   toAt: number;
   data: Uint8Array;
+}
+
+/**
+ * A message's entries as one blob per model version (and field list). Entries naming a field list the
+ * thread was never told are left out (`written` counts the rest): every list is announced before the
+ * entries naming it, so that would be a bug, and it costs only those entries.
+ */
+export function encodeQueuedEntries(entries: readonly QueuedEntry[], fieldLists: ReadonlyMap<number, { fields: BatchField[]; outputs: number }>, token: string): { batches: EncodedBatch[]; written: number } {
+  const groups = new Map<string, { model: string; version: number; builder: PredictionBatchBuilder; from: number; to: number; first: number; last: number }>();
+  let written = 0;
+  for (const e of entries) {
+    const list = fieldLists.get(e.fieldsId);
+    if (!list) continue;
+    written++;
+    const key = `${e.fieldsId}\u0000${e.model}\u0000${e.version}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { model: e.model, version: e.version, builder: new PredictionBatchBuilder(list.fields, list.outputs), from: e.at, to: e.at, first: e.firstSeq, last: e.firstSeq }));
+    // The body was answered, so it parses and holds `instances`, an array of objects.
+    const instances = (JSON.parse(e.requestJson) as { instances: unknown[] }).instances;
+    g.builder.add(e.at, e.firstSeq, instances, e.output, e.warnings);
+    g.from = Math.min(g.from, e.at);
+    g.to = Math.max(g.to, e.at);
+    g.first = Math.min(g.first, e.firstSeq);
+    g.last = Math.max(g.last, e.firstSeq + instances.length - 1);
+  }
+  const batches = [...groups.values()].map((g) => ({
+    model: g.model, version: g.version, token, firstSeq: g.first, lastSeq: g.last, rows: g.builder.rows, fromAt: g.from, toAt: g.to, data: g.builder.encode(),
+  }));
+  return { batches, written };
 }
 
 /** One multi-row INSERT of the flush's blobs (a handful: one per model version served in 250 ms). */

@@ -3,8 +3,8 @@
 // deletes what is past the retention; none of it runs on the event loop that serves predictions.
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { PredictionBatchBuilder, type BatchField } from './prediction-batch.js';
-import { predictionBatchInsert, predictionLogPrune, PRUNE_CHUNK, PRUNE_CHUNKS_PER_PASS, type EncodedBatch } from './prediction-log-insert.js';
+import type { BatchField } from './prediction-batch.js';
+import { encodeQueuedEntries, predictionBatchInsert, predictionLogPrune, PRUNE_CHUNK, PRUNE_CHUNKS_PER_PASS } from './prediction-log-insert.js';
 import type { QueuedEntry, WriterReply, WriterRequest } from './prediction-log.js';
 
 const { databaseUrl, token } = workerData as { databaseUrl: string; token: string };
@@ -30,28 +30,7 @@ parentPort!.on('message', async (req: WriterRequest) => {
 
 /** The entries as one blob per model version; returns how many entries were written. */
 async function write(entries: QueuedEntry[]): Promise<number> {
-  const groups = new Map<string, { model: string; version: number; builder: PredictionBatchBuilder; from: number; to: number; first: number; last: number }>();
-  let written = 0;
-  for (const e of entries) {
-    const list = fieldLists.get(e.fieldsId);
-    // Every list is announced before the entries naming it (and again to a restarted thread): an unknown
-    // one would be a bug, and costs only its own entry, not the message.
-    if (!list) continue;
-    written++;
-    const key = `${e.fieldsId}\u0000${e.model}\u0000${e.version}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { model: e.model, version: e.version, builder: new PredictionBatchBuilder(list.fields, list.outputs), from: e.at, to: e.at, first: e.firstSeq, last: e.firstSeq }));
-    // The body was answered, so it parses and holds `instances`, an array of objects.
-    const instances = (JSON.parse(e.requestJson) as { instances: unknown[] }).instances;
-    g.builder.add(e.at, e.firstSeq, instances, e.output, e.warnings);
-    g.from = Math.min(g.from, e.at);
-    g.to = Math.max(g.to, e.at);
-    g.first = Math.min(g.first, e.firstSeq);
-    g.last = Math.max(g.last, e.firstSeq + instances.length - 1);
-  }
-  const batches: EncodedBatch[] = [...groups.values()].map((g) => ({
-    model: g.model, version: g.version, token, firstSeq: g.first, lastSeq: g.last, rows: g.builder.rows, fromAt: g.from, toAt: g.to, data: g.builder.encode(),
-  }));
+  const { batches, written } = encodeQueuedEntries(entries, fieldLists, token);
   if (batches.length > 0) await pool.query(predictionBatchInsert(batches));
   return written;
 }

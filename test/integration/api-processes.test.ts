@@ -12,7 +12,6 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../app/free-port.js';
 import { FORBIDDEN_IN_API, MODULE_PROBE_ARGS } from '../support/api-modules.js';

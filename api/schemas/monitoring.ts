@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { InstantInput, MetricSet, Text } from './common.js';
 
 /** At most this many outcomes per request: one request stays one short transaction. */
-export const MAX_OUTCOMES = 10_000;
+export const MAX_OUTCOMES = 1000;
 
 const KeyValue = z.union([Text().max(1000), z.number().finite(), z.boolean()]);
 

@@ -25,6 +25,8 @@ export interface PredictionLogEntry {
   firstSeq: number;
   /** The request body as received: the writer thread reads the instances' fields from it. */
   requestJson: string;
+  /** The rows as validation read them, when that changed any (text read under the source's rules): logged instead of the body's. */
+  rowsRead?: Record<string, unknown>[] | null;
   /** The model output, rows × outputs (copied when logged: the caller may reuse the buffer). */
   output: Float32Array;
   /** Per row, what its answer assumed (instance-validation.ts); null: nothing. */
@@ -140,7 +142,8 @@ export class PredictionLog {
     }
     this.queue.push({
       model: entry.model, version: entry.version, fieldsId: this.fieldsIdOf(entry.schema, entry.outputs), at: Date.now(), firstSeq: entry.firstSeq,
-      requestJson: entry.requestJson, output: entry.output.slice(0, entry.rows * entry.outputs),
+      // Serialised only once the entry is kept: a request not logged costs nothing here.
+      requestJson: entry.rowsRead ? JSON.stringify({ instances: entry.rowsRead }) : entry.requestJson, output: entry.output.slice(0, entry.rows * entry.outputs),
       warnings: entry.warnings === null ? null : warningBits(entry.warnings, entry.rows),
     });
   }

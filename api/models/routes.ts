@@ -226,7 +226,7 @@ export function modelRoutes(deps: ApiDeps) {
       model: name, version: served.version, schema: served.predictor.fitted.inputSchema, outputs: served.predictor.model.numClasses,
       // What the model scored: the body as received, unless its text was read (a decimal comma, a missing
       // token, a date in the source's format), then the rows as read (rare: the source's text rules only).
-      rows, firstSeq, requestJson: checked.rows === instances ? text : JSON.stringify({ instances: checked.rows }), output: predicted.output, warnings,
+      rows, firstSeq, requestJson: text, rowsRead: checked.rows === instances ? null : checked.rows, output: predicted.output, warnings,
     });
     // A Response with plain headers: the Node adapter writes it without building fetch Headers.
     return new Response(responseJson, { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': c.get('requestId') } });

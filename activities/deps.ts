@@ -18,6 +18,8 @@ export interface ActivityDeps {
   /** Identifies the code that trained a model, for lineage. */
   codeVersion: string;
   faults?: FaultInjector;
+  /** Where and how a breached monitoring window is announced (runtime/config.ts); null or absent: it is not. */
+  monitorWebhook?: { url: string; secret: string; timeoutMs: number } | null;
   /** The worker's Prometheus metrics; omitted in unit tests of single activities. */
   metrics?: Metrics;
 }

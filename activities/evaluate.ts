@@ -12,7 +12,8 @@ import { loadPredictor, type Predictor } from '../serving/predictor.js';
 import { getVersion, registerVersion, resolveAlias } from '../registry/models.js';
 import { specHash } from '../registry/pipelines.js';
 import { sha256Dir } from '../runtime/artifacts.js';
-import type { EvaluateInput, EvaluateOutput, MetricSet } from '../pipelines/contract.js';
+import type { ColumnStatistics, EvaluateInput, EvaluateOutput, MetricSet } from '../pipelines/contract.js';
+import { numericFigures } from '../data/dataset-statistics.js';
 import { artifactKey, stageAttempt } from './attempt.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -36,9 +37,12 @@ export function createEvaluateActivity(deps: ActivityDeps) {
           : { ...regressionMetrics(out, yTest) });
 
         let metrics: MetricSet;
+        let predictions: ColumnStatistics;
         const baselines: Record<string, MetricSet> = {};
         try {
-          metrics = score(candidate.predictMatrix(xTest, n));
+          const out = candidate.predictMatrix(xTest, n);
+          metrics = score(out);
+          predictions = predictionStatistics(out, n, classes);
           if (classes) {
             const prior = classPriorProbs(yTrain, classes.length);
             baselines.prior = score(constantProbs(n, prior));
@@ -70,6 +74,11 @@ export function createEvaluateActivity(deps: ActivityDeps) {
           }
         }
 
+        // Written before the version is registered, so a registered version always has them.
+        const key = artifactKey(run.workflowId, 'evaluation');
+        const dir = await artifacts.workDir(key, { fresh: true });
+        await writeFile(join(dir, 'predictions.json'), JSON.stringify(predictions));
+        const evaluationUri = await artifacts.publish(key);
         const modelVersion = await registerVersion(db, {
           model: run.pipeline,
           task: features.task,
@@ -83,11 +92,9 @@ export function createEvaluateActivity(deps: ActivityDeps) {
             run: run.workflowId, pipeline: run.pipeline, pipelineVersion: input.pipelineVersion, specHash: specHash(run.spec), spec: run.spec,
             asOf: run.asOf, cleanDataset: { uri: clean.uri, contentHash: clean.contentHash, rows: clean.rows },
             trainRows: features.trainRows, testRows: features.testRows, testPeriod: features.testPeriod,
-            backend: trained.backend, codeVersion: deps.codeVersion,
+            backend: trained.backend, codeVersion: deps.codeVersion, predictionStatisticsUri: `${evaluationUri}/predictions.json`,
           },
         });
-        const key = artifactKey(run.workflowId, 'evaluation');
-        const dir = await artifacts.workDir(key, { fresh: true });
         await writeFile(join(dir, 'report.json'), JSON.stringify({ modelVersion, metrics, baselines, champion, testPeriod: features.testPeriod }, null, 2));
         return { modelVersion, metrics, baselines, champion, reportUri: `${await artifacts.publish(key)}/report.json` };
       });
@@ -105,4 +112,26 @@ function alignClasses(champ: Predictor, out: Float32Array, classes: string[] | n
     for (let j = 0; j < classes.length; j++) aligned[i * classes.length + j] = from[j] < 0 ? 0 : out[i * theirs.length + from[j]];
   }
   return aligned;
+}
+
+/**
+ * What the candidate predicted on the held-out rows, as a column's statistics: the class it ranked first
+ * (classification) or the value (regression). The monitor compares a window's predictions with it.
+ */
+function predictionStatistics(out: Float32Array, rows: number, classes: string[] | null): ColumnStatistics {
+  const base = { name: 'prediction', count: rows, missing: 0 };
+  if (!classes) {
+    const sorted = Float64Array.from(out.subarray(0, rows)).sort();
+    return { ...base, type: 'Float64', kind: 'numeric', distinct: new Set(sorted).size, ...numericFigures(sorted) };
+  }
+  const k = classes.length;
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (out[i * k + c] > out[i * k + best]) best = c;
+    counts[best]++;
+  }
+  const top = classes.map((value, c) => ({ value, count: counts[c] })).filter((t) => t.count > 0)
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+  return { ...base, type: 'String', kind: 'categorical', distinct: top.length, top };
 }

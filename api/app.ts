@@ -6,6 +6,7 @@ import { perRequest } from './observability.js';
 import { healthRoutes } from './health/routes.js';
 import { apiRouter, type ApiRouter, serveOpenApi } from './openapi.js';
 import { isPredictPath, modelRoutes } from './models/routes.js';
+import { monitorRoutes } from './models/monitor-routes.js';
 import { monitoringRoutes } from './models/monitoring-routes.js';
 import { pipelineRoutes } from './pipelines/routes.js';
 import { backfillRoutes } from './backfills/routes.js';
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps, opts: { version: string; started?: () =
   app.route('/v1', batchRoutes(deps));
   app.route('/v1/models', modelRoutes(deps));
   app.route('/v1/models', monitoringRoutes(deps));
+  app.route('/v1/models', monitorRoutes(deps));
   app.route('/v1/schedules', scheduleRoutes(deps));
   app.route('/v1/keys', keyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));

@@ -5,13 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BackfillInput, BatchScoreInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
+import type { BackfillInput, BatchScoreInput, ModelMonitorInput, SourceInspection, SourceInspectionInput, TrainingPipelineInput, Trigger } from '../pipelines/contract.js';
 import { TASK_PRIORITY } from '../pipelines/task-priority.js';
-import { batchScoreWorkflowId, scheduledWorkflowId, trainingWorkflowId } from '../pipelines/workflow-ids.js';
+import {
+  batchScoreWorkflowId, monitorScheduledWorkflowId, monitorWindowWorkflowId, scheduledWorkflowId, trainingWorkflowId,
+} from '../pipelines/workflow-ids.js';
 import type { StoredPipeline } from '../registry/pipelines.js';
 import type { Config } from '../runtime/config.js';
 import {
-  SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type BatchScoreWorkflow, type SourceInspectionWorkflow, type TrainingPipelineWorkflow,
+  SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type BackfillPipelineWorkflow, type BatchScoreWorkflow, type ModelMonitorWorkflow, type SourceInspectionWorkflow,
+  type TrainingPipelineWorkflow,
 } from '../workflows/definitions.js';
 
 export interface LaunchDeps {
@@ -146,6 +149,35 @@ export function scheduledTrainingAction(
     args: [input],
     typedSearchAttributes: new TypedSearchAttributes([{ key: SEARCH_ATTRIBUTES.pipeline.key, value: opts.pipeline }]),
     staticSummary: `Scheduled retraining of ${opts.pipeline} (${opts.scheduleId})`,
+  };
+}
+
+/**
+ * One window of a model's served predictions judged on request. Its workflow ID is the window's: the same
+ * window asked for while it is judged joins that workflow; asked again later, it is judged again and finds
+ * the report (and the retraining run) the window already has.
+ */
+export async function startMonitorWindow(deps: LaunchDeps, input: ModelMonitorInput & { window: { from: string; to: string } }) {
+  const workflowId = monitorWindowWorkflowId(input.model, input.window.from, input.window.to);
+  const handle = await deps.temporal.workflow.start<ModelMonitorWorkflow>(WORKFLOW_TYPES.monitor, {
+    taskQueue: deps.config.temporal.taskQueue, workflowId, args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE, workflowIdConflictPolicy: 'USE_EXISTING',
+    priority: { priorityKey: TASK_PRIORITY.interactive },
+    typedSearchAttributes: new TypedSearchAttributes([{ key: SEARCH_ATTRIBUTES.pipeline.key, value: input.model }]),
+    staticSummary: `Monitor ${input.model}: window ${input.window.from} to ${input.window.to}`,
+  });
+  return { workflowId, handle, webUiUrl: webUiLink(deps.config, workflowId, handle.firstExecutionRunId) };
+}
+
+/** What a monitor schedule starts: modelMonitor for the window ending at the action's nominal time. */
+export function monitorScheduleAction(config: Config, opts: { model: string; scheduleId: string; accountable: string }): ScheduleOptionsStartWorkflowAction<ModelMonitorWorkflow> {
+  const input: ModelMonitorInput = { model: opts.model, actor: `schedule:${opts.scheduleId}`, accountable: opts.accountable };
+  return {
+    type: 'startWorkflow', workflowType: WORKFLOW_TYPES.monitor, taskQueue: config.temporal.taskQueue,
+    workflowId: monitorScheduledWorkflowId(opts.model),
+    args: [input],
+    typedSearchAttributes: new TypedSearchAttributes([{ key: SEARCH_ATTRIBUTES.pipeline.key, value: opts.model }]),
+    staticSummary: `Monitor of ${opts.model} (${opts.scheduleId})`,
   };
 }
 

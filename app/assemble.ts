@@ -100,7 +100,7 @@ export async function assemblePlatform(opts: AssembleOptions): Promise<Assembled
       worker = await startWorker({
         address: opts.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, connection: config.temporal.connection,
         queues: config.temporal.worker.queues, slots: config.temporal.worker.slots, identity: config.temporal.worker.identity,
-        deps: { db, sources, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker },
+        deps: { db, sources, artifacts, logger: logger.child({ role: 'worker' }), codeVersion: opts.codeVersion, faults: opts.faults, metrics: opts.metrics.worker, monitorWebhook: config.monitor.webhook },
         workflowBundle: opts.workflowBundle,
       });
       const w = worker;

@@ -2,13 +2,13 @@
 // and committed; they are applied at start by db/migrate.ts.
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, customType, doublePrecision, index, integer, json, jsonb, pgTable, text, timestamp, uniqueIndex,
+  bigint, bigserial, boolean, customType, doublePrecision, index, integer, json, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 // Types only (erased at build): the shapes the json columns hold are the contract's. `$type` types reads
 // and writes in TypeScript; the SQL and the migrations are the same as for an untyped column.
-import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, DatasetStatisticsSummary, MetricSet, ModelLineage, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
+import type { AuditDetails, BatchScoreInput, CleanReport, DatasetRef, DatasetStatisticsSummary, MetricSet, ModelLineage, MonitorReport, RunFailure, RunSummary, ScoringWarning } from '../pipelines/contract.js';
 import type { FittedFeatures, InputSchema } from '../pipelines/fitted-features.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 
@@ -211,6 +211,24 @@ export const predictionOutcomes = pgTable('prediction_outcomes', {
   uniqueIndex('prediction_outcomes_by_id').on(t.model, t.predictionId).where(sql`prediction_id is not null`),
   uniqueIndex('prediction_outcomes_by_key').on(t.model, t.keyFields, t.key).where(sql`key is not null`),
   index('prediction_outcomes_model_received').on(t.model, t.receivedAt),
+]);
+
+/**
+ * One judged window of a production model's served predictions (workflows/model-monitor.ts): written once
+ * per (model, window), so a retried or backfilled window finds the report it already has.
+ */
+export const monitorReports = pgTable('monitor_reports', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  model: text('model').notNull(),
+  windowFrom: timestamp('window_from', { withTimezone: true }).notNull(),
+  windowTo: timestamp('window_to', { withTimezone: true }).notNull(),
+  version: integer('version'),
+  breach: boolean('breach').notNull(),
+  report: jsonb('report').$type<MonitorReport>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('monitor_reports_window').on(t.model, t.windowFrom, t.windowTo),
+  index('monitor_reports_model_to').on(t.model, t.windowTo),
 ]);
 
 /** The prediction log before 0007 (request and response bodies as sent): kept for what it holds, no longer written. */

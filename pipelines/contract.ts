@@ -9,12 +9,12 @@ export const STAGES = ['collect', 'clean', 'validate', 'feature', 'train', 'eval
 export type Stage = (typeof STAGES)[number];
 
 /** Non-retryable failure types: each names a cause a person can fix. */
-export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'DataValidation', 'TrainingFailed'] as const;
+export const FAILURE_TYPES = ['InvalidSpec', 'InvalidSource', 'DataQuality', 'DataValidation', 'TrainingFailed', 'MonitorUnavailable'] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
 export type Task = 'classification' | 'regression';
 
-export type Trigger = 'api' | 'cli' | 'schedule' | 'backfill' | 'test';
+export type Trigger = 'api' | 'cli' | 'schedule' | 'backfill' | 'test' | 'monitor';
 
 export interface TrainingPipelineInput {
   pipeline: string;
@@ -438,6 +438,8 @@ export interface ModelLineage {
   /** The tfjs backend that trained it. */
   backend: string;
   codeVersion: string;
+  /** Statistics of what it predicted on its held-out rows (the class it ranked first, or the value): the monitor's baseline for the predicted distribution. Absent on versions evaluated before. */
+  predictionStatisticsUri?: string;
 }
 
 /**
@@ -454,6 +456,7 @@ export const AUDIT_ACTIONS = [
   'backup.restored',
   'batch.started',
   'feedback.recorded',
+  'monitor.scheduled', 'monitor.unscheduled', 'monitor.window-requested',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -462,3 +465,76 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
  * the state before and after. JSON only; never a secret (a key's token is not recorded, only its ID).
  */
 export type AuditDetails = { [member: string]: unknown };
+
+// ---- monitoring ----
+
+/** What the monitor checks besides the validation block's checks: the share of fallback answers, and live quality against offline. */
+export type MonitorCheck = ValidationCheck | 'fallbackRate' | 'liveQuality';
+
+export interface MonitorFinding extends Omit<ValidationFinding, 'check'> { check: MonitorCheck }
+
+/**
+ * One window of a production model's served predictions, judged (workflows/model-monitor.ts). Its `id` is
+ * the window, so a window monitored again (a retried activity, a backfill) finds the report it already has.
+ */
+export interface MonitorReport {
+  id: string;
+  model: string;
+  window: { from: string; to: string };
+  alias: string;
+  /** The version the alias pointed at when the window was judged: the baseline of the drift checks; null when there was none. */
+  version: number | null;
+  /** Served predictions in the window, of every version, and per version. */
+  predictions: number;
+  versions: { version: number; predictions: number }[];
+  /**
+   * The served inputs of the alias's version against its training data, and its predictions against what it
+   * predicted on its held-out rows (the column `(prediction)`); `judged` false: too few predictions, or no baseline.
+   */
+  drift: { judged: boolean; columns: ColumnComparison[] };
+  /** Share of the window's predictions with each kind of warning (an unknown team, a value out of range, …). */
+  warningRates: Record<string, number>;
+  /** Share answered by a fallback: an unknown team or category. */
+  fallbackRate: number;
+  /** Live quality of the alias's version over the window, beside its offline figure; null without a version. */
+  quality: {
+    version: number; metric: string; withOutcome: number; live: MetricSet | null; offline: MetricSet;
+    /** How much worse live is than offline on `metric` (positive: worse); null until enough outcomes. */
+    degradation: number | null;
+  } | null;
+  findings: MonitorFinding[];
+  /** Whether a finding at or above the monitoring block's `breachOn` fired. */
+  breach: boolean;
+  notes: string[];
+}
+
+export interface ModelMonitorInput {
+  model: string;
+  /** A window to judge; absent (schedules): the window ending at the action's nominal time. */
+  window?: { from: string; to: string };
+  /** Who asked: `schedule:<id>` or the caller, and the person behind a schedule (for four eyes on a retraining). */
+  actor: string;
+  accountable?: string;
+}
+
+export interface MonitorWindowInput { model: string; window?: { from: string; to: string }; end: string }
+export interface MonitorWindowOutput {
+  report: Pick<MonitorReport, 'id' | 'window' | 'breach' | 'version' | 'predictions'> & { findings: number };
+  /** Whether this call stored the report (false: the window already had one, which is returned). */
+  created: boolean;
+  retrain: boolean;
+  webhook: boolean;
+}
+
+export interface ModelMonitorResult {
+  report: MonitorWindowOutput['report'];
+  webhook: 'sent' | 'not-configured' | 'no-breach';
+  /** The window's retraining run: started now, or found already started for this window. */
+  retraining: { workflowId: string; started: boolean } | null;
+}
+
+export interface MonitorActivities {
+  monitorWindow(input: MonitorWindowInput): Promise<MonitorWindowOutput>;
+  /** POSTs a breached window's report to MONITOR_WEBHOOK_URL, signed; retried with backoff. */
+  notifyBreach(input: { model: string; reportId: string }): Promise<{ status: number }>;
+}

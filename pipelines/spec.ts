@@ -5,6 +5,7 @@ import { dateFormatProblem } from './date-format.js';
 import { DATE_PARTS } from './fitted-features.js';
 import { HeadToHeadConfigSchema } from './head-to-head-config.js';
 import { INT32_MAX, int32, storableText } from './storable.js';
+import { MonitoringConfigSchema } from './monitoring-config.js';
 import { ValidationConfigSchema } from './validation-config.js';
 
 // Every string of a spec is storable text (storable.ts), and bounded so that a spec fits a Temporal payload.
@@ -208,6 +209,11 @@ export const PipelineSpecSchema = z.object({
    * each finding does (pipelines/validation-config.ts). Absent: every check at its default.
    */
   validation: ValidationConfigSchema.optional(),
+  /**
+   * What the monitor watches the production model's served predictions for, per window, and what a breach
+   * does (pipelines/monitoring-config.ts). Absent: the defaults (daily windows, no retraining).
+   */
+  monitoring: MonitoringConfigSchema.optional(),
 }).superRefine((s, ctx) => {
   if (s.split.kind === 'time' && !s.timeColumn) {
     ctx.addIssue({ code: 'custom', path: ['timeColumn'], message: 'a time split needs `timeColumn`' });

@@ -32,3 +32,26 @@ export function batchScoreWorkflowId(model: string, startedAt: string, suffix: s
 export function trainingTaskQueue(pipelinesQueue: string): string {
   return `${pipelinesQueue}-training`;
 }
+
+/** The monitor schedule of a model (one per model). */
+export function monitorScheduleId(model: string): string {
+  return `monitor-${model}`;
+}
+
+/** The windows a monitor schedule judges (Temporal appends the action time to this prefix). */
+export function monitorScheduledWorkflowId(model: string): string {
+  return `monitor:${model}:scheduled`;
+}
+
+/** One window judged on request: the same window asked for twice is one workflow while it runs. */
+export function monitorWindowWorkflowId(model: string, from: string, to: string): string {
+  return `monitor:${model}:${from}--${to}`;
+}
+
+/**
+ * The retraining a breached window starts: one ID per (model, window), so a window judged again (a retried
+ * activity, a backfilled schedule, a second request) finds the run it already started.
+ */
+export function monitorRetrainingWorkflowId(model: string, from: string, to: string): string {
+  return trainingWorkflowId(model, to, `monitor-${from}--${to}`);
+}

@@ -215,6 +215,20 @@ export const EnvSchema = z.object({
   API_URL: optionalString,
   /** Commit the image was built from (set by the Dockerfile); else read from git. */
   GIT_COMMIT: optionalString,
+  /**
+   * Where the monitor POSTs a breached window's report (JSON). Set by the operator, never by a pipeline, so
+   * it may be an internal address (an Alertmanager or chat relay); redirects are not followed. Unset: no webhook.
+   */
+  MONITOR_WEBHOOK_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  /**
+   * The shared secret the webhook is signed with: X-MLP-Signature is `sha256=` and the hex HMAC-SHA256 of
+   * `<X-MLP-Timestamp>.<body>`. Required with MONITOR_WEBHOOK_URL (a receiver must be able to tell us from anyone).
+   */
+  MONITOR_WEBHOOK_SECRET: optionalString,
+  /** A file holding MONITOR_WEBHOOK_SECRET (a mounted secret). */
+  MONITOR_WEBHOOK_SECRET_FILE: optionalString,
+  /** Milliseconds the monitor waits for the webhook's answer before the attempt counts as failed (then retried with backoff). */
+  MONITOR_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -245,7 +259,7 @@ function sourceSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Secrets may come from mounted files: `<NAME>_FILE` names a file whose content is the value. */
-const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL', 'TEMPORAL_API_KEY', 'TRUSTED_GATEWAY_SECRET', 'MIGRATION_DATABASE_URL', 'MLP_API_KEY', 'ARTIFACT_S3_ACCESS_KEY_ID', 'ARTIFACT_S3_SECRET_ACCESS_KEY'] as const;
+const SECRET_SETTINGS = ['DATABASE_URL', 'SOURCE_DATABASE_URL', 'TEMPORAL_API_KEY', 'TRUSTED_GATEWAY_SECRET', 'MIGRATION_DATABASE_URL', 'MLP_API_KEY', 'ARTIFACT_S3_ACCESS_KEY_ID', 'ARTIFACT_S3_SECRET_ACCESS_KEY', 'MONITOR_WEBHOOK_SECRET'] as const;
 
 function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -284,6 +298,14 @@ function artifactStoreSettings(e: z.infer<typeof EnvSchema>, dataDir: string) {
 }
 
 /** OIDC settings, all three of issuer, audience and JWKS URL, or none. */
+function monitorWebhookSettings(e: z.infer<typeof EnvSchema>) {
+  if (!e.MONITOR_WEBHOOK_URL) return null;
+  if (!e.MONITOR_WEBHOOK_SECRET || e.MONITOR_WEBHOOK_SECRET.length < 16) {
+    throw new Error('Invalid configuration in environment:\n  MONITOR_WEBHOOK_SECRET: set it (at least 16 characters) with MONITOR_WEBHOOK_URL, so the receiver can check the webhook came from this platform\nSee .env.example for every setting.');
+  }
+  return { url: e.MONITOR_WEBHOOK_URL, secret: e.MONITOR_WEBHOOK_SECRET, timeoutMs: e.MONITOR_WEBHOOK_TIMEOUT_MS };
+}
+
 function oidcSettings(e: z.infer<typeof EnvSchema>) {
   const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL].filter((v) => v !== undefined).length;
   if (given === 0) return null;
@@ -350,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       gatewaySecret: e.TRUSTED_GATEWAY_SECRET ?? null,
       oidc: oidcSettings(e),
     },
+    monitor: { webhook: monitorWebhookSettings(e) },
     gitCommit: e.GIT_COMMIT,
     apiUrl: e.API_URL ?? `http://localhost:${e.PORT}`,
     apiKey: e.MLP_API_KEY,

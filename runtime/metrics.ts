@@ -52,6 +52,13 @@ export function createMetrics(opts: MetricsOptions = {}) {
     stageDuration: new Histogram({ name: 'pipeline_stage_duration_seconds', help: 'Duration of a pipeline stage attempt', labelNames: ['pipeline', 'stage'] as const, buckets: STAGE_BUCKETS, registers: r }),
     modelMetric: new Gauge({ name: 'model_evaluation_metric', help: 'Held-out evaluation metrics of the model an alias points at', labelNames: ['model', 'alias', 'metric'] as const, registers: r, aggregator: REGISTRY_STATE }),
     aliasVersion: new Gauge({ name: 'model_alias_version', help: 'Version an alias points at', labelNames: ['model', 'alias'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    monitorBreach: new Gauge({ name: 'model_monitor_breach', help: 'Whether the latest monitored window of a model breached (1) or not (0)', labelNames: ['model'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    monitorWindowEnd: new Gauge({ name: 'model_monitor_window_end_seconds', help: 'End of the latest monitored window of a model (Unix seconds)', labelNames: ['model'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    monitorFindings: new Gauge({ name: 'model_monitor_findings', help: 'Findings of the latest monitored window, by check (ks, chiSquare, psi, fallbackRate, liveQuality, ...)', labelNames: ['model', 'check'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    monitorFallbackRate: new Gauge({ name: 'model_monitor_fallback_rate', help: 'Share of the latest window\'s predictions answered for a team or category the model never saw', labelNames: ['model'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    monitorDriftPsi: new Gauge({ name: 'model_monitor_drift_psi', help: 'Population stability index of a served input (or the prediction) in the latest window against training', labelNames: ['model', 'column'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    liveQuality: new Gauge({ name: 'model_live_quality', help: 'Live quality over the latest monitored window from fed-back outcomes, by metric', labelNames: ['model', 'version', 'metric'] as const, registers: r, aggregator: REGISTRY_STATE }),
+    liveQualityDegradation: new Gauge({ name: 'model_live_quality_degradation', help: 'How much worse live quality is than offline on the pipeline\'s metric (positive: worse), latest window', labelNames: ['model', 'metric'] as const, registers: r, aggregator: REGISTRY_STATE }),
     promotionThreshold: new Gauge({ name: 'model_promotion_threshold', help: 'The pipeline promotion threshold, when it has one', labelNames: ['model', 'metric'] as const, registers: r, aggregator: REGISTRY_STATE }),
   };
 }

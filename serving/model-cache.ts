@@ -7,6 +7,7 @@ import type { Db } from '../db/client.js';
 import type { InferenceEngine } from './model-loader.js';
 import { loadPredictor, type Predictor } from './predictor.js';
 import { aliasMetrics, getVersion, resolveAlias } from '../registry/models.js';
+import { latestMonitorReports } from '../registry/monitor-reports.js';
 import { dirDigest, readDirHashed, type ArtifactStore } from '../runtime/artifacts.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -277,6 +278,24 @@ export class ModelCache {
       m.aliasVersion.set({ model: r.model, alias: r.alias }, r.version);
       for (const [metric, value] of Object.entries(r.metrics)) if (metric !== 'n' && Number.isFinite(value)) m.modelMetric.set({ model: r.model, alias: r.alias, metric }, value);
       if (r.promotion?.threshold !== undefined && r.promotion.metric) m.promotionThreshold.set({ model: r.model, metric: r.promotion.metric }, r.promotion.threshold);
+    }
+    // The monitor's latest window per model, as stored: the shipped alert rules read these.
+    const reports = await latestMonitorReports(this.deps.db);
+    for (const g of [m.monitorBreach, m.monitorWindowEnd, m.monitorFindings, m.monitorFallbackRate, m.monitorDriftPsi, m.liveQuality, m.liveQualityDegradation]) g.reset();
+    for (const report of reports) {
+      const model = report.model;
+      m.monitorBreach.set({ model }, report.breach ? 1 : 0);
+      m.monitorWindowEnd.set({ model }, Date.parse(report.window.to) / 1000);
+      m.monitorFallbackRate.set({ model }, report.fallbackRate);
+      const byCheck = new Map<string, number>();
+      for (const f of report.findings) byCheck.set(f.check, (byCheck.get(f.check) ?? 0) + 1);
+      for (const [check, n] of byCheck) m.monitorFindings.set({ model, check }, n);
+      for (const c of report.drift.columns) if (c.psi !== undefined && Number.isFinite(c.psi)) m.monitorDriftPsi.set({ model, column: c.column }, c.psi);
+      const q = report.quality;
+      if (q?.live) {
+        for (const [metric, value] of Object.entries(q.live)) if (metric !== 'n' && Number.isFinite(value)) m.liveQuality.set({ model, version: String(q.version), metric }, value);
+      }
+      if (q?.degradation !== null && q?.degradation !== undefined) m.liveQualityDegradation.set({ model, metric: q.metric }, q.degradation);
     }
   }
 

@@ -4,7 +4,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
-  ApprovalDecision, ApprovalOutcome, BackfillInput, BatchScoreInput, BatchScoreResult, BackfillProgress, SourceInspection, SourceInspectionInput, StageProgress, TrainingPipelineInput,
+  ApprovalDecision, ApprovalOutcome, BackfillInput, ModelMonitorInput, ModelMonitorResult, BatchScoreInput, BatchScoreResult, BackfillProgress, SourceInspection, SourceInspectionInput, StageProgress, TrainingPipelineInput,
   TrainingPipelineResult,
 } from '../pipelines/contract.js';
 
@@ -29,8 +29,9 @@ export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProg
  * through api/launcher.ts with these, without loading workflow code; test/unit/workflows/definitions.test.ts
  * holds each name equal to its function's name and each signature equal to its function's type.
  */
-export const WORKFLOW_TYPES = { training: 'trainingPipeline', backfill: 'backfillPipeline', inspection: 'sourceInspection', batchScore: 'batchScore' } as const;
+export const WORKFLOW_TYPES = { training: 'trainingPipeline', backfill: 'backfillPipeline', inspection: 'sourceInspection', batchScore: 'batchScore', monitor: 'modelMonitor' } as const;
 export type TrainingPipelineWorkflow = (input: TrainingPipelineInput) => Promise<TrainingPipelineResult>;
 export type BackfillPipelineWorkflow = (input: BackfillInput) => Promise<BackfillProgress>;
 export type SourceInspectionWorkflow = (input: SourceInspectionInput) => Promise<SourceInspection>;
 export type BatchScoreWorkflow = (input: BatchScoreInput) => Promise<BatchScoreResult>;
+export type ModelMonitorWorkflow = (input: ModelMonitorInput) => Promise<ModelMonitorResult>;

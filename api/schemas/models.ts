@@ -89,6 +89,8 @@ export const ModelLineage = z.object({
   /** The tfjs backend that trained it. */
   backend: z.string(),
   codeVersion: z.string(),
+  /** Statistics of what the version predicted on its held-out rows (the monitor's baseline for its predicted distribution). */
+  predictionStatisticsUri: z.string().optional(),
 });
 
 export const ModelVersion = z.object({

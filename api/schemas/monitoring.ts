@@ -49,3 +49,82 @@ export const QualityResult = z.object({
     offline: MetricSet.openapi({ description: 'The version\'s evaluation on its held-out split' }),
   })),
 }).openapi('LiveQuality');
+
+// ---- the monitor ----
+
+export const MonitorSchedule = z.object({
+  model: z.string(),
+  scheduleId: z.string(),
+  exists: z.boolean(),
+  paused: z.boolean().nullable(),
+  note: z.string().nullable(),
+  windowMinutes: z.number().int().openapi({ description: 'The monitoring block\'s window: one judged per action' }),
+  retrain: z.enum(['never', 'on-breach']),
+  nextActionTimes: z.array(z.string()),
+  recentActions: z.array(z.object({ scheduledAt: z.string(), workflowId: z.string(), webUiUrl: z.string().nullable() })),
+  latest: z.object({ id: z.string(), window: z.object({ from: z.string(), to: z.string() }), breach: z.boolean(), findings: z.number().int() }).nullable(),
+}).openapi('MonitorSchedule');
+
+export const MonitorScheduleBody = z.object({
+  paused: z.boolean().default(false),
+  note: Text().max(1000).optional(),
+}).strict();
+
+export const MonitorWindowBody = z.object({
+  from: InstantInput.openapi({ description: 'Start of the window of served predictions' }),
+  to: InstantInput.openapi({ description: 'End of the window, exclusive; at most 31 days after `from`' }),
+  wait: z.boolean().default(true).openapi({ description: 'Answer with the report (true, up to 60 s) or as soon as the window\'s workflow started' }),
+}).strict();
+
+export const MonitorBackfillBody = z.object({
+  from: InstantInput.openapi({ description: 'Windows whose end falls in [from, to] are judged, one per action of the monitor schedule' }),
+  to: InstantInput,
+}).strict();
+
+const Finding = z.object({
+  check: z.string(), column: z.string(), action: z.enum(['warn', 'fail']), value: z.number().optional(), threshold: z.number().optional(), message: z.string(),
+});
+
+export const MonitorReportSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  window: z.object({ from: z.string(), to: z.string() }),
+  alias: z.string(),
+  version: z.number().int().nullable(),
+  predictions: z.number().int(),
+  versions: z.array(z.object({ version: z.number().int(), predictions: z.number().int() })),
+  drift: z.object({ judged: z.boolean(), columns: z.array(z.record(z.string(), z.unknown())) }),
+  warningRates: z.record(z.string(), z.number()),
+  fallbackRate: z.number(),
+  quality: z.object({
+    version: z.number().int(), metric: z.string(), withOutcome: z.number().int(), live: MetricSet.nullable(), offline: MetricSet, degradation: z.number().nullable(),
+  }).nullable(),
+  findings: z.array(Finding),
+  breach: z.boolean(),
+  notes: z.array(z.string()),
+}).openapi('MonitorReport');
+
+export const MonitorWindowResult = z.object({
+  workflowId: z.string(),
+  webUiUrl: z.string().nullable(),
+  report: MonitorReportSchema.nullable().openapi({ description: 'The window\'s report (null when `wait` was false or it took longer than 60 s)' }),
+  retraining: z.object({ workflowId: z.string(), started: z.boolean() }).nullable(),
+  webhook: z.enum(['sent', 'not-configured', 'no-breach']).nullable(),
+}).openapi('MonitorWindowResult');
+
+export const MonitorReportsQuery = z.object({
+  from: InstantInput.optional().openapi({ description: 'Windows ending at or after this instant' }),
+  to: InstantInput.optional().openapi({ description: 'Windows ending before this instant' }),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const MonitorReportList = z.object({ model: z.string(), reports: z.array(MonitorReportSchema) }).openapi('MonitorReportList');
+
+export const MonitorReportParams = z.object({ name: Text().min(1).max(200), id: Text().min(1).max(100) });
+
+export const CHART_STATISTICS = ['psi', 'ks', 'wasserstein', 'jensenShannon', 'missingShare', 'fallbackRate', 'predictions', 'liveQuality'] as const;
+export const MonitorChartQuery = z.object({
+  statistic: z.enum(CHART_STATISTICS).default('psi'),
+  column: Text().min(1).max(200).optional().openapi({ description: 'For column statistics: the column (default every compared column, one line each)' }),
+  limit: z.coerce.number().int().min(2).max(500).default(60).openapi({ description: 'The latest windows drawn' }),
+});

@@ -119,6 +119,13 @@ describe('every mutating route', () => {
     const fed = await mutate('root', 'POST', '/v1/models/audited/feedback', { outcomes: [{ predictionId: predicted.body.predictions[0].id, label: 'home' }] }, 200, 'feedback.recorded');
     expect(fed.row).toMatchObject({ subject: 'model:audited', details: { outcomes: 1, stored: 1, duplicates: 0, conflicts: 0 } });
 
+    const monitored = await mutate('sam', 'PUT', '/v1/models/audited/monitor', { paused: true }, 200, 'monitor.scheduled');
+    expect(monitored.row).toMatchObject({ subject: 'model:audited', details: { windowMinutes: 1440, paused: true, created: true } });
+    const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() };
+    const judged = await mutate('sam', 'POST', '/v1/models/audited/monitor/windows', { ...window, wait: false }, 202, 'monitor.window-requested');
+    expect(judged.row).toMatchObject({ subject: 'model:audited', details: { window, workflowId: judged.res.body.workflowId } });
+    await mutate('sam', 'DELETE', '/v1/models/audited/monitor', undefined, 200, 'monitor.unscheduled');
+
     const created = await mutate('root', 'POST', '/v1/keys', { name: 'ci-bot', role: 'predictor' }, 201, 'key.created');
     const keyId: string = created.res.body.key.id;
     expect(created.row).toMatchObject({ subject: `key:${keyId}`, details: { name: 'ci-bot', role: 'predictor' } });

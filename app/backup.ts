@@ -15,7 +15,7 @@ import { migrateDatabase } from '../db/migrate.js';
 const run = promisify(execFile);
 
 /** Parents before children, so foreign keys hold while restoring. */
-const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log', 'api_keys', 'batch_jobs', 'prediction_batches', 'prediction_outcomes'] as const;
+const TABLES = ['pipelines', 'runs', 'datasets', 'models', 'model_versions', 'aliases', 'alias_events', 'metrics', 'audit_log', 'prediction_log', 'api_keys', 'batch_jobs', 'prediction_batches', 'prediction_outcomes', 'monitor_reports'] as const;
 /** The tables keyed by a serial id (the others are keyed by a name or an ID made elsewhere). */
 const SERIAL_KEYED = new Set<string>(TABLES.filter((t) => t !== 'aliases' && t !== 'api_keys' && t !== 'batch_jobs'));
 const FORMAT = 'mlp-backup/1';

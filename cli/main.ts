@@ -31,6 +31,7 @@ import { appendAudit } from '../registry/audit.js';
 import { connectDb } from '../db/client.js';
 import { ApiClient, cliApiKey } from './api-client.js';
 import { createProgressPrinter, type RunView } from './progress.js';
+import { driftCommand, monitorCommand } from './monitor.js';
 import { scoreCommand, scoresCommand } from './score.js';
 
 const USAGE = `mlp — ML pipelines on Temporal
@@ -82,6 +83,13 @@ const USAGE = `mlp — ML pipelines on Temporal
                                          a key made directly in the registry database (DATABASE_URL or
                                          the embedded one), for a deployment that has no admin key yet
   mlp audit [--actor A] [--action X] [--subject S] [--limit N]
+  mlp monitor <model> [--paused] [--note TEXT]
+                                         monitor the production model: one window judged per the
+                                         pipeline's monitoring.windowMinutes (default a day)
+  mlp monitor <model> reports [--limit N] | stop | backfill --start DATE --end DATE
+  mlp drift <model> [--window FROM/TO] [--svg FILE [--statistic psi|ks|wasserstein|...] [--column C]]
+                                         judge a window of served predictions now (default the last
+                                         24 hours): drift per column, fallbacks, live quality
 
 The API is reached at API_URL (default http://localhost:$PORT) with the key in MLP_API_KEY, else the admin
 key \`mlp up\` stored in DATA_DIR/api-key on its first start.`;
@@ -101,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' },
       subject: { type: 'string' }, limit: { type: 'string' },
       out: { type: 'string' }, keep: { type: 'string' }, 'chunk-rows': { type: 'string' }, 'no-wait': { type: 'boolean' }, model: { type: 'string' },
+      window: { type: 'string' }, statistic: { type: 'string' }, column: { type: 'string' },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -208,6 +217,16 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'scores': return scoresCommand(api, values);
     case 'backfill': return backfillCommand(api, rest, values);
+    case 'monitor': {
+      const code = await monitorCommand(api, rest, values);
+      if (code === null) break;
+      return code;
+    }
+    case 'drift': {
+      const code = await driftCommand(api, rest, values);
+      if (code === null) break;
+      return code;
+    }
     case 'predict': {
       if (!rest[0] || !rest[1]) break;
       const raw = JSON.parse(readFileSync(rest[1], 'utf8'));

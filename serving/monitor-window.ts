@@ -173,7 +173,7 @@ export async function judgeWindow(db: Db, input: JudgeWindowInput): Promise<Moni
   let drift: MonitorReport['drift'] = { judged: false, columns: [] };
   if (!baseline) notes.push(`the ${input.alias} alias points at no version: nothing to compare with`);
   else if (!baseline.statistics) notes.push(`${input.model} v${baseline.version} was trained before dataset statistics were kept: its inputs are not compared`);
-  else if (ourRows < monitoring.minPredictions) notes.push(`${ourRows} predictions of v${baseline.version} in the window (fewer than monitoring.minPredictions, ${monitoring.minPredictions}): drift not judged`);
+  else if (ourRows < monitoring.minPredictions) notes.push(`${ourRows} prediction${ourRows === 1 ? '' : 's'} of v${baseline.version} in the window (fewer than monitoring.minPredictions, ${monitoring.minPredictions}): drift not judged`);
   else {
     const trained = new Map(baseline.statistics.columns.map((c) => [c.name, c]));
     const columns: ColumnStatistics[] = [];

@@ -70,6 +70,30 @@ describe('mlp', () => {
     expect(bad.err).toMatch(/422 validation_failed: instances\[0\]\.away_team/);
   });
 
+  it('monitors the model and judges a window of its served predictions, with a chart', async () => {
+    const monitored = await mlp('monitor', 'football', '--paused', '--note', 'judged by hand for now');
+    expect(monitored.code, monitored.err).toBe(0);
+    expect(monitored.out).toMatch(/football: monitor PAUSED \(judged by hand for now\), one window every 1440 min, retraining never/);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 1000).toISOString();
+    await p.predictionLog.flush();
+    const svg = join(dir, 'psi.svg');
+    const drift = await mlp('drift', 'football', '--window', `${from}/${to}`, '--svg', svg);
+    expect(drift.code, drift.err).toBe(0);
+    // The one prediction of the test before: too few to judge drift, which the report says.
+    expect(drift.out).toMatch(new RegExp(`^football ${from.replace(/[.]/g, '\\.')} \\.\\. .*: 1 prediction, production v1 — ok`));
+    expect(drift.out).toMatch(/fallbacks \(unknown team or category\): 0\.0%/);
+    expect(drift.out).toMatch(/note: 1 prediction of v1 in the window \(fewer than monitoring\.minPredictions, 50\): drift not judged/);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg /);
+    const reports = await mlp('monitor', 'football', 'reports');
+    expect(reports.out).toMatch(/\s+1 prediction\s+ok/);
+    const bad = await mlp('drift', 'football', '--window', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--window is FROM\/TO/);
+    const stopped = await mlp('monitor', 'football', 'stop');
+    expect(stopped.out).toMatch(/football is no longer monitored \(its reports stay\)\nfootball: not monitored/);
+  });
+
   it('scores a file with the model as a batch job, follows it and downloads its checked predictions; a failed job exits non-zero', async () => {
     // 1,500 fixtures (two chunks of 1,000) of the football data set, under the worker's source root.
     const matches = (JSON.parse(readFileSync(resolveBundled('football'), 'utf8')) as Record<string, unknown>[]).slice(0, 1500);

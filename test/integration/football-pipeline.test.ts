@@ -165,6 +165,27 @@ describe('the football pipeline', () => {
     expect(pr.label).toBe('home');
   });
 
+  it('raises the fallback-rate alarm of the monitor when a flood of unknown teams is served', async () => {
+    await new Promise((r) => setTimeout(r, 3));
+    const from = new Date(Date.now() - 1).toISOString();
+    const unknown = Array.from({ length: 60 }, (_, i) => ({ home_team: `Nowhere Town ${i}`, away_team: 'Arsenal', date: '2017-08-12' }));
+    const known = Array.from({ length: 20 }, () => ({ home_team: 'Arsenal', away_team: 'Chelsea', date: '2017-08-12' }));
+    const served = await p.request('POST', '/v1/models/football/predict', { instances: [...unknown, ...known] });
+    expect(served.status).toBe(200);
+    const to = new Date(Date.now() + 1).toISOString();
+    await p.predictionLog.flush();
+    const res = await p.request('POST', '/v1/models/football/monitor/windows', { from, to });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const { report } = res.body;
+    expect(report).toMatchObject({ predictions: 80, fallbackRate: 0.75, breach: true });
+    expect(report.warningRates['unknown-team']).toBe(0.75);
+    const alarm = report.findings.find((f: { check: string }) => f.check === 'fallbackRate');
+    expect(alarm).toMatchObject({ value: 0.75, threshold: 0.05, action: 'warn' });
+    expect(alarm.message).toMatch(/^75\.0% of 80 predictions were answered for a team or category the model never saw/);
+    // No webhook on this platform, and the pipeline does not retrain on a breach by default.
+    expect(res.body).toMatchObject({ webhook: 'not-configured', retraining: null });
+  });
+
   it('rejects malformed predict bodies with a 4xx naming the problem', async () => {
     const wrongType = await p.request('POST', '/v1/models/football/predict', { instances: [{ home_team: 5, away_team: 'Chelsea' }] });
     expect(wrongType.status).toBe(422);

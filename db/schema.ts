@@ -205,6 +205,11 @@ export const predictionOutcomes = pgTable('prediction_outcomes', {
   /** The observed class (classification) or value (regression). */
   label: text('label'),
   value: doublePrecision('value'),
+  /**
+   * What happened beyond the label, as source columns (a match's scores): what updates the serving feature
+   * state of models with point-in-time features (serving/feature-state.ts).
+   */
+  observed: jsonb('observed').$type<Record<string, number>>(),
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   reportedBy: text('reported_by').notNull(),
 }, (t) => [

@@ -14,6 +14,8 @@ export interface OutcomeInput {
   key?: Record<string, string | number | boolean>;
   label?: string;
   value?: number;
+  /** The result's source columns (a match's scores), for models whose serving features walk forward over results. */
+  observed?: Record<string, number>;
 }
 
 export interface StoredOutcome {
@@ -47,7 +49,7 @@ const CHUNK = 2000;
 export async function recordOutcomes(db: Db, model: string, outcomes: readonly OutcomeInput[], by: Attribution): Promise<RecordedOutcomes> {
   const rows = outcomes.map((o, index) => {
     const k = o.key ? businessKey(o.key) : null;
-    const row = { model, predictionId: o.predictionId ?? null, keyFields: k?.fields ?? null, key: k?.key ?? null, label: o.label ?? null, value: o.value ?? null, reportedBy: by.actor };
+    const row = { model, predictionId: o.predictionId ?? null, keyFields: k?.fields ?? null, key: k?.key ?? null, label: o.label ?? null, value: o.value ?? null, observed: o.observed ?? null, reportedBy: by.actor };
     return { row, index, id: row.predictionId !== null ? `i${row.predictionId}` : `k${row.keyFields}\u0000${row.key}` };
   });
   // One order for every request: two requests inserting overlapping keys take their index locks in the

@@ -2,7 +2,7 @@
 // input matrix, through the same per-value code the training path uses.
 import { FixtureFeatureSource, HEAD_TO_HEAD_FEATURES } from '../data/head-to-head.js';
 import { compileTransform, encodeValue } from '../data/transform.js';
-import { type FittedTransform } from '../pipelines/fitted-features.js';
+import { type FittedTransform, type TeamRatingsState } from '../pipelines/fitted-features.js';
 
 type Row = Record<string, unknown>;
 
@@ -19,15 +19,18 @@ export interface ServingEncoder {
   encode(instances: readonly Row[]): Float32Array;
   /** Into `m`, which must hold instances.length × width values, all zero. */
   encodeInto(instances: readonly Row[], m: Float32Array): void;
+  /** Head-to-head features from now on from `state` (the fitted one walked forward over fed-back results). */
+  setFeatureState(state: TeamRatingsState): void;
 }
 
 export function servingEncoder(t: FittedTransform): ServingEncoder {
   const { cols, width } = compileTransform(t);
-  const h2h = t.headToHead ? new FixtureFeatureSource(t.headToHead.state, t.headToHead.config) : null;
+  let h2h = t.headToHead ? new FixtureFeatureSource(t.headToHead.state, t.headToHead.config) : null;
   const derived = new Set<string>(t.headToHead?.featureNames ?? []);
   // Per matrix column: which head-to-head feature feeds it (-1: the instance's own field).
   const featureOf = Int32Array.from(cols, (c) => (derived.has(c.name) ? HEAD_TO_HEAD_FEATURES.indexOf(c.name as never) : -1));
-  const groupColumn = h2h?.cfg.group ? cols.findIndex((c) => c.name === h2h.cfg.group) : -1;
+  const group0 = t.headToHead?.config.group;
+  const groupColumn = group0 ? cols.findIndex((c) => c.name === group0) : -1;
   const features = new Float64Array(HEAD_TO_HEAD_FEATURES.length);
   const ymd = new Int32Array(3);
   const nCols = cols.length;
@@ -46,6 +49,10 @@ export function servingEncoder(t: FittedTransform): ServingEncoder {
   return {
     width,
     encodeInto,
+    setFeatureState(state) {
+      // One assignment: a request encodes wholly from the old state or wholly from the new one.
+      if (h2h) h2h = new FixtureFeatureSource(state, h2h.cfg);
+    },
     encode(instances) {
       const m = new Float32Array(instances.length * width);
       encodeInto(instances, m);

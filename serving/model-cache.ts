@@ -12,6 +12,7 @@ import { dirDigest, readDirHashed, type ArtifactStore } from '../runtime/artifac
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { ServingError } from './errors.js';
+import { latestObservedOutcome, outcomeFeatureState } from './feature-state.js';
 
 export interface ServedModel {
   model: string;
@@ -242,8 +243,33 @@ export class ModelCache {
       throw new ServingError('unavailable', `${model} v${version} could not be loaded on this replica; it will not be served (the API logs say why)`);
     }
     const { engine, fallbackReason } = predictor.model;
+    const served = { model, version, predictor };
+    // A replica that starts late serves the state every other replica serves: the results fed back so far.
+    await this.updateFeatureState(served);
     this.deps.logger.info({ model, version, engine, ...(fallbackReason ? { fallbackReason } : {}) }, 'model loaded for serving');
-    return { model, version, predictor };
+    return served;
+  }
+
+  /** Walks the served version's head-to-head state forward over the stored results (serving/feature-state.ts). */
+  private async updateFeatureState(served: ServedModel): Promise<void> {
+    if (!served.predictor.featureState) return;
+    const next = await outcomeFeatureState(this.deps.db, served.model, served.predictor.fitted);
+    if (!next) return;
+    served.predictor.setFeatureState(next.state, next.info);
+    if (next.info.resultsApplied > 0) this.deps.logger.info({ model: served.model, version: served.version, ...next.info }, 'feature state walked forward over fed-back results');
+  }
+
+  /** Versions loaded here whose feature state is older than the newest stored result of their model get it rebuilt. */
+  private async refreshFeatureStates(): Promise<void> {
+    const latest = new Map<string, number>();
+    for (const slot of this.loaded.values()) {
+      const served = slot.served;
+      const info = served?.predictor.featureState;
+      if (!served || !info) continue;
+      let newest = latest.get(served.model);
+      if (newest === undefined) latest.set(served.model, (newest = await latestObservedOutcome(this.deps.db, served.model)));
+      if (newest !== info.outcomeId) await this.updateFeatureState(served);
+    }
   }
 
   /**
@@ -306,6 +332,7 @@ export class ModelCache {
    */
   async refresh(): Promise<void> {
     await this.updateGauges().catch((err) => this.deps.logger.warn({ err }, 'model gauges not updated'));
+    await this.refreshFeatureStates().catch((err) => this.deps.logger.warn({ err }, 'feature states not refreshed; serving the ones loaded'));
     for (const entry of this.entries()) {
       try {
         const version = await resolveAlias(this.deps.db, entry.model, entry.alias);

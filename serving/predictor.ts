@@ -1,7 +1,7 @@
 // A registered model ready to answer: the network plus the fitted feature pipeline saved beside it. Both
 // the API and offline evaluation go through here, so they give the same numbers for the same rows.
 import { FITTED_FEATURES_FILE, readFittedFeatures } from '../data/feature-artifacts.js';
-import type { FittedFeatures } from '../pipelines/fitted-features.js';
+import type { FittedFeatures, TeamRatingsState } from '../pipelines/fitted-features.js';
 import type { HashedFile } from '../runtime/artifacts.js';
 import { servingEncoder } from './encoder.js';
 import { loadModel, type InferenceEngine, type ServingModel } from './model-loader.js';
@@ -24,7 +24,21 @@ export interface Predictor {
   predictJson(instances: Record<string, unknown>[], lead?: RowLead): { json: string; output: Float32Array };
   /** Model output for an already encoded matrix: class probabilities or values. */
   predictMatrix(matrix: Float32Array, rows: number): Float32Array;
+  /** The head-to-head state serving uses (absent for models without point-in-time features): see feature-state.ts. */
+  featureState: FeatureStateInfo | null;
+  setFeatureState(state: TeamRatingsState, info: FeatureStateInfo): void;
   dispose(): void;
+}
+
+/** Which fed-back results the serving feature state includes: a version of the state, the same on every replica. */
+export interface FeatureStateInfo {
+  /** The last match date of the state training left. */
+  fittedThrough: string | null;
+  /** The last match date in the state now. */
+  through: string | null;
+  /** Fed-back results walked into it, and the newest stored outcome read (the state's version). */
+  resultsApplied: number;
+  outcomeId: number;
 }
 
 /**
@@ -59,10 +73,16 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
     encoder.encodeInto(instances, oneRowIn);
     return model.predictInto(oneRowIn, 1, oneRowOut);
   };
-  return {
+  const fittedThrough = fitted.transform.headToHead?.state.lastDate ?? null;
+  const predictor: Predictor = {
     fitted,
     model,
     predictMatrix,
+    featureState: fitted.transform.headToHead ? { fittedThrough, through: fittedThrough, resultsApplied: 0, outcomeId: 0 } : null,
+    setFeatureState(state, info) {
+      encoder.setFeatureState(state);
+      predictor.featureState = info;
+    },
     predict: (instances) => predictionsOf(score(instances), instances.length, classes),
     predictJson: (instances, lead) => {
       const output = score(instances);
@@ -70,6 +90,7 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
     },
     dispose: () => model.dispose(),
   };
+  return predictor;
 }
 
 /**

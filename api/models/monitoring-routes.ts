@@ -9,7 +9,7 @@ import { recordOutcomes } from '../../registry/outcomes.js';
 import { liveQuality } from '../../serving/live-quality.js';
 import { parsePredictionId } from '../../serving/prediction-ids.js';
 import { BODY_ERRORS, errorResponses, jsonRequest, jsonResponse, NameParams, readInstant } from '../schemas/common.js';
-import { FeedbackBody, FeedbackResult, QualityQuery, QualityResult } from '../schemas/monitoring.js';
+import { FeatureStateQuery, FeatureStateResult, FeedbackBody, FeedbackResult, QualityQuery, QualityResult } from '../schemas/monitoring.js';
 
 const tags = ['monitoring'];
 /** The longest window one quality request scores (its predictions are read and joined in the API process). */
@@ -29,6 +29,13 @@ const quality = guardedRoute({
   access: { needs: 'read' },
   request: { params: NameParams, query: QualityQuery },
   responses: { 200: jsonResponse(QualityResult, 'The quality'), ...errorResponses(400, 404) },
+});
+
+const featureState = guardedRoute({
+  method: 'get', path: '/{name}/feature-state', tags, summary: 'The point-in-time feature state a version serves with: the results fed back that it includes',
+  access: { needs: 'read' },
+  request: { params: NameParams, query: FeatureStateQuery },
+  responses: { 200: jsonResponse(FeatureStateResult, 'The state'), ...errorResponses(400, 404) },
 });
 
 export function monitoringRoutes(deps: ApiDeps) {
@@ -58,6 +65,21 @@ export function monitoringRoutes(deps: ApiDeps) {
       }
       return o;
     });
+    // Observations walk a model's point-in-time features forward: only a model that has them takes them,
+    // with the result's two score columns and a key naming the date and both teams.
+    const h2h = latest?.transform.transform.headToHead?.config ?? null;
+    outcomes.forEach((o, i) => {
+      if (o.observed === undefined) return;
+      if (!h2h) {
+        issues.push({ path: `outcomes[${i}].observed`, message: `outcomes[${i}].observed: "${name}" has no point-in-time features to update; send the label or value alone` });
+        return;
+      }
+      const scores = [h2h.homeScore, h2h.awayScore];
+      const fields = Object.keys(o.observed);
+      if (fields.length !== 2 || !scores.every((f) => f in o.observed!)) issues.push({ path: `outcomes[${i}].observed`, message: `outcomes[${i}].observed: give exactly ${scores.join(' and ')}` });
+      const keyed = [h2h.date, h2h.homeTeam, h2h.awayTeam];
+      if (!o.key || !keyed.every((f) => o.key![f] !== undefined)) issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: an observed result is keyed by ${keyed.join(', ')} (the match it is the result of)` });
+    });
     outcomes.forEach((o, i) => {
       if (classes && o.label === undefined) issues.push({ path: `outcomes[${i}].value`, message: `outcomes[${i}]: "${name}" is a classifier: give the label that happened (one of ${classes.join(', ')})` });
       if (classes && o.label !== undefined && !classes.includes(o.label)) issues.push({ path: `outcomes[${i}].label`, message: `outcomes[${i}].label: "${o.label.slice(0, 40)}" is none of ${name}'s classes (${classes.join(', ')})` });
@@ -80,6 +102,15 @@ export function monitoringRoutes(deps: ApiDeps) {
     if (!(await findModel(deps.db, name))) throw new HttpError(404, 'not_found', `no model "${name}"`);
     const versions = await liveQuality(deps.db, name, { from, to });
     return c.json({ model: name, from: from.toISOString(), to: to.toISOString(), versions }, 200);
+  });
+
+  defineRoute(app, featureState, async (c) => {
+    const { name } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const served = q.version !== undefined ? await deps.serving.byVersion(name, q.version) : await deps.serving.byAlias(name, q.alias);
+    const state = served.predictor.featureState;
+    if (!state) throw new HttpError(404, 'not_found', `${name} v${served.version} has no point-in-time features: its serving state never changes`);
+    return c.json({ model: name, version: served.version, ...state }, 200);
   });
 
   return app;

@@ -1,7 +1,7 @@
 // Ground truth and live quality: the feedback a model's outcomes come back through, and its quality as
 // served, version by version, beside its offline evaluation.
 import { z } from '@hono/zod-openapi';
-import { InstantInput, MetricSet, Text } from './common.js';
+import { InstantInput, MetricSet, Text, VersionText } from './common.js';
 
 /** At most this many outcomes per request: one request stays one short transaction. */
 export const MAX_OUTCOMES = 1000;
@@ -14,10 +14,13 @@ const Outcome = z.object({
     .openapi({ description: 'Or the row\'s business key: some of its input fields with the values it was sent with, e.g. {"date": "2016-08-13", "home_team": "Hull"}' }),
   label: Text().min(1).max(200).optional().openapi({ description: 'What happened (classification): one of the model\'s classes' }),
   value: z.number().finite().optional().openapi({ description: 'What happened (regression)' }),
+  observed: z.record(Text().min(1).max(200), z.number().int().min(0).max(1_000_000)).optional()
+    .openapi({ description: 'For models with point-in-time features (football): the result\'s source columns, e.g. {"home_score": 2, "away_score": 1}. With a business key naming the date and both teams, it walks the serving ratings and form forward.' }),
 }).strict().superRefine((o, ctx) => {
   if ((o.predictionId === undefined) === (o.key === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of predictionId and key' });
   if (o.key !== undefined && (Object.keys(o.key).length < 1 || Object.keys(o.key).length > 20)) ctx.addIssue({ code: 'custom', path: ['key'], message: 'a key has 1 to 20 fields' });
   if ((o.label === undefined) === (o.value === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of label (classification) and value (regression)' });
+  if (o.observed !== undefined && (Object.keys(o.observed).length < 1 || Object.keys(o.observed).length > 10)) ctx.addIssue({ code: 'custom', path: ['observed'], message: 'observed has 1 to 10 fields' });
 });
 
 export const FeedbackBody = z.object({ outcomes: z.array(Outcome).min(1).max(MAX_OUTCOMES) }).strict().openapi('Feedback');
@@ -128,3 +131,17 @@ export const MonitorChartQuery = z.object({
   column: Text().min(1).max(200).optional().openapi({ description: 'For column statistics: the column (default every compared column, one line each)' }),
   limit: z.coerce.number().int().min(2).max(500).default(60).openapi({ description: 'The latest windows drawn' }),
 });
+
+export const FeatureStateQuery = z.object({
+  alias: Text().min(1).max(64).default('production'),
+  version: VersionText.optional().openapi({ description: 'A version instead of the alias' }),
+});
+
+export const FeatureStateResult = z.object({
+  model: z.string(),
+  version: z.number().int(),
+  fittedThrough: z.string().nullable().openapi({ description: 'The last match date of the state training left' }),
+  through: z.string().nullable().openapi({ description: 'The last match date the served state includes' }),
+  resultsApplied: z.number().int().openapi({ description: 'Fed-back results walked into it since training' }),
+  outcomeId: z.number().int().openapi({ description: 'The newest stored outcome it read: the state\'s version, the same on every replica' }),
+}).openapi('FeatureState');

@@ -1,0 +1,1 @@
+ALTER TABLE "prediction_outcomes" ADD COLUMN "observed" jsonb;

@@ -42,8 +42,13 @@ function rowKey(batch: LoggedBatch, row: number, fields: string[], index: Map<st
   return JSON.stringify(values);
 }
 
-export async function liveQuality(db: Db, model: string, window: { from: Date; to: Date }): Promise<VersionQuality[]> {
+/**
+ * `scoredOnly`: the caller wants the live figures alone, so a window without any outcome is not read at all
+ * (the monitor; the quality route also reports how many predictions each version made).
+ */
+export async function liveQuality(db: Db, model: string, window: { from: Date; to: Date }, opts: { scoredOnly?: boolean } = {}): Promise<VersionQuality[]> {
   const outcomes = await outcomesSince(db, model, window.from);
+  if (opts.scoredOnly && outcomes.length === 0) return [];
   const byId = new Map<string, StoredOutcome>();
   const byKey = new Map<string, Map<string, StoredOutcome>>();
   for (const o of outcomes) {

@@ -202,7 +202,7 @@ export async function judgeWindow(db: Db, input: JudgeWindowInput): Promise<Moni
   let quality: MonitorReport['quality'] = null;
   if (baseline) {
     const metric = input.metric ?? (baseline.classes ? 'logLoss' : 'rmse');
-    const versions = await liveQuality(db, input.model, window);
+    const versions = await liveQuality(db, input.model, window, { scoredOnly: true });
     const mine = versions.find((v) => v.version === baseline.version);
     const live = mine?.live ?? null;
     const withOutcome = mine?.withOutcome ?? 0;

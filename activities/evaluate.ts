@@ -131,7 +131,9 @@ function predictionStatistics(out: Float32Array, rows: number, classes: string[]
     for (let c = 1; c < k; c++) if (out[i * k + c] > out[i * k + best]) best = c;
     counts[best]++;
   }
-  const top = classes.map((value, c) => ({ value, count: counts[c] })).filter((t) => t.count > 0)
+  // Every class, those never ranked first included: a class the model can answer is not an unseen category
+  // when it is ranked first in production.
+  const top = classes.map((value, c) => ({ value, count: counts[c] }))
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
-  return { ...base, type: 'String', kind: 'categorical', distinct: top.length, top };
+  return { ...base, type: 'String', kind: 'categorical', distinct: top.filter((t) => t.count > 0).length, top };
 }

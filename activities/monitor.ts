@@ -5,6 +5,8 @@ import { Context } from '@temporalio/activity';
 import { PipelineInputError } from '../data/pipeline-error.js';
 import { getMonitorReport, saveMonitorReport } from '../registry/monitor-reports.js';
 import { getPipeline } from '../registry/pipelines.js';
+import { getRun } from '../registry/runs.js';
+import { monitorRetrainingWorkflowId } from '../pipelines/workflow-ids.js';
 import { judgeWindow, type MonitorBaseline } from '../serving/monitor-window.js';
 import type { MonitorActivities, MonitorWindowInput, MonitorWindowOutput } from '../pipelines/contract.js';
 import { MonitoringConfigSchema } from '../pipelines/monitoring-config.js';
@@ -25,14 +27,14 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 export function createMonitorActivities(deps: ActivityDeps): MonitorActivities {
   const { db, artifacts } = deps;
   return {
-    async monitorWindow({ model, window, end }: MonitorWindowInput): Promise<MonitorWindowOutput> {
+    async monitorWindow({ model, window, end, windowMinutes }: MonitorWindowInput): Promise<MonitorWindowOutput> {
       return classifyFailures(async () => {
         const pipeline = await getPipeline(db, model);
         if (!pipeline) throw new PipelineInputError('MonitorUnavailable', `no pipeline "${model}": a monitor watches the production model of a pipeline; delete its schedule or create the pipeline`);
         const spec = pipeline.spec;
         const monitoring = MonitoringConfigSchema.parse(spec.monitoring ?? {});
         const to = new Date(window?.to ?? end);
-        const from = new Date(window?.from ?? to.getTime() - monitoring.windowMinutes * 60_000);
+        const from = new Date(window?.from ?? to.getTime() - (windowMinutes ?? monitoring.windowMinutes) * 60_000);
         if (!(from.getTime() < to.getTime())) throw new PipelineInputError('MonitorUnavailable', `the window ${from.toISOString()} to ${to.toISOString()} is empty: its start must be before its end`);
         const alias = spec.promotion.alias;
 
@@ -57,16 +59,19 @@ export function createMonitorActivities(deps: ActivityDeps): MonitorActivities {
         await deps.faults?.('monitor-window', ctx.info.attempt, { workflowId: ctx.info.workflowExecution?.workflowId ?? model });
         const stored = saved.report;
         deps.logger.info({ model, window: stored.id, breach: stored.breach, findings: stored.findings.length, created: saved.created }, 'monitor window judged');
+        const retrain = stored.breach && monitoring.retrain === 'on-breach';
+        const retrainingId = monitorRetrainingWorkflowId(model, stored.window.from, stored.window.to);
         return {
           report: { id: stored.id, window: stored.window, breach: stored.breach, version: stored.version, predictions: stored.predictions, findings: stored.findings.length },
           created: saved.created,
-          retrain: stored.breach && monitoring.retrain === 'on-breach',
+          retrain,
+          retrainingRecorded: retrain && (await getRun(db, retrainingId)) ? retrainingId : null,
           webhook: stored.breach && !!deps.monitorWebhook,
         };
       });
     },
 
-    async notifyBreach({ model, reportId }): Promise<{ status: number }> {
+    notifyBreach: ({ model, reportId }) => classifyFailures(async () => {
       const hook = deps.monitorWebhook;
       if (!hook) throw new PipelineInputError('MonitorUnavailable', 'MONITOR_WEBHOOK_URL is not set on this worker: set it (and MONITOR_WEBHOOK_SECRET) on every worker');
       const [from, to] = reportId.split('--');
@@ -88,6 +93,6 @@ export function createMonitorActivities(deps: ActivityDeps): MonitorActivities {
       // Anything but a 2xx is retried with backoff (a receiver down, a proxy's 502, a redirect we do not follow).
       if (res.status < 200 || res.status >= 300) throw new Error(`the monitor webhook answered HTTP ${res.status}`);
       return { status: res.status };
-    },
+    }),
   };
 }

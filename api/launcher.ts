@@ -170,8 +170,11 @@ export async function startMonitorWindow(deps: LaunchDeps, input: ModelMonitorIn
 }
 
 /** What a monitor schedule starts: modelMonitor for the window ending at the action's nominal time. */
-export function monitorScheduleAction(config: Config, opts: { model: string; scheduleId: string; accountable: string }): ScheduleOptionsStartWorkflowAction<ModelMonitorWorkflow> {
-  const input: ModelMonitorInput = { model: opts.model, actor: `schedule:${opts.scheduleId}`, accountable: opts.accountable };
+export function monitorScheduleAction(
+  config: Config,
+  opts: { model: string; scheduleId: string; accountable: string; windowMinutes: number },
+): ScheduleOptionsStartWorkflowAction<ModelMonitorWorkflow> {
+  const input: ModelMonitorInput = { model: opts.model, actor: `schedule:${opts.scheduleId}`, accountable: opts.accountable, windowMinutes: opts.windowMinutes };
   return {
     type: 'startWorkflow', workflowType: WORKFLOW_TYPES.monitor, taskQueue: config.temporal.taskQueue,
     workflowId: monitorScheduledWorkflowId(opts.model),

@@ -515,14 +515,21 @@ export interface ModelMonitorInput {
   /** Who asked: `schedule:<id>` or the caller, and the person behind a schedule (for four eyes on a retraining). */
   actor: string;
   accountable?: string;
+  /** A schedule's window length, fixed when the schedule was set (absent: the pipeline's monitoring block now). */
+  windowMinutes?: number;
 }
 
-export interface MonitorWindowInput { model: string; window?: { from: string; to: string }; end: string }
+export interface MonitorWindowInput { model: string; window?: { from: string; to: string }; end: string; windowMinutes?: number }
 export interface MonitorWindowOutput {
   report: Pick<MonitorReport, 'id' | 'window' | 'breach' | 'version' | 'predictions'> & { findings: number };
   /** Whether this call stored the report (false: the window already had one, which is returned). */
   created: boolean;
   retrain: boolean;
+  /**
+   * The window's retraining run as the registry records it, when it has one already: a window judged again
+   * after Temporal has forgotten the run's workflow ID (past the namespace's retention) still starts no second.
+   */
+  retrainingRecorded: string | null;
   webhook: boolean;
 }
 

@@ -12,7 +12,8 @@ export const MonitoringConfigSchema = z.object({
   minPredictions: z.number().int().min(1).max(10_000_000).default(50),
   /**
    * Share of a window's predictions that fell back for a team or category training never saw, above which
-   * the window breaches (an API caller sending names the model does not know is answered by a guess).
+   * the window has a `warn` finding (an API caller sending names the model does not know is answered by a
+   * guess); like the live-quality finding, it makes a breach when `breachOn` is `warn`.
    */
   maxFallbackRate: share.default(0.05),
   /** Live quality: the pipeline's promotion metric worse than the version's offline figure by more than this, once at least `minOutcomes` predictions have outcomes. */

@@ -4,7 +4,7 @@ import type { PipelineSpec } from './spec.js';
 import type { EvaluateOutput, MetricSet } from './contract.js';
 
 /** Metrics where smaller is better; every other metric is better when larger. */
-const LOWER_IS_BETTER = new Set(['logLoss', 'rankedProbabilityScore', 'expectedCalibrationError', 'rmse', 'mae']);
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['logLoss', 'rankedProbabilityScore', 'expectedCalibrationError', 'rmse', 'mae']);
 
 export function promotionMetric(rule: PipelineSpec['promotion'], ev: EvaluateOutput): string {
   return rule.metric ?? ('accuracy' in ev.metrics ? 'logLoss' : 'rmse');

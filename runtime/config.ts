@@ -300,6 +300,9 @@ function artifactStoreSettings(e: z.infer<typeof EnvSchema>, dataDir: string) {
 /** OIDC settings, all three of issuer, audience and JWKS URL, or none. */
 function monitorWebhookSettings(e: z.infer<typeof EnvSchema>) {
   if (!e.MONITOR_WEBHOOK_URL) return null;
+  const url = new URL(e.MONITOR_WEBHOOK_URL);
+  // fetch refuses a URL with credentials, and would name them in every failure it records: the secret signs instead.
+  if (url.username || url.password) throw new Error('Invalid configuration in environment:\n  MONITOR_WEBHOOK_URL: carries a user name or password; remove them (the webhook is signed with MONITOR_WEBHOOK_SECRET)\nSee .env.example for every setting.');
   if (!e.MONITOR_WEBHOOK_SECRET || e.MONITOR_WEBHOOK_SECRET.length < 16) {
     throw new Error('Invalid configuration in environment:\n  MONITOR_WEBHOOK_SECRET: set it (at least 16 characters) with MONITOR_WEBHOOK_URL, so the receiver can check the webhook came from this platform\nSee .env.example for every setting.');
   }

@@ -65,6 +65,8 @@ interface Ctx {
   taskQueue: string;
   /** An approver other than the admin who starts the runs (four eyes). */
   approverKey: string;
+  /** Writes the API's queued prediction log entries now. */
+  flushPredictionLog(): Promise<void>;
 }
 
 interface Case {
@@ -244,6 +246,28 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'monitor-breach-retrain',
+    what: 'modelMonitor: a window of unknown teams breaches the fallback rate and starts one retraining run (which waits for approval)',
+    async run(ctx) {
+      const spec = withApproval('rp-monitor', 3600);
+      await createPipeline(ctx, { ...spec, promotion: { ...spec.promotion, approval: undefined } });
+      const first = await startRun(ctx, 'rp-monitor');
+      const { result, error } = await outcome(ctx, first);
+      check(result?.promotion.promoted === true, 'the model to monitor should be promoted', result?.promotion ?? error?.message);
+      // From now on a breach retrains, and the candidate waits for an approver.
+      await createPipeline(ctx, { ...spec, monitoring: { windowMinutes: 60, minPredictions: 1, retrain: 'on-breach' } });
+      const from = new Date(Date.now() - 1).toISOString();
+      const served = await ctx.request('POST', '/v1/models/rp-monitor/predict', { instances: Array.from({ length: 10 }, (_, i) => ({ home_team: `Nowhere ${i}`, away_team: 'Arsenal' })) });
+      check(served.status === 200, 'the predictions should be served', served);
+      await sleep(5);
+      const to = new Date().toISOString();
+      await ctx.flushPredictionLog();
+      const res = await ctx.request('POST', '/v1/models/rp-monitor/monitor/windows', { from, to, wait: true });
+      check(res.status === 200 && res.body.report?.breach === true && res.body.retraining?.started === true, 'the window should breach and start a retraining run', res.body);
+      return res.body.workflowId as string;
+    },
+  },
+  {
     name: 'backfill-three-seasons',
     what: 'backfillPipeline: three seasons (2015-07-01 to 2017-07-01), concurrency 2, every partition succeeds',
     async run(ctx) {
@@ -322,6 +346,7 @@ async function main(): Promise<void> {
       temporal: platform.temporal,
       taskQueue: config.temporal.taskQueue,
       approverKey,
+      flushPredictionLog: () => platform.api!.predictionLog.flush(),
       async request(method, path, body, headers = {}) {
         const res = await app.request(path, {
           method,

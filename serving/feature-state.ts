@@ -13,11 +13,15 @@ import { valueToDay } from '../data/dates.js';
 import type { FittedFeatures, TeamRatingsState } from '../pipelines/fitted-features.js';
 import type { FeatureStateInfo } from './predictor.js';
 
-/** The newest outcome with an observation for `model` (0: none): what a replica compares its state's version with. */
-export async function latestObservedOutcome(db: Db, model: string): Promise<number> {
-  const [row] = await db.select({ id: sql<string | null>`max(${predictionOutcomes.id})` }).from(predictionOutcomes)
-    .where(and(eq(predictionOutcomes.model, model), isNotNull(predictionOutcomes.observed)));
-  return Number(row?.id ?? 0);
+/**
+ * How many outcomes with an observation `model` has, and the newest one's ID: what a replica compares its
+ * state's version with. Both: IDs are taken when a row is inserted, not when its transaction commits, so a
+ * request that commits after a later one adds rows below the newest ID (the count still moves).
+ */
+export async function observedOutcomes(db: Db, model: string): Promise<{ count: number; newest: number }> {
+  const [row] = await db.select({ count: sql<string>`count(*)`, newest: sql<string | null>`max(${predictionOutcomes.id})` }).from(predictionOutcomes)
+    .where(and(eq(predictionOutcomes.model, model), isNotNull(predictionOutcomes.observed), isNotNull(predictionOutcomes.key)));
+  return { count: Number(row?.count ?? 0), newest: Number(row?.newest ?? 0) };
 }
 
 /** The fitted state walked forward over every stored result after it; null when the model has no head-to-head features. */
@@ -31,6 +35,9 @@ export async function outcomeFeatureState(db: Db, model: string, fitted: FittedF
   const after = fittedThrough === null ? -Infinity : valueToDay(fittedThrough);
   let outcomeId = 0;
   const matches: Record<string, unknown>[] = [];
+  // One result per match, however its key was spelled (a date with a time, with or without the league): the lowest ID's.
+  rows.sort((a, b) => a.id - b.id);
+  const seen = new Set<string>();
   for (const r of rows) {
     outcomeId = Math.max(outcomeId, r.id);
     const names = JSON.parse(r.keyFields!) as string[];
@@ -42,8 +49,13 @@ export async function outcomeFeatureState(db: Db, model: string, fitted: FittedF
     const hs = r.observed?.[cfg.homeScore];
     const as = r.observed?.[cfg.awayScore];
     // Only a result the walk can take: both teams, a date after the fitted state's, two scores.
-    if (home === undefined || away === undefined || date === undefined || !(valueToDay(date) > after)) continue;
+    if (home === undefined || away === undefined || date === undefined || home.trim() === '' || away.trim() === '') continue;
+    const day = valueToDay(date);
+    if (!(day > after) || !Number.isFinite(day)) continue;
     if (!Number.isInteger(hs) || !Number.isInteger(as) || hs! < 0 || as! < 0) continue;
+    const match = JSON.stringify([day, home, away]);
+    if (seen.has(match)) continue;
+    seen.add(match);
     matches.push({
       [cfg.date]: date, [cfg.homeTeam]: home, [cfg.awayTeam]: away, [cfg.homeScore]: hs, [cfg.awayScore]: as,
       ...(cfg.group && key[cfg.group] !== undefined ? { [cfg.group]: key[cfg.group] } : {}),
@@ -54,5 +66,5 @@ export async function outcomeFeatureState(db: Db, model: string, fitted: FittedF
   matches.sort((a, b) => valueToDay(a[cfg.date]) - valueToDay(b[cfg.date]) || (text(a, cfg.homeTeam) < text(b, cfg.homeTeam) ? -1 : text(a, cfg.homeTeam) > text(b, cfg.homeTeam) ? 1 : 0)
     || (text(a, cfg.awayTeam) < text(b, cfg.awayTeam) ? -1 : text(a, cfg.awayTeam) > text(b, cfg.awayTeam) ? 1 : 0));
   const { state } = computeMatchFeatures(matches, cfg, h2h.state);
-  return { state, info: { fittedThrough, through: state.lastDate, resultsApplied: matches.length, outcomeId } };
+  return { state, info: { fittedThrough, through: state.lastDate, resultsApplied: matches.length, outcomeId, outcomesRead: rows.length } };
 }

@@ -12,7 +12,7 @@ import { dirDigest, readDirHashed, type ArtifactStore } from '../runtime/artifac
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { ServingError } from './errors.js';
-import { latestObservedOutcome, outcomeFeatureState } from './feature-state.js';
+import { observedOutcomes, outcomeFeatureState } from './feature-state.js';
 
 export interface ServedModel {
   model: string;
@@ -245,7 +245,8 @@ export class ModelCache {
     const { engine, fallbackReason } = predictor.model;
     const served = { model, version, predictor };
     // A replica that starts late serves the state every other replica serves: the results fed back so far.
-    await this.updateFeatureState(served);
+    // Should that fail (the registry briefly down), it serves the fitted state and the next refresh retries.
+    await this.updateFeatureState(served).catch((err) => this.deps.logger.warn({ err, model, version }, 'feature state not walked forward yet; serving the fitted state'));
     this.deps.logger.info({ model, version, engine, ...(fallbackReason ? { fallbackReason } : {}) }, 'model loaded for serving');
     return served;
   }
@@ -254,21 +255,22 @@ export class ModelCache {
   private async updateFeatureState(served: ServedModel): Promise<void> {
     if (!served.predictor.featureState) return;
     const next = await outcomeFeatureState(this.deps.db, served.model, served.predictor.fitted);
-    if (!next) return;
+    // Two refreshes can overlap (a slow database): the state of more outcomes wins, whichever finishes last.
+    if (!next || next.info.outcomesRead < (served.predictor.featureState?.outcomesRead ?? 0)) return;
     served.predictor.setFeatureState(next.state, next.info);
     if (next.info.resultsApplied > 0) this.deps.logger.info({ model: served.model, version: served.version, ...next.info }, 'feature state walked forward over fed-back results');
   }
 
   /** Versions loaded here whose feature state is older than the newest stored result of their model get it rebuilt. */
   private async refreshFeatureStates(): Promise<void> {
-    const latest = new Map<string, number>();
+    const latest = new Map<string, { count: number; newest: number }>();
     for (const slot of this.loaded.values()) {
       const served = slot.served;
       const info = served?.predictor.featureState;
       if (!served || !info) continue;
-      let newest = latest.get(served.model);
-      if (newest === undefined) latest.set(served.model, (newest = await latestObservedOutcome(this.deps.db, served.model)));
-      if (newest !== info.outcomeId) await this.updateFeatureState(served);
+      let stored = latest.get(served.model);
+      if (stored === undefined) latest.set(served.model, (stored = await observedOutcomes(this.deps.db, served.model)));
+      if (stored.newest !== info.outcomeId || stored.count !== info.outcomesRead) await this.updateFeatureState(served);
     }
   }
 

@@ -8,6 +8,7 @@ import type { Db } from '../db/client.js';
 import { checkDrift, type ColumnSample } from '../data/drift-checks.js';
 import type { ColumnStatistics, DatasetStatistics, MonitorFinding, MonitorReport } from '../pipelines/contract.js';
 import type { MonitoringConfig } from '../pipelines/monitoring-config.js';
+import { LOWER_IS_BETTER } from '../pipelines/promotion-rule.js';
 import type { ValidationConfig } from '../pipelines/validation-config.js';
 import { ROW_WARNING_KINDS } from './instance-validation.js';
 import { liveQuality } from './live-quality.js';
@@ -16,8 +17,6 @@ import { forEachLoggedBatch } from './prediction-log-reader.js';
 /** The drift checks' name for the model's output among the input columns. */
 export const PREDICTION_COLUMN = '(prediction)';
 
-/** Metrics where smaller is better (as the promotion rule reads them). */
-const LOWER_IS_BETTER = new Set(['logLoss', 'rankedProbabilityScore', 'expectedCalibrationError', 'rmse', 'mae']);
 const FALLBACK_BITS = (1 << ROW_WARNING_KINDS.indexOf('unknown-team')) | (1 << ROW_WARNING_KINDS.indexOf('unknown-category'));
 
 export interface MonitorBaseline {
@@ -150,7 +149,9 @@ export async function judgeWindow(db: Db, input: JudgeWindowInput): Promise<Moni
         for (let c = 1; c < k; c++) if (batch.output[r * k + c] > batch.output[r * k + best]) best = c;
         predicted.count(baseline.classes[best] ?? String(best));
       } else {
-        predicted.pushNumber(batch.output[r * k]);
+        const y = batch.output[r * k];
+        if (Number.isFinite(y)) predicted.pushNumber(y);
+        else predicted.missing++;
       }
     }
     if (rows > 0) perVersion.set(batch.version, (perVersion.get(batch.version) ?? 0) + rows);

@@ -39,6 +39,8 @@ export interface FeatureStateInfo {
   /** Fed-back results walked into it, and the newest stored outcome read (the state's version). */
   resultsApplied: number;
   outcomeId: number;
+  /** Stored outcomes with an observation it read (some not applicable: before the fitted state, or a repeat of a match). */
+  outcomesRead: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function loadPredictor(modelDir: string, files?: ReadonlyMap<string
     fitted,
     model,
     predictMatrix,
-    featureState: fitted.transform.headToHead ? { fittedThrough, through: fittedThrough, resultsApplied: 0, outcomeId: 0 } : null,
+    featureState: fitted.transform.headToHead ? { fittedThrough, through: fittedThrough, resultsApplied: 0, outcomeId: 0, outcomesRead: 0 } : null,
     setFeatureState(state, info) {
       encoder.setFeatureState(state);
       predictor.featureState = info;

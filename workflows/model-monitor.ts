@@ -30,10 +30,12 @@ export async function modelMonitor(input: ModelMonitorInput): Promise<ModelMonit
   // A scheduled window ends at the action's nominal time, so a late or backfilled action judges the window it was for.
   const end = (info.typedSearchAttributes.get(SCHEDULED_START_TIME) ?? info.startTime).toISOString();
   try {
-    const judged = await judging.monitorWindow({ model: input.model, window: input.window, end });
+    const judged = await judging.monitorWindow({ model: input.model, window: input.window, end, windowMinutes: input.windowMinutes });
     const { report } = judged;
     let retraining: ModelMonitorResult['retraining'] = null;
-    if (judged.retrain) {
+    if (judged.retrainingRecorded) {
+      retraining = { workflowId: judged.retrainingRecorded, started: false };
+    } else if (judged.retrain) {
       const workflowId = monitorRetrainingWorkflowId(input.model, report.window.from, report.window.to);
       const run: TrainingPipelineInput = {
         pipeline: input.model, trigger: 'monitor', allowPromotion: true, actor: `monitor:${input.model}`, accountable: input.accountable ?? input.actor,

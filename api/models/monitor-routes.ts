@@ -1,7 +1,7 @@
 // The monitor of a production model: its schedule (one window judged per action, backfillable), a window
 // judged on request, the stored reports and a chart of any statistic over the windows.
-import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowFailedError, type ScheduleDescription } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ModelMonitorResult } from '../../pipelines/contract.js';
 import { MonitoringConfigSchema } from '../../pipelines/monitoring-config.js';
 import { monitorScheduleId } from '../../pipelines/workflow-ids.js';
@@ -122,19 +122,26 @@ export function monitorRoutes(deps: ApiDeps) {
     const spec = { intervals: [{ every: monitoring.windowMinutes * 60_000 }] };
     const state = { paused: body.paused, note: body.note ?? `set by ${attribution(c).actor}` };
     const before = await describe(name);
-    if (before) {
-      await schedules.getHandle(id).update((prev) => ({ ...prev, spec, state: { ...prev.state, ...state } }));
-    } else {
-      await schedules.create({
-        scheduleId: id, spec, state, memo: { monitor: name },
-        action: monitorScheduleAction(deps.config, { model: name, scheduleId: id, accountable: attribution(c).actor }),
-        // A window is judged once; a late action still judges the window it was for.
-        policies: { overlap: 'ALLOW_ALL' as never, catchupWindow: '1 day' as never },
-      });
+    // The window length travels in the action, so a later edit of the pipeline's monitoring block cannot make
+    // the windows overlap or leave gaps between the actions: PUT again to take it up.
+    const action = monitorScheduleAction(deps.config, { model: name, scheduleId: id, accountable: attribution(c).actor, windowMinutes: monitoring.windowMinutes });
+    try {
+      if (before) {
+        await schedules.getHandle(id).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, ...state } }));
+      } else {
+        await schedules.create({
+          scheduleId: id, spec, state, memo: { monitor: name }, action,
+          // A window is judged once; a late action still judges the window it was for, within a window's length.
+          policies: { overlap: 'ALLOW_ALL' as never, catchupWindow: Math.max(60_000, monitoring.windowMinutes * 60_000) },
+        });
+      }
+    } catch (err) {
+      if (err instanceof ScheduleAlreadyRunning) throw new HttpError(409, 'conflict', `the schedule ID "${id}" is taken by another schedule; delete it (DELETE /v1/schedules/${id}) or retry if a monitor was being set meanwhile`);
+      if (err instanceof ScheduleNotFoundError) throw new HttpError(409, 'conflict', `the monitor of "${name}" was deleted meanwhile; PUT again`);
+      throw err;
     }
-    const after = await view(name, await describe(name), monitoring);
     await recordChange(c, { details: { windowMinutes: monitoring.windowMinutes, paused: body.paused, created: before === null } });
-    return c.json(after, 200);
+    return c.json(await view(name, await describe(name), monitoring), 200);
   });
 
   defineRoute(app, getSchedule, async (c) => {
@@ -148,7 +155,12 @@ export function monitorRoutes(deps: ApiDeps) {
     const { monitoring } = await pipelineOf(name);
     const d = await describe(name);
     if (!d) throw new HttpError(404, 'not_found', `"${name}" is not monitored`);
-    await schedules.getHandle(monitorScheduleId(name)).delete();
+    try {
+      await schedules.getHandle(monitorScheduleId(name)).delete();
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw new HttpError(404, 'not_found', `"${name}" is not monitored`);
+      throw err;
+    }
     await recordChange(c, { details: { windowMinutes: monitoring.windowMinutes } });
     return c.json(await view(name, null, monitoring), 200);
   });
@@ -159,6 +171,8 @@ export function monitorRoutes(deps: ApiDeps) {
     const from = readInstant(b.from)!;
     const to = readInstant(b.to)!;
     if (!(from < to)) throw new HttpError(422, 'validation_failed', '`from` must be before `to`', { issues: [{ path: 'body.from', message: 'must be before `to`' }] });
+    // A report is written once per window: one judged before the window is over would stand without its last predictions.
+    if (to.getTime() > Date.now()) throw new HttpError(422, 'validation_failed', '`to` is in the future: a window is judged once it is over', { issues: [{ path: 'body.to', message: 'must not be in the future' }] });
     if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * 86_400_000) {
       throw new HttpError(422, 'validation_failed', `a window spans at most ${MAX_WINDOW_DAYS} days`, { issues: [{ path: 'body.to', message: `at most ${MAX_WINDOW_DAYS} days after \`from\`` }] });
     }
@@ -173,9 +187,10 @@ export function monitorRoutes(deps: ApiDeps) {
     try {
       result = await Promise.race([started.handle.result(), new Promise<null>((r) => setTimeout(() => r(null), WAIT_MS).unref())]);
     } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      // The workflow's reason (no pipeline, a window it cannot judge) is the caller's to act on.
-      throw new HttpError(422, 'validation_failed', err.cause?.message ?? 'the window could not be judged', { workflowId: started.workflowId });
+      // The workflow's reason when it is the caller's to act on (no pipeline, an empty window); anything
+      // else (the registry down, the webhook never answering) is the platform's, a 500 with the workflow to look at.
+      if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== 'MonitorUnavailable') throw err;
+      throw new HttpError(422, 'validation_failed', err.cause.message, { workflowId: started.workflowId });
     }
     if (!result) return c.json({ ...base, report: null, retraining: null, webhook: null }, 202);
     const report = await getMonitorReport(deps.db, name, from, to);
@@ -195,7 +210,9 @@ export function monitorRoutes(deps: ApiDeps) {
     if (windows > MAX_BACKFILL_WINDOWS) {
       throw new HttpError(422, 'validation_failed', `the range holds more than ${MAX_BACKFILL_WINDOWS} windows; backfill a shorter range`, { issues: [{ path: 'body.to', message: `at most ${MAX_BACKFILL_WINDOWS} windows` }] });
     }
-    await schedules.getHandle(monitorScheduleId(name)).backfill({ start: from, end: to, overlap: 'ALLOW_ALL' as never });
+    if (to.getTime() > Date.now()) throw new HttpError(422, 'validation_failed', '`to` is in the future: a backfill judges windows that are over', { issues: [{ path: 'body.to', message: 'must not be in the future' }] });
+    // Temporal's backfill range leaves its start out: a millisecond earlier, so a window ending at `from` is judged.
+    await schedules.getHandle(monitorScheduleId(name)).backfill({ start: new Date(from.getTime() - 1), end: to, overlap: 'ALLOW_ALL' as never });
     await recordChange(c, { details: { from: from.toISOString(), to: to.toISOString(), windows } });
     return c.json(await view(name, await describe(name), monitoring), 202);
   });

@@ -79,6 +79,10 @@ export function monitoringRoutes(deps: ApiDeps) {
       if (fields.length !== 2 || !scores.every((f) => f in o.observed!)) issues.push({ path: `outcomes[${i}].observed`, message: `outcomes[${i}].observed: give exactly ${scores.join(' and ')}` });
       const keyed = [h2h.date, h2h.homeTeam, h2h.awayTeam];
       if (!o.key || !keyed.every((f) => o.key![f] !== undefined)) issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: an observed result is keyed by ${keyed.join(', ')} (the match it is the result of)` });
+      else if ([h2h.homeTeam, h2h.awayTeam].some((f) => typeof o.key![f] !== 'string' || (o.key![f] as string).trim() === '')) issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: ${h2h.homeTeam} and ${h2h.awayTeam} must name the teams` });
+      else if (typeof o.key[h2h.date] !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(o.key[h2h.date] as string) || Number.isNaN(Date.parse(o.key[h2h.date] as string))) {
+        issues.push({ path: `outcomes[${i}].key`, message: `outcomes[${i}].key: ${h2h.date} must be the match's day, YYYY-MM-DD` });
+      }
     });
     outcomes.forEach((o, i) => {
       if (classes && o.label === undefined) issues.push({ path: `outcomes[${i}].value`, message: `outcomes[${i}]: "${name}" is a classifier: give the label that happened (one of ${classes.join(', ')})` });

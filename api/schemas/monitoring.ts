@@ -143,5 +143,6 @@ export const FeatureStateResult = z.object({
   fittedThrough: z.string().nullable().openapi({ description: 'The last match date of the state training left' }),
   through: z.string().nullable().openapi({ description: 'The last match date the served state includes' }),
   resultsApplied: z.number().int().openapi({ description: 'Fed-back results walked into it since training' }),
-  outcomeId: z.number().int().openapi({ description: 'The newest stored outcome it read: the state\'s version, the same on every replica' }),
+  outcomeId: z.number().int().openapi({ description: 'The newest stored outcome it read: with outcomesRead, the state\'s version' }),
+  outcomesRead: z.number().int().openapi({ description: 'Stored outcomes with an observation it read' }),
 }).openapi('FeatureState');

@@ -75,8 +75,8 @@ describe('mlp', () => {
     expect(monitored.code, monitored.err).toBe(0);
     expect(monitored.out).toMatch(/football: monitor PAUSED \(judged by hand for now\), one window every 1440 min, retraining never/);
     const from = new Date(Date.now() - 3_600_000).toISOString();
-    const to = new Date(Date.now() + 1000).toISOString();
     await p.predictionLog.flush();
+    const to = new Date().toISOString();
     const svg = join(dir, 'psi.svg');
     const drift = await mlp('drift', 'football', '--window', `${from}/${to}`, '--svg', svg);
     expect(drift.code, drift.err).toBe(0);

@@ -89,5 +89,15 @@ describe('a season served matchday by matchday with results fed back', () => {
     }, reporter);
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.message).toMatch(/observed: give exactly home_score and away_score/);
+    const blank = await p.request('POST', '/v1/models/football/feedback', {
+      outcomes: [{ key: { date: '2017-08-12', home_team: '  ', away_team: 'Chelsea' }, label: 'home', observed: { home_score: 1, away_score: 0 } }],
+    }, reporter);
+    expect(blank.status).toBe(422);
+    expect(blank.body.error.message).toMatch(/home_team and away_team must name the teams/);
+    const undated = await p.request('POST', '/v1/models/football/feedback', {
+      outcomes: [{ key: { date: 'last Saturday', home_team: 'Arsenal', away_team: 'Chelsea' }, label: 'home', observed: { home_score: 1, away_score: 0 } }],
+    }, reporter);
+    expect(undated.status).toBe(422);
+    expect(undated.body.error.message).toMatch(/date must be the match's day, YYYY-MM-DD/);
   });
 });

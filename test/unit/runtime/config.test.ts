@@ -27,6 +27,23 @@ describe('config', () => {
     });
   });
 
+  it('takes the monitor webhook with a secret of some length, and never a URL carrying credentials', () => {
+    expect(loadConfig({}).monitor.webhook).toBeNull();
+    const secret = 'sixteen-chars-at-least';
+    expect(loadConfig({ MONITOR_WEBHOOK_URL: 'http://alerts.internal:9093/hook', MONITOR_WEBHOOK_SECRET: secret }).monitor.webhook)
+      .toEqual({ url: 'http://alerts.internal:9093/hook', secret, timeoutMs: 10_000 });
+    expect(() => loadConfig({ MONITOR_WEBHOOK_URL: 'http://alerts.internal/hook' })).toThrow(/MONITOR_WEBHOOK_SECRET: set it \(at least 16 characters\)/);
+    expect(() => loadConfig({ MONITOR_WEBHOOK_URL: 'http://alerts.internal/hook', MONITOR_WEBHOOK_SECRET: 'short' })).toThrow(/at least 16 characters/);
+    let message = '';
+    try {
+      loadConfig({ MONITOR_WEBHOOK_URL: 'https://bot:hunter2-password@alerts.internal/hook', MONITOR_WEBHOOK_SECRET: secret });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/MONITOR_WEBHOOK_URL: carries a user name or password/);
+    expect(message).not.toContain('hunter2');
+  });
+
   it('reads what file and URL sources may reach, and the secrets their headers may reference', () => {
     const c = loadConfig({
       DATA_DIR: '/srv/mlp', SOURCE_FILE_ROOTS: '/data/a, /data/b,', SOURCE_URL_ALLOW: 'data.internal,10.2.0.0/16,127.0.0.1:8080,[::1]:9000',

@@ -28,6 +28,8 @@ const APP_METRICS = [
   'predictions_total', 'prediction_duration_seconds', 'prediction_rows',
   'pipeline_runs_started_total', 'pipeline_runs_finished_total', 'pipeline_stage_duration_seconds',
   'model_evaluation_metric', 'model_alias_version', 'model_promotion_threshold',
+  'model_monitor_breach', 'model_monitor_window_end_seconds', 'model_monitor_findings', 'model_monitor_fallback_rate', 'model_monitor_drift_psi',
+  'model_live_quality', 'model_live_quality_degradation',
 ];
 const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'];
 const SEARCH_ATTRIBUTES = { MlPipeline: 'Keyword', MlModelVersion: 'Int', MlAsOf: 'Datetime' };
@@ -386,6 +388,7 @@ describe('deploy/prometheus', () => {
     const byName = Object.fromEntries(rules.map((r: any) => [r.alert, r]));
     expect(Object.keys(byName)).toEqual(expect.arrayContaining([
       'ApiHighErrorRate', 'PredictLatencyHigh', 'PipelineRunFailed', 'ProductionModelBelowThreshold', 'WorkerDown',
+      'ModelInputDrift', 'ModelFallbackRateHigh', 'ModelLiveQualityDegraded',
     ]));
     expect(byName.ApiHighErrorRate.expr).toMatch(/status=~"5\.\."/);
     expect(byName.ApiHighErrorRate.expr).toMatch(/> 0\.01/);

@@ -3,6 +3,10 @@
 //       body, constant JSON reply) — the HTTP floor of this machine, runtime and framework;
 //   (b) single-row POST /v1/models/football/predict on the real API serving a freshly trained model;
 //   (c) the same endpoint with 100 distinct real fixtures per request;
+//   (b0), (c0) the same as (b) and (c) with the API process started with PREDICTION_LOG_SAMPLE_RATE=0 (prediction
+//       log off; in (b) and (c) it logs every request, the default), measured in the same rounds, so what the log
+//       costs predict throughput is read within one run (the issue's bound: log on ≥ 0.85 × log off, rows/s).
+//       Left out with --no-log-baseline, and when --api-env (or this process's environment) sets the rate;
 // then (a), (b), (c) again with every server on all cores (--processes, default the cores available): the API
 // with API_PROCESSES=N, the bare server with as many processes under node:cluster, scheduled the same way, so
 // the all-cores ratio of the API can be read beside what the same machine gives a server that does nothing.
@@ -10,7 +14,8 @@
 // (what the container image runs: `npm run build`, then dist/), NODE_ENV=production, loopback only. With
 // --source both run from the TypeScript sources through the tsx loader instead. wrk (C) is a separate process too, so no two of them share an event loop. This process
 // only hosts the embedded PostgreSQL / Temporal dev server / worker that train the model, idle while wrk runs.
-// Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile)
+// Run: npm run bench:serving  (or: npx tsx bench/serving.ts --duration 10 --warmup 3 --connections 64 --profile;
+// --no-log-baseline for a shorter run without (b0), (c0))
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -49,6 +54,7 @@ const { values } = parseArgs({
     'api-env': { type: 'string', multiple: true, default: [] },
     source: { type: 'boolean', default: false },
     'control-plane-first': { type: 'boolean', default: false },
+    'no-log-baseline': { type: 'boolean', default: false },
     processes: { type: 'string', default: String(availableCores()) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -56,12 +62,17 @@ const { values } = parseArgs({
 if (values.help) {
   console.log('usage: npx tsx bench/serving.ts [--duration S (1-120)] [--warmup S (0-30)] [--connections N (1-1024)] [--threads N (1-8)]\n' +
     '         [--batch-rows N (2-1000)] [--rounds N (1-9)] [--processes N (2-64)] [--profile] [--keep] [--extra-baselines] [--api-env NAME=VALUE]... [--source]\n' +
-    '  --rounds   measure (a), (b), (c) this many times, interleaved, each on a fresh server; report the medians (default 3)\n' +
+    '         [--no-log-baseline]\n' +
+    '  targets, one process each: (a) bare Hono; (b) predict, 1 row; (c) predict, --batch-rows rows; (b0), (c0) the same as (b), (c)\n' +
+    '             with the API started with PREDICTION_LOG_SAMPLE_RATE=0 (prediction log off), for the table "prediction log cost";\n' +
+    '             then (a), (b), (c) on --processes processes each\n' +
+    '  --rounds   measure every target this many times, interleaved, each on a fresh server; report the medians (default 3)\n' +
     '  --processes  the process count of the all-cores runs (API_PROCESSES, and the bare server\'s; default the cores available)\n' +
     '  --profile  run (a), (b), (c) once more under node --cpu-prof and summarise where the server CPU goes\n' +
     '  --keep     keep the temporary folder (server logs, model artifacts, wrk scripts)\n' +
     '  --extra-baselines  also measure the bare server with hono\'s bodyLimit middleware mounted as the API mounts it\n' +
-    '  --api-env  extra setting for the API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0\n' +
+    '  --api-env  extra setting for every API process, e.g. PREDICTION_LOG_SAMPLE_RATE=0 (which leaves out (b0), (c0): the rate is yours)\n' +
+    '  --no-log-baseline  leave out (b0), (c0), the prediction log cost, for a shorter run\n' +
     '  --source   run both servers from the TypeScript sources via tsx instead of the compiled build\n' +
     '  --control-plane-first  have each API server answer GET /v1/schedules (a Temporal call) before it is measured:\n' +
     '             the state of a replica that also serves runs and schedules (see runtime/temporal-connection.ts)');
@@ -90,6 +101,17 @@ for (const kv of values['api-env'] ?? []) {
   }
   API_ENV[m[1]] = m[2];
 }
+// (b0), (c0): the API with the prediction log off, beside (b), (c) with it on. Measured only when (b), (c) run with
+// the default rate (every request logged): a rate set by the user holds for every API target.
+const LOG_OFF: Record<string, string> = { PREDICTION_LOG_SAMPLE_RATE: '0' };
+const LOG_RATE_SET_BY = API_ENV.PREDICTION_LOG_SAMPLE_RATE !== undefined
+  ? `--api-env PREDICTION_LOG_SAMPLE_RATE=${API_ENV.PREDICTION_LOG_SAMPLE_RATE} sets the prediction log of every API target`
+  : process.env.PREDICTION_LOG_SAMPLE_RATE !== undefined
+    ? `PREDICTION_LOG_SAMPLE_RATE=${process.env.PREDICTION_LOG_SAMPLE_RATE} in this process's environment reaches every API target`
+    : null;
+/** Why (b0), (c0) are left out, or null when they are measured. */
+const LOG_BASELINE_SKIPPED: string | null = values['no-log-baseline'] ? '--no-log-baseline' : LOG_RATE_SET_BY;
+const LOG_BASELINE = LOG_BASELINE_SKIPPED === null;
 
 // ---------------------------------------------------------------------------------------------------
 // wrk must be there before anything starts.
@@ -310,10 +332,13 @@ async function waitLog(file: string, line: RegExp, child: ChildProcess, timeoutM
   }
 }
 
-/** The API with `processes` API processes (API_PROCESSES; 1 is one process, the figure the all-cores runs are compared with). */
-async function startApi(name: string, processes: number, nodeFlags: string[] = []): Promise<Server> {
+/**
+ * The API with `processes` API processes (API_PROCESSES; 1 is one process, the figure the all-cores runs are compared with);
+ * `env` goes over the settings every API target gets (LOG_OFF for (b0), (c0)).
+ */
+async function startApi(name: string, processes: number, nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Server> {
   const server = await startServer(name, [values.source ? 'bin/mlp.mjs' : 'dist/cli/main.js', 'api'], {
-    LOG_LEVEL: 'info', ...API_ENV, API_PROCESSES: String(processes),
+    LOG_LEVEL: 'info', ...API_ENV, ...env, API_PROCESSES: String(processes),
     DATA_DIR: platformDir!, DATABASE_URL: platform!.databaseUrl, TEMPORAL_ADDRESS: platform!.temporalAddress,
   }, '/health/ready', nodeFlags);
   if (values['control-plane-first']) {
@@ -559,8 +584,8 @@ async function main(): Promise<void> {
   if (!run.promotion.promoted) throw new Error(`the trained model v${run.modelVersion} was not promoted: ${run.promotion.reasons.join('; ')}`);
   console.log(`  v${run.modelVersion} promoted to production (trained on ${run.training.backend})`);
 
-  console.log('starting the API and the bare Hono server, each in its own process…');
-  const [api, bare] = await Promise.all([startApi('api', 1), startBare()]);
+  console.log(`starting the API${LOG_BASELINE ? ', the API with the prediction log off' : ''} and the bare Hono server, each in its own process…`);
+  const [api, bare, apiLogOff] = await Promise.all([startApi('api', 1), startBare(), LOG_BASELINE ? startApi('api-log-off', 1, [], LOG_OFF) : null]);
   const health = await (await fetch(`${api.url}/health`)).json() as { tfjsBackend?: string | null; inference?: { js: number; tfjs: number } };
   // The API loads tfjs only for a model the plain-JS forward pass cannot run; say which engine answers.
   const backend = health.inference ? (health.inference.tfjs > 0 ? `tfjs ${health.tfjsBackend}` : 'plain-JS forward pass, tfjs not loaded') : `tfjs ${health.tfjsBackend ?? '?'}`;
@@ -579,12 +604,23 @@ async function main(): Promise<void> {
   if (c1.status !== 200 || c1.json?.predictions?.length !== 1) throw new Error(`single-row predict answered ${c1.status}: ${JSON.stringify(c1.json)}`);
   const cN = await postJson(predictUrl, batch);
   if (cN.status !== 200 || cN.json?.predictions?.length !== BATCH_ROWS) throw new Error(`batch predict answered ${cN.status}: ${JSON.stringify(cN.json).slice(0, 500)}`);
+  if (apiLogOff) {
+    // (b0), (c0) must answer what (b), (c) answer, but for the rows' prediction IDs (new on every request).
+    const withoutIds = (j: any) => JSON.stringify({ ...j, predictions: (j?.predictions ?? []).map((p: any) => ({ ...p, id: undefined })) });
+    for (const [what, body, expected] of [['single-row', single, c1], ['batch', batch, cN]] as const) {
+      const r = await postJson(`${apiLogOff.url}/v1/models/football/predict`, body);
+      if (r.status !== 200 || withoutIds(r.json) !== withoutIds(expected.json)) {
+        throw new Error(`${what} predict with the prediction log off answered ${r.status}, not what the API with the log on answered: ${JSON.stringify(r.json).slice(0, 500)}`);
+      }
+    }
+  }
   const teamsUsed = new Set(fixtures.flatMap((f) => [f.home_team, f.away_team])).size;
-  console.log(`  API ${api.url} (inference: ${backend}), bare ${bare.url}; batch: ${BATCH_ROWS} distinct same-league fixtures of ${teamsUsed} teams`);
+  console.log(`  API ${api.url} (inference: ${backend}), ${apiLogOff ? `API with the prediction log off ${apiLogOff.url}, ` : ''}bare ${bare.url}; batch: ${BATCH_ROWS} distinct same-league fixtures of ${teamsUsed} teams`);
   console.log(`  sample: Arsenal vs Chelsea → ${c1.json.predictions[0].label} ${JSON.stringify(c1.json.predictions[0].probabilities)}`);
 
   const [sSingle, sBatch] = await Promise.all([wrkScript('single', JSON.stringify(single)), wrkScript('batch', JSON.stringify(batch))]);
   console.log(`\nwrk ${CONNECTIONS} connections, ${THREADS} thread(s), ${WARMUP} s warm-up then ${DURATION} s measured, per target:`);
+  if (!LOG_BASELINE) console.log(`(b0), (c0) (the prediction log off) are left out: ${LOG_BASELINE_SKIPPED}`);
   // Only the server under load runs: the other one is idle (no timers but the API's alias refresh).
   const idleBefore = await idleMachineCores();
   if (idleBefore !== null) {
@@ -594,7 +630,7 @@ async function main(): Promise<void> {
   // The checking processes stop; every measurement gets a freshly started server, so no target runs on a
   // JIT state shaped by another target's traffic, and rounds interleave (a), (b), (c) so that a slow patch
   // of the machine does not fall on one target only. Each target's figure is its median round.
-  await Promise.all([stopChild(api.child), stopChild(bare.child)]);
+  await Promise.all([stopChild(api.child), stopChild(bare.child), ...(apiLogOff ? [stopChild(apiLogOff.child)] : [])]);
   const fresh = async <T>(start: () => Promise<Server>, use: (server: Server, url: string) => Promise<T>): Promise<T> => {
     const server = await start();
     try {
@@ -604,7 +640,7 @@ async function main(): Promise<void> {
     }
   };
   type Target = 'a' | 'b' | 'c' | 'aN' | 'bN' | 'cN';
-  const rounds: Record<Target, WrkResult>[] = [];
+  const rounds: (Record<Target, WrkResult> & { b0?: WrkResult; c0?: WrkResult })[] = [];
   let a2: WrkResult | null = null;
   const N = PROCESSES;
   for (let round = 1; round <= ROUNDS; round++) {
@@ -613,18 +649,37 @@ async function main(): Promise<void> {
     if (values['extra-baselines'] && round === 1) {
       a2 = await fresh(() => startBare([], { BODY_LIMIT: String(5 * 1024 * 1024) }), (srv, url) => measure('(a2) bare Hono + bodyLimit', srv, url, sSingle, 1));
     }
-    const b = await fresh(() => startApi('api-b', 1), (srv, url) => measure('(b) predict, 1 row', srv, url, sSingle, 1));
-    const c = await fresh(() => startApi('api-c', 1), (srv, url) => measure(`(c) predict, ${BATCH_ROWS} rows`, srv, url, sBatch, BATCH_ROWS));
+    // (b0) and (c0) run next to (b) and (c), the pair's order swapped every round, so that what one run leaves
+    // behind (PostgreSQL still busy with the log's inserts, say) does not always land on the same side.
+    const pair = async (on: () => Promise<WrkResult>, off: () => Promise<WrkResult>): Promise<[WrkResult, WrkResult | undefined]> => {
+      if (!LOG_BASELINE) return [await on(), undefined];
+      if (round % 2 === 1) {
+        const first = await on();
+        return [first, await off()];
+      }
+      const first = await off();
+      return [await on(), first];
+    };
+    const [b, b0] = await pair(
+      () => fresh(() => startApi('api-b', 1), (srv, url) => measure('(b) predict, 1 row', srv, url, sSingle, 1)),
+      () => fresh(() => startApi('api-b0', 1, [], LOG_OFF), (srv, url) => measure('(b0) predict, 1 row, prediction log off', srv, url, sSingle, 1)),
+    );
+    const [c, c0] = await pair(
+      () => fresh(() => startApi('api-c', 1), (srv, url) => measure(`(c) predict, ${BATCH_ROWS} rows`, srv, url, sBatch, BATCH_ROWS)),
+      () => fresh(() => startApi('api-c0', 1, [], LOG_OFF), (srv, url) => measure(`(c0) predict, ${BATCH_ROWS} rows, prediction log off`, srv, url, sBatch, BATCH_ROWS)),
+    );
     const aN = await fresh(() => startBare([], {}, N), (srv, url) => measure(`(a×${N}) bare Hono, ${N} processes`, srv, url, sSingle, 1));
     const bN = await fresh(() => startApi('api-bN', N), (srv, url) => measure(`(b×${N}) predict, 1 row, API_PROCESSES=${N}`, srv, url, sSingle, 1));
     const cN = await fresh(() => startApi('api-cN', N), (srv, url) => measure(`(c×${N}) predict, ${BATCH_ROWS} rows, API_PROCESSES=${N}`, srv, url, sBatch, BATCH_ROWS));
-    rounds.push({ a, b, c, aN, bN, cN });
+    rounds.push({ a, b, c, aN, bN, cN, ...(b0 && c0 ? { b0, c0 } : {}) });
   }
-  const median = (key: Target): WrkResult => {
-    const sorted = rounds.map((r) => r[key]).sort((x, y) => x.rps - y.rps);
+  const medianOf = (results: WrkResult[]): WrkResult => {
+    const sorted = [...results].sort((x, y) => x.rps - y.rps);
     return sorted[Math.floor((sorted.length - 1) / 2)];
   };
+  const median = (key: Target): WrkResult => medianOf(rounds.map((r) => r[key]));
   const [a, b, c] = [median('a'), median('b'), median('c')];
+  const [b0, c0] = LOG_BASELINE ? [medianOf(rounds.map((r) => r.b0!)), medianOf(rounds.map((r) => r.c0!))] : [null, null];
   const [aAll, bAll, cAll] = [median('aN'), median('bN'), median('cN')];
   const idleAfter = await idleMachineCores();
 
@@ -634,17 +689,20 @@ async function main(): Promise<void> {
   const cmd = `npm run bench:serving${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const ms = (x: number) => x.toFixed(2);
   const coresOf = (x: number | null) => (x === null ? '?' : x.toFixed(2));
+  /** CPU µs per request of the server, or of this benchmark's PostgreSQL. */
+  const usPerRequest = (cores: number | null, r: WrkResult) => (cores === null ? '?' : ((cores * 1e6) / r.rps).toFixed(0));
   const row = (name: string, r: WrkResult) => `| ${name} | ${r.rows} | ${fmt(r.rps)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50ms)} | ${ms(r.p99ms)} | ${r.errorTotal} | ` +
-    `${coresOf(r.serverCores)} | ${r.serverCores ? ((r.serverCores * 1e6) / r.rps).toFixed(0) : '?'} |`;
+    `${coresOf(r.serverCores)} | ${r.serverCores ? usPerRequest(r.serverCores, r) : '?'} |`;
   const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 
   console.log(`\n## Prediction serving: HTTP throughput and latency\n`);
   console.log(`Command: \`${cmd}\` (trains the football model on its own embedded PostgreSQL and Temporal dev server in a`);
   console.log(`temporary folder, then loads each server with ${WRK_VERSION}: ${CONNECTIONS} connections, ${THREADS} thread, ${WARMUP} s warm-up, ${DURATION} s measured;`);
-  console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c) on one process each, then on ${N} processes each, every run on a freshly started server; the tables show each target's median round).`);
+  console.log(`${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of (a), (b), (c)${LOG_BASELINE ? ', (b0), (c0)' : ''} on one process each, then (a), (b), (c) on ${N} processes each, every run on a freshly started server; the tables show each target's median round).`);
   console.log(`Measured ${new Date().toISOString().slice(0, 10)}, commit ${commit}${dirty ? ' + uncommitted changes' : ''}; Node ${process.version}, ${cpus().length} cores, inference: ${backend}.`);
   console.log(`Each server is its own Node process (${values.source ? 'node + tsx loader on the TypeScript sources' : 'node on the tsc build, as in the container image'}, NODE_ENV=production) on 127.0.0.1; wrk is a C process.` +
-    (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : '') +
+    (Object.keys(API_ENV).length ? ` API settings: ${Object.entries(API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}` +
+      `${LOG_BASELINE ? `; (b0), (c0) also ${Object.entries(LOG_OFF).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.` : '') +
     (values['control-plane-first'] ? ' Each API server answered GET /v1/schedules (a Temporal call) before it was measured.' : '') + '\n');
   console.log('| target | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors + non-2xx | server CPU (cores) | server CPU µs/request |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -652,6 +710,8 @@ async function main(): Promise<void> {
   if (a2) console.log(row('(a2) same + hono `bodyLimit` on /v1/* (as api/app.ts)', a2));
   console.log(row('(b) `POST /v1/models/football/predict`, 1 row', b));
   console.log(row(`(c) same, ${BATCH_ROWS} distinct fixtures`, c));
+  if (b0) console.log(row('(b0) as (b), prediction log off (`PREDICTION_LOG_SAMPLE_RATE=0`)', b0));
+  if (c0) console.log(row('(c0) as (c), prediction log off', c0));
   console.log(`\nRatio (b) / (a) requests/s: **${ratio.toFixed(2)}**` +
     (ROUNDS > 1 ? ` (round by round: ${rounds.map((r) => (r.b.rps / r.a.rps).toFixed(2)).join(', ')}; (c) rows/s by round: ${rounds.map((r) => fmt(r.c.rowsPerSec)).join(', ')})` : ''));
   if (a.serverCores && b.serverCores) {
@@ -669,9 +729,29 @@ async function main(): Promise<void> {
   console.log('|---|---:|:---:|');
   console.log(`| (b)/(a) requests/s ≥ 0.5 | ${ratio.toFixed(2)} | ${yes(ratio >= 0.5)} |`);
   console.log(`| p99 of (b) < 20 ms | ${ms(b.p99ms)} ms | ${yes(b.p99ms < 20)} |`);
-  const errors = rounds.reduce((n, r) => n + r.a.errorTotal + r.b.errorTotal + r.c.errorTotal, 0);
+  const errors = rounds.reduce((n, r) => n + r.a.errorTotal + r.b.errorTotal + r.c.errorTotal + (r.b0?.errorTotal ?? 0) + (r.c0?.errorTotal ?? 0), 0);
   console.log(`| zero errors / non-2xx (all rounds) | ${errors} | ${yes(errors === 0)} |`);
   console.log(`| (c) ≥ 200,000 rows/s | ${fmt(c.rowsPerSec)} | ${yes(c.rowsPerSec >= 200_000)} |`);
+
+  // What the prediction log costs: (b), (c) log every request (the default), (b0), (c0) none, same rounds.
+  console.log('\n### Prediction log cost: every request logged (the default) against `PREDICTION_LOG_SAMPLE_RATE=0`, one process\n');
+  if (b0 && c0) {
+    const pairs = [['1 row: (b) / (b0)', b, b0, 'b'], [`${BATCH_ROWS} rows: (c) / (c0)`, c, c0, 'c']] as const;
+    console.log('| requests | rows/s, log on | rows/s, log off | on / off | on ≥ 0.85 × off | server CPU µs/request, on / off | PostgreSQL CPU µs/request, on / off |');
+    console.log('|---|---:|---:|---:|:---:|---:|---:|');
+    for (const [name, on, off] of pairs) {
+      const onOff = on.rowsPerSec / off.rowsPerSec;
+      console.log(`| ${name} | ${fmt(on.rowsPerSec)} | ${fmt(off.rowsPerSec)} | ${onOff.toFixed(2)} | ${yes(onOff >= 0.85)} | ` +
+        `${usPerRequest(on.serverCores, on)} / ${usPerRequest(off.serverCores, off)} | ${usPerRequest(on.postgresCores, on)} / ${usPerRequest(off.postgresCores, off)} |`);
+    }
+    if (ROUNDS > 1) {
+      // Each round's pair ran back to back, so its ratio shares that round's state of the machine.
+      const byRound = (key: 'b' | 'c') => rounds.map((r) => (r[key].rowsPerSec / r[`${key}0`]!.rowsPerSec).toFixed(2)).join(', ');
+      console.log(`\nOn / off round by round (each round's pair measured back to back): ${pairs.map(([name, , , key]) => `${name.split(':')[0]} ${byRound(key)}`).join('; ')}.`);
+    }
+  } else {
+    console.log(`Not measured: (b0), (c0) were left out (${LOG_BASELINE_SKIPPED}).`);
+  }
 
   // All cores: the same targets with N processes each, measured in the same rounds as the single-process ones.
   const scale = cAll.rowsPerSec / c.rowsPerSec;

@@ -45,6 +45,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../app/embed
 import { freePort } from '../app/free-port.js';
 import { createLogger } from '../runtime/logger.js';
 import { intArg } from './options.js';
+import { stopOnSignals } from './signals.js';
 
 const { values } = parseArgs({
   options: {
@@ -99,24 +100,7 @@ function shutdown(): Promise<void> {
   })();
   return cleanup;
 }
-let interrupted = false;
-let interruptedAt = 0;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): a signal within a second
-    // of the first is the same Ctrl-C. A later one exits at once; the exit hook removes the folder.
-    if (interrupted) {
-      if (Date.now() - interruptedAt > 1000) process.exit(130);
-      return;
-    }
-    interrupted = true;
-    interruptedAt = Date.now();
-    console.error(`\n${sig}: stopping PostgreSQL and removing its temporary folder…`);
-    const hard = setTimeout(() => process.exit(130), 30_000);
-    hard.unref();
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+const signals = stopOnSignals('stopping PostgreSQL and removing its temporary folder', shutdown);
 
 // ---------------------------------------------------------------------------------------------------
 // Resident memory, sampled by a worker thread (its event loop runs while the main thread computes).
@@ -439,7 +423,7 @@ try {
   await shutdown();
   process.exit(code);
 } catch (err) {
-  if (!interrupted) console.error(`\nbench:monitor failed: ${(err as Error).stack ?? err}`);
+  if (!signals.interrupted) console.error(`\nbench:monitor failed: ${(err as Error).stack ?? err}`);
   await shutdown();
-  process.exit(interrupted ? 130 : 1);
+  process.exit(signals.interrupted ? 130 : 1);
 }

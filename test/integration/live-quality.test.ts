@@ -2,18 +2,18 @@
 // 2015's days; what happened is fed back by prediction ID and by business key; the live figures equal the
 // offline evaluation's functions on those predictions and outcomes. Feedback is idempotent per key, refused
 // with a reason when it cannot be right, and needs its own role.
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBundled } from '../../data/sources.js';
 import { classificationMetrics } from '../../models/metrics.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
+import { seattleWeatherDays, type WeatherDay as Day } from '../support/seattle-weather.js';
 import { failureOf } from '../support/run-failure.js';
 
 let p: TestPlatform;
 const MODEL = 'weather-quality';
-interface Day { date: string; precipitation: number; temp_max: number; temp_min: number; wind: number; weather: string }
 let days2015: Day[];
 const served: { id: string; probabilities: Record<string, number>; day: Day }[] = [];
 let classes: string[];
@@ -30,10 +30,7 @@ beforeAll(async () => {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const run = await p.runPipeline(MODEL, { asOf: '2014-12-31T23:59:59Z' });
   if (run.error) throw new Error((await failureOf(p, run)).failure.message);
-  const [header, ...lines] = (await readFile(resolveBundled('seattle-weather.csv'), 'utf8')).trimEnd().split('\n');
-  const names = header.split(',');
-  days2015 = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i], names[i] === 'date' || names[i] === 'weather' ? v : Number(v)])) as unknown as Day)
-    .filter((d) => d.date >= '2015');
+  days2015 = await seattleWeatherDays('2015');
   // 2015 served in requests of 50 days, as a caller would send them (the date and the outcome ride along, ignored).
   for (let at = 0; at < days2015.length; at += 50) {
     const chunk = days2015.slice(at, at + 50);

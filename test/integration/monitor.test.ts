@@ -4,7 +4,7 @@
 // exactly one retraining run, also when its judging is retried or the window is judged again (on request or
 // by a backfill of the monitor schedule), and with approval configured that run waits for an approver; the
 // breach is announced on the operator's webhook, signed, retried until the receiver takes it.
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,13 +16,13 @@ import { mulberry32 } from '../../data/prng.js';
 import type { MonitorReport } from '../../pipelines/contract.js';
 import { progressQuery } from '../../workflows/definitions.js';
 import { createTestPlatform, type TestPlatform } from '../support/platform.js';
+import { seattleWeatherDays, type WeatherDay as Day } from '../support/seattle-weather.js';
 import { failureOf } from '../support/run-failure.js';
 import { waitFor } from '../support/wait.js';
 
 const MODEL = 'weather-monitor';
 const SECRET = 'a-webhook-secret-of-some-length';
 const INPUTS = ['precipitation', 'temp_max', 'temp_min', 'wind'];
-interface Day { date: string; precipitation: number; temp_max: number; temp_min: number; wind: number; weather: string }
 
 let p: TestPlatform;
 let hook: Server;
@@ -69,10 +69,7 @@ beforeAll(async () => {
   expect((await p.request('POST', '/v1/pipelines', spec())).status).toBe(201);
   const run = await p.runPipeline(MODEL, { asOf: '2014-12-31T23:59:59Z' });
   if (run.error) throw new Error((await failureOf(p, run)).failure.message);
-  const [header, ...lines] = (await readFile(resolveBundled('seattle-weather.csv'), 'utf8')).trimEnd().split('\n');
-  const names = header.split(',');
-  days2015 = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i], names[i] === 'date' || names[i] === 'weather' ? v : Number(v)])) as unknown as Day)
-    .filter((d) => d.date >= '2015');
+  days2015 = await seattleWeatherDays('2015');
 }, 240_000);
 afterAll(async () => {
   await p?.stop();
